@@ -1,0 +1,95 @@
+// One connection pool per process, shared by Prisma (through @prisma/adapter-pg) and by the few
+// hand-written SQL paths (bulk load, capacity filters). Every SQL round trip is counted, per
+// GraphQL request through AsyncLocalStorage, so tests and benchmarks can prove there is no N+1.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+
+export { PrismaClient };
+export type { Prisma } from '../generated/prisma/client.js';
+
+/** Round trips made while serving one unit of work (a GraphQL request, a CLI command). */
+export class SqlRoundTrips {
+  count = 0;
+}
+
+const currentRoundTrips = new AsyncLocalStorage<SqlRoundTrips>();
+
+/** Runs `fn` and counts the SQL round trips it makes, even through Prisma. */
+export function countingSqlRoundTrips<T>(counter: SqlRoundTrips, fn: () => T): T {
+  return currentRoundTrips.run(counter, fn);
+}
+
+function recordRoundTrip(): void {
+  const counter = currentRoundTrips.getStore();
+  if (counter) counter.count += 1;
+}
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+// The count is taken when a query is issued, in the caller's async context (pg's callbacks would
+// lose it). Two doors lead to the server: pool.query, and query on a client checked out with
+// pool.connect() (Prisma's transactions). pool.query itself checks out a client with a callback,
+// so callback-style connect() is left alone and nothing is counted twice.
+function instrumentPool(pool: pg.Pool): pg.Pool {
+  const poolQuery = pool.query.bind(pool) as QueryFn;
+  const poolConnect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  Object.assign(pool, {
+    query: (...args: unknown[]) => {
+      recordRoundTrip();
+      return poolQuery(...args);
+    },
+    connect: (...args: unknown[]) => {
+      if (args.length > 0) return poolConnect(...args);
+      return (poolConnect() as Promise<pg.PoolClient>).then(countingClient);
+    },
+  });
+  return pool;
+}
+
+function countingClient(client: pg.PoolClient): pg.PoolClient {
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query') {
+        return (...args: unknown[]) => {
+          recordRoundTrip();
+          return (target.query as QueryFn)(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as QueryFn).bind(target) : value;
+    },
+  });
+}
+
+export interface Database {
+  prisma: PrismaClient;
+  /** The same pool Prisma uses, for hand-written SQL. */
+  pool: pg.Pool;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Pool size; PostgreSQL's default max_connections is 100, keep well under it. */
+  max?: number;
+}
+
+export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
+  const pool = instrumentPool(
+    new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5_000 }),
+  );
+  // An idle client losing its connection (database restarted) must not crash the process.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    pool,
+    url,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// Loads Prisma's official schema engine compiled to WebAssembly (@prisma/schema-engine-wasm)
+// and connects it to PostgreSQL through @prisma/adapter-pg. The native engine that the Prisma
+// CLI downloads cannot be fetched here; the wasm build is the same engine (same commit as
+// @prisma/engines of our prisma version), so migrations and _prisma_migrations are Prisma's own.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
+import type { SchemaEngine } from '@prisma/schema-engine-wasm/schema_engine_bg';
+
+let loaded: Promise<void> | undefined;
+
+// Node 20 cannot `import` a .wasm file, so instantiate it by hand with the glue module as its imports.
+async function loadWasm(): Promise<void> {
+  const gluePath = fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
+  const bytes = await readFile(gluePath.replace(/\.js$/, '.wasm'));
+  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': engineGlue });
+  engineGlue.__wbg_set_wasm(instance.exports);
+  (instance.exports as { __wbindgen_start: () => void }).__wbindgen_start();
+}
+
+export interface EngineHandle {
+  engine: SchemaEngine;
+  close(): void;
+}
+
+/** An engine bound to the database at `connectionString`, with `datamodel` as its schema. */
+export async function openSchemaEngine(connectionString: string, datamodel?: { path: string; content: string }): Promise<EngineHandle> {
+  loaded ??= loadWasm();
+  await loaded;
+  const adapterFactory = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString, max: 2 }));
+  const engine = await engineGlue.SchemaEngine.new(
+    { datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined },
+    // The engine's tracing/log callback: its logs are not ours to print.
+    () => undefined,
+    adapterFactory,
+  );
+  return { engine, close: () => engine.free() };
+}

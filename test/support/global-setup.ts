@@ -1,0 +1,20 @@
+// With DATABASE_URL, tests run on that PostgreSQL: migrations are applied once to a template
+// database, and every test file clones it (CREATE DATABASE ... TEMPLATE), so files never share
+// data. Without it, every test file starts its own embedded PGlite (test/support/database.ts).
+import pg from 'pg';
+import { applyMigrations } from '../../src/db/migrate.js';
+import { adminUrl, databaseUrlFor, TEMPLATE_DATABASE } from './names.js';
+
+export async function setup(): Promise<void> {
+  const base = process.env.DATABASE_URL;
+  if (!base) return;
+  const admin = new pg.Client({ connectionString: adminUrl(base) });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  await applyMigrations(databaseUrlFor(base, TEMPLATE_DATABASE));
+}
