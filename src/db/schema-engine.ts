@@ -11,11 +11,17 @@ import type { SchemaEngine } from '@prisma/schema-engine-wasm/schema_engine_bg';
 
 let loaded: Promise<void> | undefined;
 
+// The WebAssembly global as far as we use it (TypeScript's ES libs do not declare it).
+interface WasmApi {
+  instantiate(bytes: Uint8Array, imports: Record<string, unknown>): Promise<{ instance: { exports: Record<string, unknown> } }>;
+}
+const wasmApi = (): WasmApi => (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 // Node 20 cannot `import` a .wasm file, so instantiate it by hand with the glue module as its imports.
 async function loadWasm(): Promise<void> {
   const gluePath = fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
   const bytes = await readFile(gluePath.replace(/\.js$/, '.wasm'));
-  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': engineGlue });
+  const { instance } = await wasmApi().instantiate(bytes, { './schema_engine_bg.js': engineGlue });
   engineGlue.__wbg_set_wasm(instance.exports);
   (instance.exports as { __wbindgen_start: () => void }).__wbindgen_start();
 }

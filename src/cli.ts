@@ -1,0 +1,172 @@
+// The tdplan command: serve, migrate, import, export, seed.
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CliError } from './cli-error.js';
+import { openDatabase, type OpenedDatabase } from './db/open.js';
+import { demoFleet } from './inventory/demo-fleet.js';
+import { exportInventory } from './inventory/export.js';
+import { importInventory, type ImportMode } from './inventory/import.js';
+import { createTdplanYoga, listen } from './server.js';
+
+const DEFAULT_DATA_DIR = process.env.TDPLAN_DATA_DIR ?? '.tdplan';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return port;
+}
+
+async function withDatabase<T>(dataDir: string, fn: (opened: OpenedDatabase) => Promise<T>): Promise<T> {
+  const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function importDocument(opened: OpenedDatabase, document: unknown, mode: ImportMode): Promise<string> {
+  const result = await importInventory(opened.db, document, mode);
+  if (!result.ok) {
+    throw new CliError(
+      `import refused, nothing was written (${result.errors.length} error${result.errors.length === 1 ? '' : 's'}):\n` +
+        result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n'),
+    );
+  }
+  return Object.entries(result.counts)
+    .map(([kind, c]) => `${kind}: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted`)
+    .join('\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tdplan')
+    .description('Capacity planning for Intel TDX fleets on KVM: fleet inventory and KVM_CAP_MAX_VCPUS answers over GraphQL.')
+    .addHelpText(
+      'after',
+      `
+Database: DATABASE_URL (postgresql://...) if set, else an embedded PGlite in --data-dir.
+Examples:
+  tdplan serve                       GraphQL and GraphiQL at http://127.0.0.1:4000/graphql
+  tdplan import fleet.json --replace make fleet.json the whole inventory
+  tdplan export > fleet.json`,
+    )
+    .option('--data-dir <dir>', 'embedded database directory (without DATABASE_URL)', DEFAULT_DATA_DIR)
+    .showHelpAfterError('(run tdplan --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('serve GraphQL (GraphiQL in a browser) at http://HOST:PORT/graphql; applies migrations first')
+    .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(4000).argParser(parsePort))
+    .option('--no-seed', 'do not load the demo fleet into a newly created embedded database')
+    .action(async (opts: { host: string; port: number; seed: boolean }) => {
+      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: program.opts<{ dataDir: string }>().dataDir, migrate: true });
+      try {
+        if (opened.embedded && opened.createdNow && opts.seed) {
+          await importDocument(opened, demoFleet(), 'MERGE');
+          console.log('tdplan: new embedded database: loaded the demo fleet (skip with --no-seed)');
+        }
+        const running = await listen(createTdplanYoga(opened.db), opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
+          throw new CliError(
+            err.code === 'EADDRINUSE' ? `${opts.host}:${opts.port} is in use; choose another --port` : `cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
+          );
+        });
+        console.log(`tdplan: serving GraphQL at ${running.url} (database: ${opened.description})`);
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            void running.close().then(resolve, resolve);
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending migrations from prisma/migrations')
+    .action(async () => {
+      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: program.opts<{ dataDir: string }>().dataDir, migrate: true });
+      await opened.close();
+      console.log(
+        opened.appliedMigrations.length
+          ? `tdplan: applied ${opened.appliedMigrations.join(', ')} to ${opened.description}`
+          : `tdplan: ${opened.description} is up to date`,
+      );
+    });
+
+  program
+    .command('import')
+    .description('import an inventory document (JSON, see schemas/inventory.schema.json) in one transaction')
+    .argument('<file>', 'inventory document, or - for standard input')
+    .option('--replace', 'the document becomes the whole inventory (default: merge by natural key)')
+    .action(async (file: string, opts: { replace?: boolean }) => {
+      const text = await (file === '-' ? readStdin() : readFile(file, 'utf8')).catch((err: Error) => {
+        throw new CliError(`cannot read ${file}: ${err.message}`);
+      });
+      let document: unknown;
+      try {
+        document = JSON.parse(text);
+      } catch (err) {
+        throw new CliError(`${file} is not JSON: ${(err as Error).message}`);
+      }
+      const summary = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) =>
+        importDocument(opened, document, opts.replace ? 'REPLACE' : 'MERGE'),
+      );
+      console.log(summary);
+    });
+
+  program
+    .command('export')
+    .description('write the inventory as a JSON document (normalised order)')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(async (opts: { output?: string }) => {
+      const document = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) => exportInventory(opened.db));
+      const text = `${JSON.stringify(document, null, 2)}\n`;
+      if (opts.output) await writeFile(opts.output, text);
+      else process.stdout.write(text);
+    });
+
+  program
+    .command('seed')
+    .description('merge the demo fleet into the inventory')
+    .action(async () => {
+      const summary = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) =>
+        importDocument(opened, demoFleet(), 'MERGE'),
+      );
+      console.log(summary);
+    });
+
+  return program;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed the message (or the help text, exit code 0).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof CliError) {
+      console.error(`tdplan: ${err.message}`);
+      return err.exitCode;
+    }
+    console.error(`tdplan: unexpected error: ${(err as Error).message ?? String(err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

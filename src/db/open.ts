@@ -1,0 +1,129 @@
+// Which database a tdplan process uses: DATABASE_URL if set, else the embedded PGlite in the
+// data directory. Connection problems become one clear sentence (CliError), never a stack trace.
+import { open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { CliError } from '../cli-error.js';
+import { connectDatabase, type Database } from './client.js';
+import { startEmbeddedDatabase } from './embedded.js';
+import { applyMigrations } from './migrate.js';
+
+export interface OpenedDatabase {
+  db: Database;
+  /** Where it is, for messages: a URL without password, or the embedded data directory. */
+  description: string;
+  embedded: boolean;
+  /** Migrations applied by this open (empty when migrate was false or all were applied). */
+  appliedMigrations: string[];
+  /** The database had no migrations before this open: it was just created. */
+  createdNow: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  migrate: boolean;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}
+
+function describeConnectionError(err: unknown, where: string): CliError {
+  const e = err as { code?: string; message?: string };
+  const reason = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'host not found' : (e.message ?? String(err));
+  return new CliError(`cannot reach the database at ${where}: ${reason}`);
+}
+
+// PGlite keeps one process per data directory; a second one would corrupt it.
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = path.join(dataDir, 'tdplan.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+      let alive = false;
+      try {
+        alive = pid > 0 && process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) {
+        throw new CliError(`the embedded database in ${dataDir} is in use by process ${pid}; stop it first, or set DATABASE_URL`);
+      }
+      await rm(lockPath, { force: true }); // left by a process that died
+    }
+  }
+  throw new CliError(`cannot lock the embedded database in ${dataDir}`);
+}
+
+export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase> {
+  const { databaseUrl } = options;
+  let url: string;
+  let description: string;
+  let stopEmbedded = async (): Promise<void> => undefined;
+  if (databaseUrl) {
+    try {
+      new URL(databaseUrl);
+    } catch {
+      throw new CliError('DATABASE_URL is not a valid URL (expected postgresql://user@host:5432/database)');
+    }
+    url = databaseUrl;
+    description = redactUrl(databaseUrl);
+  } else {
+    const dataDir = path.resolve(options.dataDir);
+    const pgData = path.join(dataDir, 'pgdata');
+    await import('node:fs/promises').then((fs) => fs.mkdir(dataDir, { recursive: true }));
+    const unlock = await lockDataDir(dataDir);
+    try {
+      const embedded = await startEmbeddedDatabase(pgData);
+      url = embedded.url;
+      stopEmbedded = async () => {
+        await embedded.stop();
+        await unlock();
+      };
+    } catch (err) {
+      await unlock();
+      throw new CliError(`cannot start the embedded database in ${pgData}: ${(err as Error).message}`);
+    }
+    description = `embedded PGlite in ${pgData}`;
+  }
+  const db = connectDatabase(url);
+  const closeAll = async (): Promise<void> => {
+    await db.close();
+    await stopEmbedded();
+  };
+  try {
+    await db.pool.query('SELECT 1');
+  } catch (err) {
+    await closeAll();
+    throw describeConnectionError(err, description);
+  }
+  let appliedMigrations: string[] = [];
+  let createdNow = false;
+  if (options.migrate) {
+    const before = await db.pool
+      .query<{ n: string }>('SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL')
+      .then((r) => Number(r.rows[0]?.n ?? 0))
+      .catch(() => 0);
+    try {
+      appliedMigrations = await applyMigrations(url);
+    } catch (err) {
+      await closeAll();
+      throw new CliError(`migrations failed on ${description}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    createdNow = before === 0 && appliedMigrations.length > 0;
+  }
+  return { db, description, embedded: !databaseUrl, appliedMigrations, createdNow, close: closeAll };
+}

@@ -1,0 +1,16 @@
+// Importing each type family registers it with the builder; the order does not matter.
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './types/errors.js';
+import './types/platform.js';
+import './types/kernel.js';
+import './types/module.js';
+import './types/host.js';
+import './types/td.js';
+
+export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
+
+/** The SDL committed as schema.graphql (a test fails when they differ). */
+export function printSchemaSdl(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,128 @@
+// Capacity answers on hosts, kernels and modules (R1-R4 of shared/domain.md). Values come from
+// the pure rules in src/capacity/rules.ts; this file only loads their facts and maps the types.
+import {
+  effectiveMaxVcpusPerTd,
+  hostCapacity,
+  KVM_CAP_LIMIT_FACTORS,
+  systemKvmCapMaxVcpus,
+  TDX_DISABLED_REASON_CODES,
+  type HostCapacity,
+  type TdxDisabledReason,
+} from '../../capacity/rules.js';
+import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect, moduleFactsSelect, moduleFacts } from '../../planning/host-facts.js';
+import { builder } from '../builder.js';
+
+export const TdxDisabledReasonCode = builder.enumType('TdxDisabledReasonCode', {
+  description: 'Why TDX is disabled on a host (R1). Every failing condition is reported.',
+  values: {
+    NO_MODULE: { description: 'No TDX module is loaded.' },
+    PLATFORM_UNSUPPORTED: { description: 'The loaded module does not support the host platform.' },
+    NO_TOPOLOGY_ENUM: { description: 'The module lacks TDX_FEATURES0.TOPOLOGY_ENUM; tdx.c refuses such modules.' },
+    NO_GUEST_KEYIDS: { description: 'No TDX private KeyIDs are configured for guests (tdx.c: "no TDX private KeyIDs available").' },
+    MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS: {
+      description:
+        'Under the PRESENT_CPUS policy, MAX_VCPUS_PER_TD < num_present_cpus() (tdx.c: "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)").',
+    },
+  } satisfies Record<(typeof TDX_DISABLED_REASON_CODES)[number], { description: string }>,
+});
+
+export const KvmCapLimitFactor = builder.enumType('KvmCapLimitFactor', {
+  description: 'What binds the effective KVM_CAP_MAX_VCPUS of a TD (R3): every factor equal to the minimum.',
+  values: {
+    KVM_MAX_VCPUS: { description: "The kernel's KVM_MAX_VCPUS." },
+    PRESENT_CPUS: { description: "The host's num_present_cpus() (PRESENT_CPUS policy)." },
+    MODULE_MAX_VCPUS_PER_TD: { description: "The module's MAX_VCPUS_PER_TD (MODULE_LIMIT policy)." },
+  } satisfies Record<(typeof KVM_CAP_LIMIT_FACTORS)[number], { description: string }>,
+});
+
+export const TdxDisabledReasonRef = builder.objectRef<TdxDisabledReason>('TdxDisabledReason').implement({
+  description: 'One failing condition of R1, with the numbers.',
+  fields: (t) => ({
+    code: t.field({ type: TdxDisabledReasonCode, resolve: (r) => r.code }),
+    message: t.exposeString('message', { description: 'e.g. "MAX_VCPUS_PER_TD 576 < 1376 present CPUs".' }),
+  }),
+});
+
+// Every capacity field declares the same facts; Pothos merges them into the host query.
+const capacitySelect = { ...hostFactsSelect, ...hostUsageSelect };
+
+type CapacityRow = Parameters<typeof hostFacts>[0] & Parameters<typeof hostUsage>[0];
+const capacityCache = new WeakMap<object, HostCapacity>();
+
+/** The rules' answer for one loaded host row, computed once however many fields ask. */
+function capacityOf(row: CapacityRow): HostCapacity {
+  let capacity = capacityCache.get(row);
+  if (!capacity) {
+    capacity = hostCapacity(hostFacts(row), hostUsage(row));
+    capacityCache.set(row, capacity);
+  }
+  return capacity;
+}
+
+builder.prismaObjectFields('Host', (t) => ({
+  tdxEnabled: t.boolean({
+    description: 'R1: a module is loaded, supports the platform, reports TOPOLOGY_ENUM, guest KeyIDs exist, and (PRESENT_CPUS) MAX_VCPUS_PER_TD >= present CPUs.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).tdxEnabled,
+  }),
+  tdxDisabledReasons: t.field({
+    type: [TdxDisabledReasonRef],
+    description: 'Every failing condition of R1; empty when TDX is enabled.',
+    select: capacitySelect,
+    resolve: (h) => [...capacityOf(h).tdxDisabledReasons],
+  }),
+  kvmCapMaxVcpus: t.int({
+    nullable: true,
+    description:
+      'R3: KVM_CAP_MAX_VCPUS on a TD\'s VM fd. PRESENT_CPUS: min(KVM_MAX_VCPUS, num_present_cpus()) (tdx_vm_init); MODULE_LIMIT: min(KVM_MAX_VCPUS, MAX_VCPUS_PER_TD). Null when TDX is disabled.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).kvmCapMaxVcpus,
+  }),
+  kvmCapMaxVcpusLimitedBy: t.field({
+    type: [KvmCapLimitFactor],
+    description: 'R3: every factor equal to the effective cap (ties list several); empty when TDX is disabled.',
+    select: capacitySelect,
+    resolve: (h) => [...capacityOf(h).kvmCapMaxVcpusLimitedBy],
+  }),
+  usedKeyIds: t.int({
+    description: 'Guest KeyIDs in use: one per TD placed on the host.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).usedKeyIds,
+  }),
+  freeKeyIds: t.int({
+    description: 'Guest KeyIDs left: how many more TDs the host can start (never negative).',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).freeKeyIds,
+  }),
+  allocatedVcpus: t.int({
+    description: 'Sum of the vCPUs of the TDs placed on the host.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).allocatedVcpus,
+  }),
+  schedulableVcpus: t.int({
+    description: 'presentCpus x allocationRatio, rounded down: the vCPUs TDs may use on the host (planning policy).',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).schedulableVcpus,
+  }),
+  freeVcpus: t.int({
+    description: 'schedulableVcpus - allocatedVcpus, never negative.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).freeVcpus,
+  }),
+}));
+
+builder.prismaObjectFields('Kernel', (t) => ({
+  systemKvmCapMaxVcpus: t.int({
+    description: 'R4: KVM_CAP_MAX_VCPUS asked without a VM (system scope, non-TD VMs): KVM_MAX_VCPUS.',
+    select: { kvmMaxVcpus: true, tdxVcpuPolicy: true },
+    resolve: (k) => systemKvmCapMaxVcpus(k),
+  }),
+}));
+
+builder.prismaObjectFields('TdxModule', (t) => ({
+  effectiveMaxVcpusPerTd: t.int({
+    description: 'R2: MAX_VCPUS_PER_TD as KVM uses it: a module that does not report it counts as 65535 (U16_MAX), as tdx.c does.',
+    select: moduleFactsSelect,
+    resolve: (m) => effectiveMaxVcpusPerTd(moduleFacts(m)),
+  }),
+}));

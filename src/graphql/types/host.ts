@@ -1,0 +1,213 @@
+import type { Prisma } from '../../db/client.js';
+import { NotFoundError, StillReferencedError, ValidationError, type FieldProblem } from '../../errors.js';
+import { validateHost } from '../../inventory/validation.js';
+import { builder } from '../builder.js';
+import {
+  HostRef,
+  hostWhere,
+  KernelRef,
+  kernelWhere,
+  ModuleRef,
+  moduleWhere,
+  PlatformRef,
+  platformWhere,
+  refKey,
+  type KernelRefShape,
+  type ModuleRefShape,
+  type PlatformRefShape,
+} from '../refs.js';
+import { assertValid, mapWriteErrors } from '../write.js';
+import { deleted, DeletedRef } from './deleted.js';
+import { inventoryErrorTypes } from './errors.js';
+
+export const HostNode = builder.prismaNode('Host', {
+  id: { field: 'id' },
+  description: 'A KVM host that may run TDs.',
+  fields: (t) => ({
+    hostname: t.exposeString('hostname'),
+    platform: t.relation('platform'),
+    module: t.relation('module', { nullable: true, description: 'The loaded TDX module; null when none is loaded.' }),
+    kernel: t.relation('kernel'),
+    presentCpus: t.exposeInt('presentCpus', { description: 'num_present_cpus() of the host.' }),
+    guestKeyIds: t.exposeInt('guestKeyIds', {
+      description: 'TDX private KeyIDs configured for guests: each running TD uses one.',
+    }),
+    allocationRatio: t.exposeFloat('allocationRatio', {
+      description: 'vCPU allocation ratio (planning policy): TDs may use presentCpus x allocationRatio vCPUs.',
+    }),
+    tds: t.relatedConnection('tds', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'TDs placed on this host.',
+      query: () => ({ orderBy: { id: 'asc' } }),
+    }),
+  }),
+});
+
+const HostFilter = builder.inputType('HostFilter', {
+  description: 'Every given condition must hold.',
+  fields: (t) => ({
+    module: t.field({ type: ModuleRef, description: 'Hosts with this module loaded.' }),
+    hasModule: t.boolean({ description: 'true: hosts with any module loaded; false: hosts with none.' }),
+    platform: t.field({ type: PlatformRef }),
+    kernel: t.field({ type: KernelRef }),
+  }),
+});
+
+type HostFilterShape = typeof HostFilter.$inferInput;
+
+/** The Prisma where clause for a host filter; shared by the page and its totalCount. */
+export function hostFilterWhere(filter: HostFilterShape | null | undefined): Prisma.HostWhereInput {
+  if (!filter) return {};
+  const and: Prisma.HostWhereInput[] = [];
+  if (filter.module) and.push({ module: { is: moduleWhere(filter.module, 'filter.module') } });
+  if (filter.hasModule != null) and.push({ moduleId: filter.hasModule ? { not: null } : null });
+  if (filter.platform) and.push({ platform: { is: platformWhere(filter.platform, 'filter.platform') } });
+  if (filter.kernel) and.push({ kernel: { is: kernelWhere(filter.kernel, 'filter.kernel') } });
+  return { AND: and };
+}
+
+builder.queryFields((t) => ({
+  hosts: t.prismaConnection({
+    type: 'Host',
+    cursor: 'id',
+    description: 'Hosts, by id, optionally filtered.',
+    args: { filter: t.arg({ type: HostFilter }) },
+    totalCount: (_connection, args, ctx) => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: { id: 'asc' } }),
+  }),
+  host: t.prismaField({
+    type: 'Host',
+    nullable: true,
+    description: 'A host by hostname.',
+    args: { hostname: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.host.findUnique({ ...query, where: { hostname: args.hostname } }),
+  }),
+}));
+
+const CreateHostInput = builder.inputType('CreateHostInput', {
+  fields: (t) => ({
+    hostname: t.string({ required: true }),
+    platform: t.field({ type: PlatformRef, required: true }),
+    module: t.field({ type: ModuleRef, description: 'The loaded TDX module; absent or null: none.' }),
+    kernel: t.field({ type: KernelRef, required: true }),
+    presentCpus: t.int({ required: true, description: 'num_present_cpus(): 1..the platform\'s logical CPUs.' }),
+    guestKeyIds: t.int({ required: true, description: 'TDX private KeyIDs for guests (0 disables TDX).' }),
+    allocationRatio: t.float({ defaultValue: 1.0 }),
+  }),
+});
+
+const UpdateHostInput = builder.inputType('UpdateHostInput', {
+  description: 'Fields to change; absent fields keep their value. `module: null` unloads the module.',
+  fields: (t) => ({
+    hostname: t.string(),
+    platform: t.field({ type: PlatformRef }),
+    module: t.field({ type: ModuleRef }),
+    kernel: t.field({ type: KernelRef }),
+    presentCpus: t.int(),
+    guestKeyIds: t.int(),
+    allocationRatio: t.float(),
+  }),
+});
+
+type Tx = Prisma.TransactionClient;
+
+/** Resolves an input reference; an unknown one is a problem of that input field. */
+async function lookup<T>(field: string, what: string, key: string, find: () => Promise<T | null>, problems: FieldProblem[]): Promise<T | null> {
+  try {
+    const row = await find();
+    if (!row) problems.push({ field, message: `unknown ${what} "${key}"` });
+    return row;
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      problems.push(...err.problems);
+      return null;
+    }
+    throw err;
+  }
+}
+
+const platformOf = (tx: Tx, ref: PlatformRefShape, problems: FieldProblem[]) =>
+  lookup('platform', 'platform', refKey(ref), () => tx.platform.findUnique({ where: platformWhere(ref) }), problems);
+const moduleOf = (tx: Tx, ref: ModuleRefShape, problems: FieldProblem[]) =>
+  lookup('module', 'module', refKey(ref), () => tx.tdxModule.findUnique({ where: moduleWhere(ref), select: { id: true } }), problems);
+const kernelOf = (tx: Tx, ref: KernelRefShape, problems: FieldProblem[]) =>
+  lookup('kernel', 'kernel', refKey(ref), () => tx.kernel.findUnique({ where: kernelWhere(ref), select: { id: true } }), problems);
+
+builder.mutationFields((t) => ({
+  createHost: t.field({
+    type: HostNode,
+    errors: { types: inventoryErrorTypes },
+    args: { input: t.arg({ type: CreateHostInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      mapWriteErrors('Host', input.hostname, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const problems: FieldProblem[] = [];
+          const platform = await platformOf(tx, input.platform, problems);
+          const module = input.module ? await moduleOf(tx, input.module, problems) : null;
+          const kernel = await kernelOf(tx, input.kernel, problems);
+          const facts = {
+            hostname: input.hostname,
+            presentCpus: input.presentCpus,
+            guestKeyIds: input.guestKeyIds,
+            allocationRatio: input.allocationRatio ?? 1.0,
+          };
+          problems.push(...validateHost(facts, platform));
+          assertValid(problems);
+          return tx.host.create({
+            data: { ...facts, platformId: platform!.id, moduleId: module?.id ?? null, kernelId: kernel!.id },
+          });
+        }),
+      ),
+  }),
+  updateHost: t.field({
+    type: HostNode,
+    errors: { types: inventoryErrorTypes },
+    args: { host: t.arg({ type: HostRef, required: true }), input: t.arg({ type: UpdateHostInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.host);
+      const { input } = args;
+      return mapWriteErrors('Host', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.host.findUnique({ where: hostWhere(args.host), include: { platform: true } });
+          if (!current) throw new NotFoundError('Host', key);
+          const problems: FieldProblem[] = [];
+          const platform = input.platform ? await platformOf(tx, input.platform, problems) : current.platform;
+          const module = input.module === undefined ? { id: current.moduleId } : input.module === null ? { id: null } : await moduleOf(tx, input.module, problems);
+          const kernel = input.kernel ? await kernelOf(tx, input.kernel, problems) : { id: current.kernelId };
+          const facts = {
+            hostname: input.hostname ?? current.hostname,
+            presentCpus: input.presentCpus ?? current.presentCpus,
+            guestKeyIds: input.guestKeyIds ?? current.guestKeyIds,
+            allocationRatio: input.allocationRatio ?? current.allocationRatio,
+          };
+          problems.push(...validateHost(facts, platform));
+          assertValid(problems);
+          return tx.host.update({
+            where: { id: current.id },
+            data: { ...facts, platformId: platform!.id, moduleId: module!.id, kernelId: kernel!.id },
+          });
+        }),
+      );
+    },
+  }),
+  deleteHost: t.field({
+    type: DeletedRef,
+    description: 'Refused while TDs are placed on the host.',
+    errors: { types: inventoryErrorTypes },
+    args: { host: t.arg({ type: HostRef, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.host);
+      return mapWriteErrors('Host', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.host.findUnique({ where: hostWhere(args.host), include: { _count: { select: { tds: true } } } });
+          if (!current) throw new NotFoundError('Host', key);
+          if (current._count.tds > 0) throw new StillReferencedError('Host', current.hostname, [{ entity: 'Td', count: current._count.tds }]);
+          await tx.host.delete({ where: { id: current.id } });
+          return deleted('Host', current.id);
+        }),
+      );
+    },
+  }),
+}));

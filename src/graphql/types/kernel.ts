@@ -1,0 +1,119 @@
+import { NotFoundError, StillReferencedError } from '../../errors.js';
+import { validateKernel } from '../../inventory/validation.js';
+import { builder } from '../builder.js';
+import { KernelRef, kernelWhere, refKey } from '../refs.js';
+import { assertValid, mapWriteErrors } from '../write.js';
+import { deleted, DeletedRef, withoutNulls } from './deleted.js';
+import { inventoryErrorTypes } from './errors.js';
+
+export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
+  description: 'How a KVM build caps the vCPUs of a TD.',
+  values: {
+    PRESENT_CPUS: {
+      description:
+        'Upstream (merged): TDX is disabled if MAX_VCPUS_PER_TD < num_present_cpus(); a TD gets min(KVM_MAX_VCPUS, num_present_cpus()).',
+    },
+    MODULE_LIMIT: {
+      description: 'v19 of the patch series: a TD gets min(KVM_MAX_VCPUS, MAX_VCPUS_PER_TD).',
+    },
+  } as const,
+});
+
+export const KernelNode = builder.prismaNode('Kernel', {
+  id: { field: 'id' },
+  description: 'A KVM build as deployed.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Unique name, e.g. `linux-6.16`.' }),
+    kvmMaxVcpus: t.exposeInt('kvmMaxVcpus', {
+      description: 'KVM_MAX_VCPUS: 1024 on x86 by default, up to 4096 with CONFIG_KVM_MAX_NR_VCPUS.',
+    }),
+    tdxVcpuPolicy: t.expose('tdxVcpuPolicy', { type: TdxVcpuPolicyEnum }),
+    hosts: t.relatedConnection('hosts', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Hosts running this kernel.',
+      query: () => ({ orderBy: { id: 'asc' } }),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  kernels: t.prismaConnection({
+    type: 'Kernel',
+    cursor: 'id',
+    description: 'All kernels, by id.',
+    totalCount: (_connection, _args, ctx) => ctx.prisma.kernel.count(),
+    resolve: (query, _root, _args, ctx) => ctx.prisma.kernel.findMany({ ...query, orderBy: { id: 'asc' } }),
+  }),
+  kernel: t.prismaField({
+    type: 'Kernel',
+    nullable: true,
+    description: 'A kernel by name.',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.kernel.findUnique({ ...query, where: { name: args.name } }),
+  }),
+}));
+
+const CreateKernelInput = builder.inputType('CreateKernelInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    kvmMaxVcpus: t.int({ required: true, description: 'KVM_MAX_VCPUS of the build: 1..4096.' }),
+    tdxVcpuPolicy: t.field({ type: TdxVcpuPolicyEnum, required: true }),
+  }),
+});
+
+const UpdateKernelInput = builder.inputType('UpdateKernelInput', {
+  description: 'Fields to change; absent fields keep their value.',
+  fields: (t) => ({
+    name: t.string(),
+    kvmMaxVcpus: t.int(),
+    tdxVcpuPolicy: t.field({ type: TdxVcpuPolicyEnum }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createKernel: t.field({
+    type: KernelNode,
+    errors: { types: inventoryErrorTypes },
+    args: { input: t.arg({ type: CreateKernelInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      assertValid(validateKernel(input));
+      return mapWriteErrors('Kernel', input.name, () => ctx.prisma.kernel.create({ data: input }));
+    },
+  }),
+  updateKernel: t.field({
+    type: KernelNode,
+    errors: { types: inventoryErrorTypes },
+    args: { kernel: t.arg({ type: KernelRef, required: true }), input: t.arg({ type: UpdateKernelInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.kernel);
+      return mapWriteErrors('Kernel', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.kernel.findUnique({ where: kernelWhere(args.kernel) });
+          if (!current) throw new NotFoundError('Kernel', key);
+          const changes = withoutNulls(args.input);
+          assertValid(validateKernel({ ...current, ...changes }));
+          return tx.kernel.update({ where: { id: current.id }, data: changes });
+        }),
+      );
+    },
+  }),
+  deleteKernel: t.field({
+    type: DeletedRef,
+    description: 'Refused while hosts run this kernel.',
+    errors: { types: inventoryErrorTypes },
+    args: { kernel: t.arg({ type: KernelRef, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.kernel);
+      return mapWriteErrors('Kernel', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.kernel.findUnique({ where: kernelWhere(args.kernel), include: { _count: { select: { hosts: true } } } });
+          if (!current) throw new NotFoundError('Kernel', key);
+          if (current._count.hosts > 0) throw new StillReferencedError('Kernel', current.name, [{ entity: 'Host', count: current._count.hosts }]);
+          await tx.kernel.delete({ where: { id: current.id } });
+          return deleted('Kernel', current.id);
+        }),
+      );
+    },
+  }),
+}));

@@ -1,0 +1,264 @@
+import type { Prisma } from '../../db/client.js';
+import { NotFoundError, StillReferencedError, ValidationError, type FieldProblem } from '../../errors.js';
+import { validateModule } from '../../inventory/validation.js';
+import { ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, type PlatformRefShape } from '../refs.js';
+import { assertValid, mapWriteErrors } from '../write.js';
+import { deleted, DeletedRef } from './deleted.js';
+import { inventoryErrorTypes } from './errors.js';
+import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
+import { builder } from '../builder.js';
+import { PlatformNode } from './platform.js';
+
+export const TdxFeatureEnum = builder.enumType('TdxFeature', {
+  description: 'TDX_FEATURES0 capabilities that matter to capacity.',
+  values: {
+    TOPOLOGY_ENUM: { description: 'TDX_FEATURES0.TOPOLOGY_ENUM; tdx.c refuses modules without it.' },
+  } as const,
+});
+
+interface MigrationVersions {
+  minExportVersion: number;
+  maxExportVersion: number;
+  minImportVersion: number;
+  maxImportVersion: number;
+}
+
+const MigrationVersionsRef = builder.objectRef<MigrationVersions>('MigrationVersions').implement({
+  description: 'TD-migration protocol versions the module can export and import (MIN/MAX_EXPORT_VERSION, MIN/MAX_IMPORT_VERSION).',
+  fields: (t) => ({
+    minExportVersion: t.exposeInt('minExportVersion'),
+    maxExportVersion: t.exposeInt('maxExportVersion'),
+    minImportVersion: t.exposeInt('minImportVersion'),
+    maxImportVersion: t.exposeInt('maxImportVersion'),
+  }),
+});
+
+// Supported platforms go through the module_platform join rows; clients see Platform nodes.
+const supportedPlatforms = prismaConnectionHelpers(builder, 'ModulePlatform', {
+  cursor: 'moduleId_platformId',
+  query: () => ({ orderBy: { platformId: 'asc' as const } }),
+  select: (nodeSelection) => ({ platform: nodeSelection(true) }),
+  resolveNode: (row) => row.platform,
+});
+
+export const TdxModuleNode = builder.prismaNode('TdxModule', {
+  id: { field: 'id' },
+  description: 'A TDX module version (the firmware that runs TDs).',
+  fields: (t) => ({
+    version: t.exposeString('version', { description: 'major.minor.update.internal.build, e.g. `1.5.06.00.0744`.' }),
+    maxVcpusPerTd: t.exposeInt('maxVcpusPerTd', {
+      nullable: true,
+      description: 'MAX_VCPUS_PER_TD as the module reports it (576 on TDX 1.5, over 1000 on 2.0); null if it does not report it.',
+    }),
+    features: t.field({
+      type: [TdxFeatureEnum],
+      description: 'TDX_FEATURES0 capabilities reported by the module.',
+      select: { features: true },
+      resolve: (m) => m.features,
+    }),
+    migration: t.field({
+      type: MigrationVersionsRef,
+      nullable: true,
+      description: 'TD-migration version ranges; null when the module does not support TD migration.',
+      select: { minExportVersion: true, maxExportVersion: true, minImportVersion: true, maxImportVersion: true },
+      resolve: (m) =>
+        m.minExportVersion === null || m.maxExportVersion === null || m.minImportVersion === null || m.maxImportVersion === null
+          ? null
+          : {
+              minExportVersion: m.minExportVersion,
+              maxExportVersion: m.maxExportVersion,
+              minImportVersion: m.minImportVersion,
+              maxImportVersion: m.maxImportVersion,
+            },
+    }),
+    supportedPlatforms: t.connection(
+      {
+        type: PlatformNode,
+        description: 'Platforms this module supports.',
+        select: (args, ctx, nestedSelection) => ({
+          _count: { select: { platforms: true } },
+          platforms: supportedPlatforms.getQuery(args, ctx, nestedSelection),
+        }),
+        resolve: (module, args, ctx) => ({
+          ...supportedPlatforms.resolve(module.platforms, args, ctx),
+          totalCount: module._count.platforms,
+        }),
+      },
+      { fields: (c) => ({ totalCount: c.int({ description: 'How many platforms, across all pages.', resolve: (r) => r.totalCount }) }) },
+    ),
+    hosts: t.relatedConnection('hosts', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Hosts that have this module loaded.',
+      query: () => ({ orderBy: { id: 'asc' } }),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  modules: t.prismaConnection({
+    type: 'TdxModule',
+    cursor: 'id',
+    description: 'All TDX modules, by id.',
+    totalCount: (_connection, _args, ctx) => ctx.prisma.tdxModule.count(),
+    resolve: (query, _root, _args, ctx) => ctx.prisma.tdxModule.findMany({ ...query, orderBy: { id: 'asc' } }),
+  }),
+  module: t.prismaField({
+    type: 'TdxModule',
+    nullable: true,
+    description: 'A TDX module by version.',
+    args: { version: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.tdxModule.findUnique({ ...query, where: { version: args.version } }),
+  }),
+}));
+
+const MigrationVersionsInput = builder.inputType('MigrationVersionsInput', {
+  fields: (t) => ({
+    minExportVersion: t.int({ required: true }),
+    maxExportVersion: t.int({ required: true }),
+    minImportVersion: t.int({ required: true }),
+    maxImportVersion: t.int({ required: true }),
+  }),
+});
+
+const CreateModuleInput = builder.inputType('CreateModuleInput', {
+  fields: (t) => ({
+    version: t.string({ required: true }),
+    maxVcpusPerTd: t.int({ description: 'MAX_VCPUS_PER_TD, 1..65535; null or absent when the module does not report it.' }),
+    features: t.field({ type: [TdxFeatureEnum], defaultValue: [] }),
+    supportedPlatforms: t.field({ type: [PlatformRef], defaultValue: [] }),
+    migration: t.field({ type: MigrationVersionsInput, description: 'Absent: no TD-migration support.' }),
+  }),
+});
+
+const UpdateModuleInput = builder.inputType('UpdateModuleInput', {
+  description: 'Fields to change; absent fields keep their value. `maxVcpusPerTd: null` and `migration: null` clear them.',
+  fields: (t) => ({
+    version: t.string(),
+    maxVcpusPerTd: t.int(),
+    features: t.field({ type: [TdxFeatureEnum] }),
+    supportedPlatforms: t.field({ type: [PlatformRef], description: 'Replaces the whole list.' }),
+    migration: t.field({ type: MigrationVersionsInput }),
+  }),
+});
+
+/** Platform ids for references, in one query; unknown ones are validation problems. */
+async function platformIds(
+  prisma: Prisma.TransactionClient,
+  refs: readonly PlatformRefShape[],
+): Promise<{ ids: number[]; problems: FieldProblem[] }> {
+  const problems: FieldProblem[] = [];
+  const wheres = refs.map((ref, i) => {
+    try {
+      return platformWhere(ref, `supportedPlatforms[${i}]`);
+    } catch (err) {
+      if (err instanceof ValidationError) problems.push(...err.problems);
+      return null;
+    }
+  });
+  const rows = await prisma.platform.findMany({
+    where: { OR: wheres.filter((w) => w !== null) },
+    select: { id: true, name: true },
+  });
+  const ids: number[] = [];
+  wheres.forEach((where, i) => {
+    if (!where) return;
+    const row = rows.find((r) => (where.id !== undefined ? r.id === where.id : r.name === where.name));
+    if (row) ids.push(row.id);
+    else problems.push({ field: `supportedPlatforms[${i}]`, message: `unknown platform "${refKey(refs[i] ?? {})}"` });
+  });
+  return { ids: [...new Set(ids)], problems };
+}
+
+const noMigration = { minExportVersion: null, maxExportVersion: null, minImportVersion: null, maxImportVersion: null };
+
+builder.mutationFields((t) => ({
+  createModule: t.field({
+    type: TdxModuleNode,
+    errors: { types: inventoryErrorTypes },
+    args: { input: t.arg({ type: CreateModuleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      mapWriteErrors('TdxModule', input.version, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const facts = {
+            version: input.version,
+            maxVcpusPerTd: input.maxVcpusPerTd ?? null,
+            features: input.features ?? [],
+            migration: input.migration ?? null,
+          };
+          const supported = await platformIds(tx, input.supportedPlatforms ?? []);
+          assertValid([...validateModule(facts), ...supported.problems]);
+          return tx.tdxModule.create({
+            data: {
+              version: facts.version,
+              maxVcpusPerTd: facts.maxVcpusPerTd,
+              features: facts.features,
+              ...(facts.migration ?? noMigration),
+              platforms: { create: supported.ids.map((platformId) => ({ platformId })) },
+            },
+          });
+        }),
+      ),
+  }),
+  updateModule: t.field({
+    type: TdxModuleNode,
+    errors: { types: inventoryErrorTypes },
+    args: { module: t.arg({ type: ModuleRef, required: true }), input: t.arg({ type: UpdateModuleInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.module);
+      const { input } = args;
+      return mapWriteErrors('TdxModule', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.tdxModule.findUnique({ where: moduleWhere(args.module) });
+          if (!current) throw new NotFoundError('TdxModule', key);
+          const currentMigration =
+            current.minExportVersion === null || current.maxExportVersion === null || current.minImportVersion === null || current.maxImportVersion === null
+              ? null
+              : {
+                  minExportVersion: current.minExportVersion,
+                  maxExportVersion: current.maxExportVersion,
+                  minImportVersion: current.minImportVersion,
+                  maxImportVersion: current.maxImportVersion,
+                };
+          const facts = {
+            version: input.version ?? current.version,
+            maxVcpusPerTd: input.maxVcpusPerTd === undefined ? current.maxVcpusPerTd : input.maxVcpusPerTd,
+            features: input.features ?? current.features,
+            migration: input.migration === undefined ? currentMigration : input.migration,
+          };
+          const supported = input.supportedPlatforms ? await platformIds(tx, input.supportedPlatforms) : null;
+          assertValid([...validateModule(facts), ...(supported?.problems ?? [])]);
+          if (supported) await tx.modulePlatform.deleteMany({ where: { moduleId: current.id } });
+          return tx.tdxModule.update({
+            where: { id: current.id },
+            data: {
+              version: facts.version,
+              maxVcpusPerTd: facts.maxVcpusPerTd,
+              features: facts.features,
+              ...(facts.migration ?? noMigration),
+              ...(supported ? { platforms: { create: supported.ids.map((platformId) => ({ platformId })) } } : {}),
+            },
+          });
+        }),
+      );
+    },
+  }),
+  deleteModule: t.field({
+    type: DeletedRef,
+    description: 'Refused while hosts have this module loaded; nothing changes then.',
+    errors: { types: inventoryErrorTypes },
+    args: { module: t.arg({ type: ModuleRef, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.module);
+      return mapWriteErrors('TdxModule', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.tdxModule.findUnique({ where: moduleWhere(args.module), include: { _count: { select: { hosts: true } } } });
+          if (!current) throw new NotFoundError('TdxModule', key);
+          if (current._count.hosts > 0) throw new StillReferencedError('TdxModule', current.version, [{ entity: 'Host', count: current._count.hosts }]);
+          await tx.tdxModule.delete({ where: { id: current.id } });
+          return deleted('TdxModule', current.id);
+        }),
+      );
+    },
+  }),
+}));

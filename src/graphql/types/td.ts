@@ -1,0 +1,147 @@
+import type { Prisma } from '../../db/client.js';
+import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
+import { validateTd } from '../../inventory/validation.js';
+import { builder } from '../builder.js';
+import { HostRef, hostWhere, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
+import { assertValid, mapWriteErrors } from '../write.js';
+import { deleted, DeletedRef } from './deleted.js';
+import { inventoryErrorTypes } from './errors.js';
+
+export const TdNode = builder.prismaNode('Td', {
+  id: { field: 'id' },
+  description: 'A trust domain: a TDX confidential VM.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    vcpus: t.exposeInt('vcpus', { description: 'The maximum vCPUs of the TD.' }),
+    host: t.relation('host', { nullable: true, description: 'The host it runs on; null for a planned TD.' }),
+    migratable: t.exposeBoolean('migratable'),
+  }),
+});
+
+const TdFilter = builder.inputType('TdFilter', {
+  description: 'Every given condition must hold.',
+  fields: (t) => ({
+    host: t.field({ type: HostRef, description: 'TDs placed on this host.' }),
+    placed: t.boolean({ description: 'true: TDs placed on a host; false: planned TDs.' }),
+    migratable: t.boolean(),
+  }),
+});
+
+export function tdFilterWhere(filter: typeof TdFilter.$inferInput | null | undefined): Prisma.TdWhereInput {
+  if (!filter) return {};
+  const and: Prisma.TdWhereInput[] = [];
+  if (filter.host) and.push({ host: { is: hostWhere(filter.host, 'filter.host') } });
+  if (filter.placed != null) and.push({ hostId: filter.placed ? { not: null } : null });
+  if (filter.migratable != null) and.push({ migratable: filter.migratable });
+  return { AND: and };
+}
+
+builder.queryFields((t) => ({
+  tds: t.prismaConnection({
+    type: 'Td',
+    cursor: 'id',
+    description: 'TDs, by id, optionally filtered.',
+    args: { filter: t.arg({ type: TdFilter }) },
+    totalCount: (_connection, args, ctx) => ctx.prisma.td.count({ where: tdFilterWhere(args.filter) }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.td.findMany({ ...query, where: tdFilterWhere(args.filter), orderBy: { id: 'asc' } }),
+  }),
+  td: t.prismaField({
+    type: 'Td',
+    nullable: true,
+    description: 'A TD by name.',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.td.findUnique({ ...query, where: { name: args.name } }),
+  }),
+}));
+
+const CreateTdInput = builder.inputType('CreateTdInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    vcpus: t.int({ required: true }),
+    host: t.field({ type: HostRef, description: 'Where it runs; absent or null for a planned TD. Recorded as a fact, without a capacity check (see placeTd).' }),
+    migratable: t.boolean({ defaultValue: true }),
+  }),
+});
+
+const UpdateTdInput = builder.inputType('UpdateTdInput', {
+  description: 'Fields to change; absent fields keep their value. `host: null` makes the TD planned.',
+  fields: (t) => ({
+    name: t.string(),
+    vcpus: t.int(),
+    host: t.field({ type: HostRef }),
+    migratable: t.boolean(),
+  }),
+});
+
+async function hostIdOf(tx: Prisma.TransactionClient, ref: HostRefShape, problems: FieldProblem[]): Promise<number | null> {
+  try {
+    const row = await tx.host.findUnique({ where: hostWhere(ref), select: { id: true } });
+    if (!row) problems.push({ field: 'host', message: `unknown host "${refKey(ref)}"` });
+    return row?.id ?? null;
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      problems.push(...err.problems);
+      return null;
+    }
+    throw err;
+  }
+}
+
+builder.mutationFields((t) => ({
+  createTd: t.field({
+    type: TdNode,
+    errors: { types: inventoryErrorTypes },
+    args: { input: t.arg({ type: CreateTdInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      mapWriteErrors('Td', input.name, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const problems: FieldProblem[] = [];
+          const hostId = input.host ? await hostIdOf(tx, input.host, problems) : null;
+          const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true };
+          problems.push(...validateTd(facts));
+          assertValid(problems);
+          return tx.td.create({ data: { ...facts, hostId } });
+        }),
+      ),
+  }),
+  updateTd: t.field({
+    type: TdNode,
+    errors: { types: inventoryErrorTypes },
+    args: { td: t.arg({ type: TdRef, required: true }), input: t.arg({ type: UpdateTdInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.td);
+      const { input } = args;
+      return mapWriteErrors('Td', key, () =>
+        ctx.prisma.$transaction(async (tx) => {
+          const current = await tx.td.findUnique({ where: tdWhere(args.td) });
+          if (!current) throw new NotFoundError('Td', key);
+          const problems: FieldProblem[] = [];
+          const hostId = input.host === undefined ? current.hostId : input.host === null ? null : await hostIdOf(tx, input.host, problems);
+          const facts = {
+            name: input.name ?? current.name,
+            vcpus: input.vcpus ?? current.vcpus,
+            migratable: input.migratable ?? current.migratable,
+          };
+          problems.push(...validateTd(facts));
+          assertValid(problems);
+          return tx.td.update({ where: { id: current.id }, data: { ...facts, hostId } });
+        }),
+      );
+    },
+  }),
+  deleteTd: t.field({
+    type: DeletedRef,
+    errors: { types: inventoryErrorTypes },
+    args: { td: t.arg({ type: TdRef, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const key = refKey(args.td);
+      return mapWriteErrors('Td', key, async () => {
+        const current = await ctx.prisma.td.findUnique({ where: tdWhere(args.td), select: { id: true } });
+        if (!current) throw new NotFoundError('Td', key);
+        await ctx.prisma.td.delete({ where: { id: current.id } });
+        return deleted('Td', current.id);
+      });
+    },
+  }),
+}));

@@ -1,0 +1,72 @@
+// From database rows to the plain facts the pure rules take (src/capacity/rules.ts). The
+// Prisma selection and the mapping live together so every caller loads exactly what the rules need.
+import type { HostFacts, HostUsage, ModuleFacts } from '../capacity/rules.js';
+
+export const moduleFactsSelect = {
+  maxVcpusPerTd: true,
+  features: true,
+  minExportVersion: true,
+  maxExportVersion: true,
+  minImportVersion: true,
+  maxImportVersion: true,
+} as const;
+
+/** Prisma `select` of a Host row for hostFacts(). */
+export const hostFactsSelect = {
+  id: true,
+  platformId: true,
+  presentCpus: true,
+  guestKeyIds: true,
+  allocationRatio: true,
+  kernel: { select: { kvmMaxVcpus: true, tdxVcpuPolicy: true } },
+  module: { select: { ...moduleFactsSelect, platforms: { select: { platformId: true } } } },
+} as const;
+
+/** Prisma `select` of a Host row for hostUsage(). */
+export const hostUsageSelect = { usage: { select: { tdCount: true, allocatedVcpus: true } } } as const;
+
+export interface ModuleRow {
+  maxVcpusPerTd: number | null;
+  features: readonly string[];
+  minExportVersion: number | null;
+  maxExportVersion: number | null;
+  minImportVersion: number | null;
+  maxImportVersion: number | null;
+}
+
+export interface HostFactsRow {
+  platformId: number;
+  presentCpus: number;
+  guestKeyIds: number;
+  allocationRatio: number;
+  kernel: { kvmMaxVcpus: number; tdxVcpuPolicy: 'PRESENT_CPUS' | 'MODULE_LIMIT' };
+  module: (ModuleRow & { platforms: readonly { platformId: number }[] }) | null;
+}
+
+export function moduleFacts(row: ModuleRow): ModuleFacts {
+  const { minExportVersion, maxExportVersion, minImportVersion, maxImportVersion } = row;
+  return {
+    maxVcpusPerTd: row.maxVcpusPerTd,
+    features: row.features,
+    migration:
+      minExportVersion === null || maxExportVersion === null || minImportVersion === null || maxImportVersion === null
+        ? null
+        : { minExportVersion, maxExportVersion, minImportVersion, maxImportVersion },
+  };
+}
+
+export function hostFacts(row: HostFactsRow): HostFacts {
+  return {
+    presentCpus: row.presentCpus,
+    guestKeyIds: row.guestKeyIds,
+    allocationRatio: row.allocationRatio,
+    kernel: row.kernel,
+    module: row.module ? moduleFacts(row.module) : null,
+    moduleSupportsPlatform: row.module?.platforms.some((p) => p.platformId === row.platformId) ?? false,
+  };
+}
+
+export function hostUsage(row: { usage: { tdCount: number; allocatedVcpus: number } | null }): HostUsage {
+  // Every host has a usage row (the view is grouped over hosts); null only if the host vanished.
+  return { tdCount: row.usage?.tdCount ?? 0, allocatedVcpus: row.usage?.allocatedVcpus ?? 0 };
+}

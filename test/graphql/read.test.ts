@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createFleet } from '../support/fleet.js';
+import { testClient, type TestClient } from '../support/server.js';
+
+let db: TestDatabase;
+let client: TestClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = testClient(db);
+  await createFleet(db, { hosts: 120, tdsPerHost: 3 });
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+const HOSTS_PAGE = /* GraphQL */ `
+  query Page($first: Int!, $after: String) {
+    hosts(first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges {
+        cursor
+        node {
+          id hostname presentCpus
+          platform { name maxLogicalCpus }
+          module { version maxVcpusPerTd features supportedPlatforms(first: 5) { totalCount edges { node { name } } } }
+          kernel { name kvmMaxVcpus tdxVcpuPolicy }
+          tds(first: 10) { totalCount edges { node { name vcpus } } }
+        }
+      }
+    }
+  }
+`;
+
+interface HostsPage {
+  hosts: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string };
+    edges: { node: { id: string; hostname: string; module: { version: string } | null; tds: { totalCount: number; edges: unknown[] } } }[];
+  };
+}
+
+describe('hosts with nested module, platform, kernel and TDs', () => {
+  it('answers a page of 100 hosts with everything nested', async () => {
+    const res = await client.gql<HostsPage>(HOSTS_PAGE, { first: 100 });
+    expect(res.errors).toBeUndefined();
+    const hosts = res.data!.hosts;
+    expect(hosts.totalCount).toBe(120);
+    expect(hosts.edges).toHaveLength(100);
+    expect(hosts.pageInfo.hasNextPage).toBe(true);
+    expect(hosts.edges[0]!.node.tds.totalCount).toBe(3);
+    // every fifth host has no module loaded (fixture)
+    expect(hosts.edges[4]!.node.module).toBeNull();
+    expect(hosts.edges[0]!.node.module?.version).toBe('1.5.06.00.0744');
+  });
+
+  it('costs the same small number of SQL round trips whatever the page size (no N+1)', async () => {
+    const trips: number[] = [];
+    for (const first of [1, 10, 100]) {
+      const res = await client.gql<HostsPage>(HOSTS_PAGE, { first });
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.hosts.edges).toHaveLength(first);
+      trips.push(res.extensions!.sqlRoundTrips!);
+    }
+    expect(new Set(trips).size).toBe(1);
+    expect(trips[0]).toBeLessThanOrEqual(8);
+  });
+
+  it('pages with cursors through every host exactly once', async () => {
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const res = await client.gql<HostsPage>(HOSTS_PAGE, { first: 50, after });
+      const page = res.data!.hosts;
+      seen.push(...page.edges.map((e) => e.node.hostname));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toHaveLength(120);
+    expect(new Set(seen).size).toBe(120);
+  });
+});
