@@ -3,8 +3,9 @@
 // CLI downloads cannot be fetched here; the wasm build is the same engine (same commit as
 // @prisma/engines of our prisma version), so migrations and _prisma_migrations are Prisma's own.
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm/schema_engine_bg';
@@ -19,7 +20,8 @@ const wasmApi = (): WasmApi => (globalThis as unknown as { WebAssembly: WasmApi 
 
 // Node 20 cannot `import` a .wasm file, so instantiate it by hand with the glue module as its imports.
 async function loadWasm(): Promise<void> {
-  const gluePath = fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
+  // createRequire rather than import.meta.resolve: vitest's module runner does not support the latter.
+  const gluePath = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg');
   const bytes = await readFile(gluePath.replace(/\.js$/, '.wasm'));
   const { instance } = await wasmApi().instantiate(bytes, { './schema_engine_bg.js': engineGlue });
   engineGlue.__wbg_set_wasm(instance.exports);
@@ -28,19 +30,28 @@ async function loadWasm(): Promise<void> {
 
 export interface EngineHandle {
   engine: SchemaEngine;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** An engine bound to the database at `connectionString`, with `datamodel` as its schema. */
 export async function openSchemaEngine(connectionString: string, datamodel?: { path: string; content: string }): Promise<EngineHandle> {
   loaded ??= loadWasm();
   await loaded;
-  const adapterFactory = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString, max: 2 }));
+  // Our own pool, so close() can end it: freeing the engine leaves the adapter's connections open.
+  const pool = new pg.Pool({ connectionString, max: 2 });
+  pool.on('error', () => undefined);
+  const adapterFactory = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
   const engine = await engineGlue.SchemaEngine.new(
     { datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined },
     // The engine's tracing/log callback: its logs are not ours to print.
     () => undefined,
     adapterFactory,
   );
-  return { engine, close: () => engine.free() };
+  return {
+    engine,
+    close: async () => {
+      engine.free();
+      await pool.end();
+    },
+  };
 }

@@ -68,8 +68,8 @@ export function tdWhere(ref: TdRefShape, field = 'td'): Prisma.TdWhereUniqueInpu
 }
 
 /** How a reference reads in an error message: the key that was given. */
-export function refKey(ref: { id?: string | null } & Record<string, string | null | undefined>): string {
-  return ref.id ?? Object.values(ref).find((v) => v != null) ?? '';
+export function refKey(ref: ModuleRefShape | PlatformRefShape | KernelRefShape | HostRefShape | TdRefShape): string {
+  return (Object.values(ref) as (string | null | undefined)[]).find((v) => v != null) ?? '';
 }
 
 /** Looks up the row id of a reference or throws NotFoundError. */

@@ -31,7 +31,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const base = process.env.DATABASE_URL;
   if (base) {
     const name = `tdplan_test_${randomBytes(6).toString('hex')}`;
-    await adminQuery(base, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+    // PostgreSQL refuses to clone a template while another clone of it is in progress: retry.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await adminQuery(base, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+        break;
+      } catch (err) {
+        if (attempt >= 50 || !/being accessed by other users/.test((err as Error).message)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      }
+    }
     const db = connectDatabase(databaseUrlFor(base, name), { max: 20 });
     return {
       ...db,

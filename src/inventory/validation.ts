@@ -1,0 +1,133 @@
+// Field rules of the inventory, shared by the GraphQL mutations and the document import. They
+// mirror the database's CHECK constraints (prisma/migrations) so clients get every problem at
+// once, by field, instead of the database's first refusal; plus the one rule that spans tables:
+// a host cannot present more CPUs than its platform has.
+import type { FieldProblem } from '../errors.js';
+import { maxLogicalCpus, U16_MAX } from '../capacity/rules.js';
+
+export const MODULE_VERSION_PATTERN = /^[0-9]+(\.[0-9]+){1,4}$/;
+/** KVM_MAX_VCPUS is at most 4096 (CONFIG_KVM_MAX_NR_VCPUS). */
+export const KVM_MAX_VCPUS_LIMIT = 4096;
+export const MAX_ALLOCATION_RATIO = 64;
+export const TDX_FEATURES = ['TOPOLOGY_ENUM'] as const;
+export const TDX_VCPU_POLICIES = ['PRESENT_CPUS', 'MODULE_LIMIT'] as const;
+
+type Check = [ok: boolean, field: string, message: string];
+
+function problems(checks: Check[]): FieldProblem[] {
+  return checks.filter(([ok]) => !ok).map(([, field, message]) => ({ field, message }));
+}
+
+const isPositiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+const isNonNegativeInt = (n: number): boolean => Number.isInteger(n) && n >= 0;
+const notBlank = (s: string): boolean => s.trim().length > 0;
+
+export interface PlatformFields {
+  name: string;
+  sockets: number;
+  coresPerSocket: number;
+  threadsPerCore: number;
+}
+
+export function validatePlatform(p: PlatformFields): FieldProblem[] {
+  return problems([
+    [notBlank(p.name), 'name', 'must not be blank'],
+    [isPositiveInt(p.sockets), 'sockets', `must be a positive integer, got ${p.sockets}`],
+    [isPositiveInt(p.coresPerSocket), 'coresPerSocket', `must be a positive integer, got ${p.coresPerSocket}`],
+    [isPositiveInt(p.threadsPerCore), 'threadsPerCore', `must be a positive integer, got ${p.threadsPerCore}`],
+  ]);
+}
+
+export interface MigrationFields {
+  minExportVersion: number;
+  maxExportVersion: number;
+  minImportVersion: number;
+  maxImportVersion: number;
+}
+
+export interface ModuleFields {
+  version: string;
+  maxVcpusPerTd: number | null;
+  features: readonly string[];
+  migration: MigrationFields | null;
+}
+
+export function validateModule(m: ModuleFields): FieldProblem[] {
+  const checks: Check[] = [
+    [MODULE_VERSION_PATTERN.test(m.version), 'version', `must look like 1.5.06.00.0744 (2 to 5 dot-separated numbers), got "${m.version}"`],
+    [
+      m.maxVcpusPerTd === null || (Number.isInteger(m.maxVcpusPerTd) && m.maxVcpusPerTd >= 1 && m.maxVcpusPerTd <= U16_MAX),
+      'maxVcpusPerTd',
+      `must be 1..${U16_MAX} (a u16) or null, got ${m.maxVcpusPerTd}`,
+    ],
+    ...m.features.map((f, i): Check => [(TDX_FEATURES as readonly string[]).includes(f), `features[${i}]`, `unknown feature "${f}"`]),
+    [new Set(m.features).size === m.features.length, 'features', 'lists a feature twice'],
+  ];
+  const mig = m.migration;
+  if (mig) {
+    for (const key of ['minExportVersion', 'maxExportVersion', 'minImportVersion', 'maxImportVersion'] as const) {
+      checks.push([isNonNegativeInt(mig[key]), `migration.${key}`, `must be a non-negative integer, got ${mig[key]}`]);
+    }
+    checks.push(
+      [mig.minExportVersion <= mig.maxExportVersion, 'migration.maxExportVersion', `must be >= minExportVersion (${mig.minExportVersion}), got ${mig.maxExportVersion}`],
+      [mig.minImportVersion <= mig.maxImportVersion, 'migration.maxImportVersion', `must be >= minImportVersion (${mig.minImportVersion}), got ${mig.maxImportVersion}`],
+    );
+  }
+  return problems(checks);
+}
+
+export interface KernelFields {
+  name: string;
+  kvmMaxVcpus: number;
+  tdxVcpuPolicy: string;
+}
+
+export function validateKernel(k: KernelFields): FieldProblem[] {
+  return problems([
+    [notBlank(k.name), 'name', 'must not be blank'],
+    [
+      Number.isInteger(k.kvmMaxVcpus) && k.kvmMaxVcpus >= 1 && k.kvmMaxVcpus <= KVM_MAX_VCPUS_LIMIT,
+      'kvmMaxVcpus',
+      `must be 1..${KVM_MAX_VCPUS_LIMIT} (KVM_MAX_VCPUS), got ${k.kvmMaxVcpus}`,
+    ],
+    [(TDX_VCPU_POLICIES as readonly string[]).includes(k.tdxVcpuPolicy), 'tdxVcpuPolicy', `must be PRESENT_CPUS or MODULE_LIMIT, got "${k.tdxVcpuPolicy}"`],
+  ]);
+}
+
+export interface HostFields {
+  hostname: string;
+  presentCpus: number;
+  guestKeyIds: number;
+  allocationRatio: number;
+}
+
+/** `platform` is the host's platform when known (an unknown one is reported by the caller). */
+export function validateHost(h: HostFields, platform: PlatformFields | null): FieldProblem[] {
+  const checks: Check[] = [
+    [notBlank(h.hostname), 'hostname', 'must not be blank'],
+    [isPositiveInt(h.presentCpus), 'presentCpus', `must be a positive integer, got ${h.presentCpus}`],
+    [isNonNegativeInt(h.guestKeyIds), 'guestKeyIds', `must be a non-negative integer, got ${h.guestKeyIds}`],
+    [
+      Number.isFinite(h.allocationRatio) && h.allocationRatio > 0 && h.allocationRatio <= MAX_ALLOCATION_RATIO,
+      'allocationRatio',
+      `must be > 0 and <= ${MAX_ALLOCATION_RATIO}, got ${h.allocationRatio}`,
+    ],
+  ];
+  if (platform && isPositiveInt(h.presentCpus)) {
+    const logical = maxLogicalCpus(platform);
+    checks.push([h.presentCpus <= logical, 'presentCpus', `${h.presentCpus} present CPUs exceed the ${logical} logical CPUs of platform "${platform.name}"`]);
+  }
+  return problems(checks);
+}
+
+export interface TdFields {
+  name: string;
+  vcpus: number;
+}
+
+export function validateTd(t: TdFields): FieldProblem[] {
+  return problems([
+    [notBlank(t.name), 'name', 'must not be blank'],
+    [isPositiveInt(t.vcpus), 'vcpus', `must be a positive integer, got ${t.vcpus}`],
+  ]);
+}
