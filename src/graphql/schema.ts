@@ -7,6 +7,8 @@ import './types/kernel.js';
 import './types/module.js';
 import './types/host.js';
 import './types/td.js';
+import './types/capacity.js';
+import './types/inventory.js';
 
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
 

@@ -51,15 +51,16 @@ async function knownEntities(client: pg.PoolClient, doc: InventoryDocument): Pro
   };
   const unlisted = (names: Iterable<string | null>, set: Set<string>): string[] => [...new Set([...names].filter((n): n is string => n !== null && !set.has(n)))];
   const platformNames = unlisted([...doc.hosts.map((h) => h.platform), ...doc.modules.flatMap((m) => m.platforms)], listed.platforms);
-  const [platforms, modules, kernels, hosts] = await Promise.all([
-    client.query<{ name: string; sockets: number; cores_per_socket: number; threads_per_core: number }>(
-      'SELECT name, sockets, cores_per_socket, threads_per_core FROM platform WHERE name = ANY($1::text[])',
-      [platformNames],
-    ),
-    client.query<{ version: string }>('SELECT version FROM tdx_module WHERE version = ANY($1::text[])', [unlisted(doc.hosts.map((h) => h.module), listed.modules)]),
-    client.query<{ name: string }>('SELECT name FROM kernel WHERE name = ANY($1::text[])', [unlisted(doc.hosts.map((h) => h.kernel), listed.kernels)]),
-    client.query<{ hostname: string }>('SELECT hostname FROM host WHERE hostname = ANY($1::text[])', [unlisted(doc.tds.map((t) => t.host), listed.hosts)]),
+  // One connection runs one query at a time: four short look-ups in sequence.
+  const platforms = await client.query<{ name: string; sockets: number; cores_per_socket: number; threads_per_core: number }>(
+    'SELECT name, sockets, cores_per_socket, threads_per_core FROM platform WHERE name = ANY($1::text[])',
+    [platformNames],
+  );
+  const modules = await client.query<{ version: string }>('SELECT version FROM tdx_module WHERE version = ANY($1::text[])', [
+    unlisted(doc.hosts.map((h) => h.module), listed.modules),
   ]);
+  const kernels = await client.query<{ name: string }>('SELECT name FROM kernel WHERE name = ANY($1::text[])', [unlisted(doc.hosts.map((h) => h.kernel), listed.kernels)]);
+  const hosts = await client.query<{ hostname: string }>('SELECT hostname FROM host WHERE hostname = ANY($1::text[])', [unlisted(doc.tds.map((t) => t.host), listed.hosts)]);
   return {
     platforms: new Map(platforms.rows.map((r) => [r.name, { name: r.name, sockets: r.sockets, coresPerSocket: r.cores_per_socket, threadsPerCore: r.threads_per_core }])),
     modules: new Set(modules.rows.map((r) => r.version)),
