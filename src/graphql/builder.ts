@@ -42,3 +42,6 @@ builder.addScalarType('JSONObject', JSONObjectResolver);
 
 builder.queryType({ description: 'Fleet inventory and capacity answers.' });
 builder.mutationType({ description: 'Changes to the fleet inventory. Failures are typed errors in the result.' });
+
+/** The builder's schema types, for helpers that build fields outside a type's own definition. */
+export type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;

@@ -10,7 +10,9 @@ import {
   type TdxDisabledReason,
 } from '../../capacity/rules.js';
 import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect, moduleFactsSelect, moduleFacts } from '../../planning/host-facts.js';
+import { fleetSummary, type CapacityTotals, type FleetSummary, type GroupTotals } from '../../planning/fleet-summary.js';
 import { builder } from '../builder.js';
+import type { SchemaTypesOf } from '../builder.js';
 
 export const TdxDisabledReasonCode = builder.enumType('TdxDisabledReasonCode', {
   description: 'Why TDX is disabled on a host (R1). Every failing condition is reported.',
@@ -126,3 +128,63 @@ builder.prismaObjectFields('TdxModule', (t) => ({
     resolve: (m) => effectiveMaxVcpusPerTd(moduleFacts(m)),
   }),
 }));
+
+const ReasonCountRef = builder.objectRef<{ reason: string; hosts: number }>('TdxDisabledReasonCount').implement({
+  fields: (t) => ({
+    reason: t.field({ type: TdxDisabledReasonCode, resolve: (r) => r.reason as (typeof TDX_DISABLED_REASON_CODES)[number] }),
+    hosts: t.exposeInt('hosts', { description: 'Hosts disabled for this reason (a host may count under several reasons).' }),
+  }),
+});
+
+const CapCountRef = builder.objectRef<{ kvmCapMaxVcpus: number; hosts: number }>('KvmCapCount').implement({
+  fields: (t) => ({
+    kvmCapMaxVcpus: t.exposeInt('kvmCapMaxVcpus'),
+    hosts: t.exposeInt('hosts', { description: 'TDX-enabled hosts with this effective cap.' }),
+  }),
+});
+
+function totalsFields<T extends CapacityTotals>(t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypesOf<typeof builder>>, T>) {
+  return {
+    hosts: t.int({ description: 'Hosts.', resolve: (s) => s.hosts }),
+    tdxEnabledHosts: t.int({ description: 'Hosts where TDX is enabled (R1).', resolve: (s) => s.tdxEnabledHosts }),
+    tdxDisabledByReason: t.field({ type: [ReasonCountRef], description: 'Disabled hosts per R1 reason.', resolve: (s) => s.tdxDisabledByReason }),
+    kvmCapDistribution: t.field({
+      type: [CapCountRef],
+      description: 'How many TDX-enabled hosts have each effective KVM_CAP_MAX_VCPUS (R3), ascending.',
+      resolve: (s) => s.kvmCapDistribution,
+    }),
+    tdSlots: t.int({ description: 'Free guest KeyIDs on TDX-enabled hosts: how many more TDs can start.', resolve: (s) => s.tdSlots }),
+    freeVcpus: t.int({ description: 'Free vCPUs (schedulable - allocated) on TDX-enabled hosts.', resolve: (s) => s.freeVcpus }),
+    largestPlaceableTdVcpus: t.int({
+      nullable: true,
+      description: 'The largest new TD that fits on some host (R5): max of min(cap, free vCPUs) over enabled hosts with a free KeyID; null if none.',
+      resolve: (s) => s.largestPlaceableTdVcpus,
+    }),
+  };
+}
+
+const FleetGroupRef = builder.objectRef<GroupTotals>('FleetSummaryGroup').implement({
+  description: 'The summary of the hosts that share a module, platform or kernel.',
+  fields: (t) => ({
+    key: t.string({ nullable: true, description: 'Module version, platform name or kernel name; null for hosts with no module.', resolve: (g) => g.key }),
+    ...totalsFields(t),
+  }),
+});
+
+const FleetSummaryRef = builder.objectRef<FleetSummary>('FleetSummary').implement({
+  description: 'R1, R3 and R5 aggregated over the whole fleet, then by module, platform and kernel.',
+  fields: (t) => ({
+    ...totalsFields(t),
+    byModule: t.field({ type: [FleetGroupRef], resolve: (s) => s.byModule }),
+    byPlatform: t.field({ type: [FleetGroupRef], resolve: (s) => s.byPlatform }),
+    byKernel: t.field({ type: [FleetGroupRef], resolve: (s) => s.byKernel }),
+  }),
+});
+
+builder.queryField('fleetSummary', (t) =>
+  t.field({
+    type: FleetSummaryRef,
+    description: 'Fleet-wide capacity: TDX enablement, caps, TD slots and free vCPUs (one SQL round trip).',
+    resolve: (_root, _args, ctx) => fleetSummary(ctx.db),
+  }),
+);

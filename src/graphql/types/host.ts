@@ -17,6 +17,7 @@ import {
   type PlatformRefShape,
 } from '../refs.js';
 import { assertValid, mapWriteErrors } from '../write.js';
+import { TdxDisabledReasonCode } from './capacity.js';
 import { deleted, DeletedRef } from './deleted.js';
 import { inventoryErrorTypes } from './errors.js';
 
@@ -51,6 +52,9 @@ const HostFilter = builder.inputType('HostFilter', {
     hasModule: t.boolean({ description: 'true: hosts with any module loaded; false: hosts with none.' }),
     platform: t.field({ type: PlatformRef }),
     kernel: t.field({ type: KernelRef }),
+    tdxEnabled: t.boolean({ description: 'R1: hosts where TDX is enabled (true) or disabled (false).' }),
+    tdxDisabledReason: t.field({ type: TdxDisabledReasonCode, description: 'R1: hosts where TDX is disabled for (at least) this reason.' }),
+    minKvmCapMaxVcpus: t.int({ description: 'R3: hosts whose effective KVM_CAP_MAX_VCPUS is at least this (TDX-enabled hosts only).' }),
   }),
 });
 
@@ -64,6 +68,11 @@ export function hostFilterWhere(filter: HostFilterShape | null | undefined): Pri
   if (filter.hasModule != null) and.push({ moduleId: filter.hasModule ? { not: null } : null });
   if (filter.platform) and.push({ platform: { is: platformWhere(filter.platform, 'filter.platform') } });
   if (filter.kernel) and.push({ kernel: { is: kernelWhere(filter.kernel, 'filter.kernel') } });
+  // The capacity conditions run in SQL, on the host_tdx_status view (R1 and R3 in SQL, checked
+  // against src/capacity/rules.ts by test/capacity/sql-agreement.test.ts).
+  if (filter.tdxEnabled != null) and.push({ tdxStatus: { is: { tdxEnabled: filter.tdxEnabled } } });
+  if (filter.tdxDisabledReason) and.push({ tdxStatus: { is: { tdxDisabledReasons: { has: filter.tdxDisabledReason } } } });
+  if (filter.minKvmCapMaxVcpus != null) and.push({ tdxStatus: { is: { kvmCapMaxVcpus: { gte: filter.minKvmCapMaxVcpus } } } });
   return { AND: and };
 }
 

@@ -1,0 +1,119 @@
+// The fleet summary: R1/R3/R5 aggregates over every host, by module, platform and kernel. At
+// fleet scale (100,000 hosts) this is one SQL statement over the capacity views, grouped with
+// GROUPING SETS: one round trip. Its arithmetic re-expresses hostCapacity() of
+// src/capacity/rules.ts; test/capacity/fleet-summary-agreement.test.ts checks both agree.
+import type { Database } from '../db/client.js';
+
+export interface CapacityTotals {
+  hosts: number;
+  tdxEnabledHosts: number;
+  /** Free guest KeyIDs on TDX-enabled hosts: how many more TDs can start. */
+  tdSlots: number;
+  /** Free vCPUs (schedulable - allocated) on TDX-enabled hosts. */
+  freeVcpus: number;
+  /** The largest new TD that fits somewhere (R5): max over enabled hosts with a free KeyID of min(cap, free vCPUs). */
+  largestPlaceableTdVcpus: number | null;
+  tdxDisabledByReason: { reason: string; hosts: number }[];
+  kvmCapDistribution: { kvmCapMaxVcpus: number; hosts: number }[];
+}
+
+export interface GroupTotals extends CapacityTotals {
+  /** Module version, platform name or kernel name; null for hosts with no module. */
+  key: string | null;
+}
+
+export interface FleetSummary extends CapacityTotals {
+  byModule: GroupTotals[];
+  byPlatform: GroupTotals[];
+  byKernel: GroupTotals[];
+}
+
+type Dimension = 'all' | 'module' | 'platform' | 'kernel';
+
+interface Row {
+  dim: Dimension;
+  key: string | null;
+  kind: 'totals' | 'reason' | 'cap';
+  hosts: number;
+  enabled: number;
+  slots: number;
+  free_vcpus: number;
+  largest: number | null;
+  reason: string | null;
+  cap: number | null;
+}
+
+// GROUPING(...) tells which grouping set a row belongs to: 0 marks the columns grouped on.
+const DIMENSION = `CASE WHEN GROUPING(module_version, platform_name, kernel_name) = 7 THEN 'all'
+  WHEN GROUPING(module_version) = 0 THEN 'module' WHEN GROUPING(platform_name) = 0 THEN 'platform' ELSE 'kernel' END`;
+const KEY = `CASE WHEN GROUPING(module_version) = 0 THEN module_version WHEN GROUPING(platform_name) = 0 THEN platform_name
+  WHEN GROUPING(kernel_name) = 0 THEN kernel_name END`;
+function groupingSets(extra?: string): string {
+  const e = extra ? `, ${extra}` : '';
+  return `GROUPING SETS ((${extra ?? ''}), (module_version${e}), (platform_name${e}), (kernel_name${e}))`;
+}
+
+const SUMMARY_SQL = `
+WITH h AS MATERIALIZED (
+  SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name,
+         s.tdx_enabled, s.tdx_disabled_reasons, s.kvm_cap_max_vcpus,
+         GREATEST(0, h.guest_key_ids - u.td_count) AS free_key_ids,
+         GREATEST(0, floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus) AS free_vcpus
+  FROM host h
+  JOIN host_tdx_status s ON s.host_id = h.id
+  JOIN host_usage u ON u.host_id = h.id
+  JOIN platform p ON p.id = h.platform_id
+  JOIN kernel k ON k.id = h.kernel_id
+  LEFT JOIN tdx_module m ON m.id = h.module_id
+)
+SELECT ${DIMENSION} AS dim, ${KEY} AS key, 'totals' AS kind,
+       count(*)::int AS hosts,
+       count(*) FILTER (WHERE tdx_enabled)::int AS enabled,
+       COALESCE(sum(free_key_ids) FILTER (WHERE tdx_enabled), 0)::int AS slots,
+       COALESCE(sum(free_vcpus) FILTER (WHERE tdx_enabled), 0)::int AS free_vcpus,
+       max(LEAST(kvm_cap_max_vcpus, free_vcpus)) FILTER (WHERE tdx_enabled AND free_key_ids > 0 AND free_vcpus > 0)::int AS largest,
+       NULL::text AS reason, NULL::int AS cap
+FROM h GROUP BY ${groupingSets()}
+UNION ALL
+SELECT ${DIMENSION}, ${KEY}, 'reason', count(*)::int, 0, 0, 0, NULL, reason, NULL
+FROM h, unnest(tdx_disabled_reasons) AS reason GROUP BY ${groupingSets('reason')}
+UNION ALL
+SELECT ${DIMENSION}, ${KEY}, 'cap', count(*)::int, 0, 0, 0, NULL, NULL, kvm_cap_max_vcpus
+FROM h WHERE kvm_cap_max_vcpus IS NOT NULL GROUP BY ${groupingSets('kvm_cap_max_vcpus')}
+`;
+
+function emptyTotals(): CapacityTotals {
+  return { hosts: 0, tdxEnabledHosts: 0, tdSlots: 0, freeVcpus: 0, largestPlaceableTdVcpus: null, tdxDisabledByReason: [], kvmCapDistribution: [] };
+}
+
+export async function fleetSummary(db: Database): Promise<FleetSummary> {
+  const { rows } = await db.pool.query<Row>(SUMMARY_SQL);
+  const groups: Record<Exclude<Dimension, 'all'>, Map<string | null, GroupTotals>> = { module: new Map(), platform: new Map(), kernel: new Map() };
+  const all = emptyTotals();
+  const totalsFor = (row: Row): CapacityTotals => {
+    if (row.dim === 'all') return all;
+    const map = groups[row.dim];
+    let g = map.get(row.key);
+    if (!g) map.set(row.key, (g = { key: row.key, ...emptyTotals() }));
+    return g;
+  };
+  for (const row of rows) {
+    const t = totalsFor(row);
+    if (row.kind === 'totals') {
+      Object.assign(t, { hosts: row.hosts, tdxEnabledHosts: row.enabled, tdSlots: row.slots, freeVcpus: row.free_vcpus, largestPlaceableTdVcpus: row.largest });
+    } else if (row.kind === 'reason') {
+      t.tdxDisabledByReason.push({ reason: row.reason!, hosts: row.hosts });
+    } else {
+      t.kvmCapDistribution.push({ kvmCapMaxVcpus: row.cap!, hosts: row.hosts });
+    }
+  }
+  const ordered = (m: Map<string | null, GroupTotals>): GroupTotals[] =>
+    [...m.values()].map(sortLists).sort((a, b) => (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { ...sortLists(all), byModule: ordered(groups.module), byPlatform: ordered(groups.platform), byKernel: ordered(groups.kernel) };
+}
+
+function sortLists<T extends CapacityTotals>(t: T): T {
+  t.tdxDisabledByReason.sort((a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+  t.kvmCapDistribution.sort((a, b) => a.kvmCapMaxVcpus - b.kvmCapMaxVcpus);
+  return t;
+}

@@ -1,0 +1,92 @@
+// fleetSummary is SQL (grouping sets over the capacity views); it must equal the same aggregates
+// computed from the pure rules, host by host, on random fleets with TDs.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostCapacity, type HostCapacity } from '../../src/capacity/rules.js';
+import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import type { InventoryDocument } from '../../src/inventory/document.js';
+import { importInventory } from '../../src/inventory/import.js';
+import type { CapacityTotals } from '../../src/planning/fleet-summary.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
+import { testClient, type TestClient } from '../support/server.js';
+
+let db: TestDatabase;
+let client: TestClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = testClient(db);
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+const TOTALS = 'hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts }';
+const QUERY = `{ fleetSummary { ${TOTALS} byModule { key ${TOTALS} } byPlatform { key ${TOTALS} } byKernel { key ${TOTALS} } } }`;
+
+type Totals = Omit<CapacityTotals, never>;
+
+/** The oracle: the same aggregates from hostCapacity() of each host. */
+function expectedTotals(capacities: HostCapacity[]): Totals {
+  const enabled = capacities.filter((c) => c.tdxEnabled);
+  const reasons = new Map<string, number>();
+  for (const c of capacities) for (const r of c.tdxDisabledReasons) reasons.set(r.code, (reasons.get(r.code) ?? 0) + 1);
+  const caps = new Map<number, number>();
+  for (const c of enabled) caps.set(c.kvmCapMaxVcpus!, (caps.get(c.kvmCapMaxVcpus!) ?? 0) + 1);
+  const placeable = enabled.filter((c) => c.freeKeyIds > 0 && c.freeVcpus > 0).map((c) => Math.min(c.kvmCapMaxVcpus!, c.freeVcpus));
+  return {
+    hosts: capacities.length,
+    tdxEnabledHosts: enabled.length,
+    tdSlots: enabled.reduce((n, c) => n + c.freeKeyIds, 0),
+    freeVcpus: enabled.reduce((n, c) => n + c.freeVcpus, 0),
+    largestPlaceableTdVcpus: placeable.length ? Math.max(...placeable) : null,
+    tdxDisabledByReason: [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, hosts]) => ({ reason, hosts })),
+    kvmCapDistribution: [...caps].sort(([a], [b]) => a - b).map(([kvmCapMaxVcpus, hosts]) => ({ kvmCapMaxVcpus, hosts })),
+  };
+}
+
+function expectedSummary(doc: InventoryDocument) {
+  const facts = factsOf(doc);
+  const usage = usageOf(doc);
+  const rows = doc.hosts.map((h) => ({ h, c: hostCapacity(facts.get(h.hostname)!, usage.get(h.hostname)!) }));
+  const groupBy = (key: (h: (typeof doc.hosts)[number]) => string | null) => {
+    const keys = [...new Set(rows.map((r) => key(r.h)))].sort((a, b) => (a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0));
+    return keys.map((k) => ({ key: k, ...expectedTotals(rows.filter((r) => key(r.h) === k).map((r) => r.c)) }));
+  };
+  return {
+    ...expectedTotals(rows.map((r) => r.c)),
+    byModule: groupBy((h) => h.module),
+    byPlatform: groupBy((h) => h.platform),
+    byKernel: groupBy((h) => h.kernel),
+  };
+}
+
+describe('fleetSummary', () => {
+  it('R1/R3/R5: equals the pure rules aggregated host by host, on random fleets', async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetWithTdsArb, async (doc) => {
+        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        const res = await client.gql<{ fleetSummary: unknown }>(QUERY);
+        expect(res.errors).toBeUndefined();
+        expect(res.data!.fleetSummary).toEqual(expectedSummary(doc));
+        expect(res.extensions!.sqlRoundTrips).toBe(1);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('R1: summarises the demo fleet: every disabled reason appears', async () => {
+    expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+    const res = await client.gql<{ fleetSummary: Totals }>(QUERY);
+    const summary = res.data!.fleetSummary;
+    expect(summary).toEqual(expect.objectContaining({ hosts: 13, tdxEnabledHosts: 8 }));
+    expect(summary.tdxDisabledByReason.map((r) => r.reason)).toEqual([
+      'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
+      'NO_GUEST_KEYIDS',
+      'NO_MODULE',
+      'NO_TOPOLOGY_ENUM',
+      'PLATFORM_UNSUPPORTED',
+    ]);
+  });
+});
