@@ -1,9 +1,13 @@
 // The capacity rules of shared/domain.md (R1-R6, N1, N3) as pure functions: no I/O, no Prisma,
 // no GraphQL. Every answer tdplan gives about TDX enablement, KVM_CAP_MAX_VCPUS, placement and
-// migration comes from here; SQL that re-expresses a rule is property-tested against it.
+// migration comes from here, for the live fleet and for what-if simulations alike: both build the
+// plain fact objects below. SQL that re-expresses a rule must be property-tested against it.
+//
+// Kernel facts are quoted from arch/x86/kvm/vmx/tdx.c and arch/x86/kvm/x86.c (Linux 6.16+).
 
 export type TdxVcpuPolicy = 'PRESENT_CPUS' | 'MODULE_LIMIT';
 
+/** A module's TD-migration protocol version ranges (MIN/MAX_EXPORT_VERSION, MIN/MAX_IMPORT_VERSION). */
 export interface MigrationVersions {
   minExportVersion: number;
   maxExportVersion: number;
@@ -12,7 +16,7 @@ export interface MigrationVersions {
 }
 
 export interface ModuleFacts {
-  /** MAX_VCPUS_PER_TD as reported; null when the module does not report it. */
+  /** MAX_VCPUS_PER_TD as reported; null when the module does not report it (R2). */
   maxVcpusPerTd: number | null;
   /** TDX_FEATURES0 capabilities, e.g. 'TOPOLOGY_ENUM'. */
   features: readonly string[];
@@ -21,13 +25,17 @@ export interface ModuleFacts {
 }
 
 export interface KernelFacts {
+  /** KVM_MAX_VCPUS of the build: 1024 by default on x86, up to 4096 with CONFIG_KVM_MAX_NR_VCPUS. */
   kvmMaxVcpus: number;
   tdxVcpuPolicy: TdxVcpuPolicy;
 }
 
 export interface HostFacts {
+  /** num_present_cpus() */
   presentCpus: number;
+  /** TDX private KeyIDs configured for guests: one per running TD. */
   guestKeyIds: number;
+  /** vCPU allocation ratio (planning policy, 1.0 by default). */
   allocationRatio: number;
   module: ModuleFacts | null;
   /** Whether the loaded module supports the host's platform; meaningless without a module. */
@@ -42,14 +50,19 @@ export interface HostUsage {
   allocatedVcpus: number;
 }
 
+/** A failing condition: a stable code for machines, a message with the numbers for people. */
 export interface Problem<Code extends string> {
   code: Code;
   message: string;
 }
 
-/** R2: tdx.c treats a module that does not report MAX_VCPUS_PER_TD as U16_MAX. */
+// ---------------------------------------------------------------------------------------------
+// R2: old modules
+
+/** MAX_VCPUS_PER_TD is a u16. */
 export const U16_MAX = 65535;
 
+/** R2: tdx.c treats a module that does not report MAX_VCPUS_PER_TD as U16_MAX, i.e. no limit. */
 export function effectiveMaxVcpusPerTd(module: Pick<ModuleFacts, 'maxVcpusPerTd'>): number {
   return module.maxVcpusPerTd ?? U16_MAX;
 }
@@ -57,6 +70,7 @@ export function effectiveMaxVcpusPerTd(module: Pick<ModuleFacts, 'maxVcpusPerTd'
 // ---------------------------------------------------------------------------------------------
 // R1: TDX enabled
 
+/** In the order R1 lists them; the GraphQL layer builds its enum from this tuple. */
 export const TDX_DISABLED_REASON_CODES = [
   'NO_MODULE',
   'PLATFORM_UNSUPPORTED',
@@ -68,25 +82,33 @@ export type TdxDisabledReasonCode = (typeof TDX_DISABLED_REASON_CODES)[number];
 export type TdxDisabledReason = Problem<TdxDisabledReasonCode>;
 
 /**
- * R1: every failing condition, not just the first. Without a module, the module's own
- * conditions cannot be evaluated: only NO_MODULE (and NO_GUEST_KEYIDS, which does not depend on it).
+ * R1: every failing condition, not just the first, in the order of TDX_DISABLED_REASON_CODES.
+ * Without a module the module's own conditions (platform, TOPOLOGY_ENUM, MAX_VCPUS_PER_TD) cannot
+ * be evaluated, so only NO_MODULE is reported for them; NO_GUEST_KEYIDS does not depend on the
+ * module and is reported either way.
  */
 export function tdxDisabledReasons(host: HostFacts): TdxDisabledReason[] {
   const reasons: TdxDisabledReason[] = [];
   const { module } = host;
-  if (!module) reasons.push({ code: 'NO_MODULE', message: 'no TDX module is loaded' });
-  if (module && !host.moduleSupportsPlatform) {
-    reasons.push({ code: 'PLATFORM_UNSUPPORTED', message: 'the TDX module does not support the host platform' });
+  if (module === null) {
+    reasons.push({ code: 'NO_MODULE', message: 'no TDX module is loaded' });
+  } else {
+    if (!host.moduleSupportsPlatform) {
+      reasons.push({ code: 'PLATFORM_UNSUPPORTED', message: "the TDX module does not support the host's platform" });
+    }
+    // tdx.c refuses modules that cannot enumerate the TD's topology.
+    if (!module.features.includes('TOPOLOGY_ENUM')) {
+      reasons.push({ code: 'NO_TOPOLOGY_ENUM', message: 'the TDX module does not report TOPOLOGY_ENUM in TDX_FEATURES0' });
+    }
   }
-  if (module && !module.features.includes('TOPOLOGY_ENUM')) {
-    reasons.push({ code: 'NO_TOPOLOGY_ENUM', message: 'the TDX module does not report TOPOLOGY_ENUM in TDX_FEATURES0' });
-  }
+  // tdx.c: "no TDX private KeyIDs available": a TD cannot be created without its own KeyID.
   if (host.guestKeyIds < 1) {
-    reasons.push({ code: 'NO_GUEST_KEYIDS', message: 'no TDX private KeyIDs available for guests' });
+    reasons.push({ code: 'NO_GUEST_KEYIDS', message: `${host.guestKeyIds} guest KeyIDs configured: no TDX private KeyIDs available` });
   }
-  if (module && host.kernel.tdxVcpuPolicy === 'PRESENT_CPUS') {
+  // Only the upstream policy caps a TD at the present CPUs, so only it must refuse a module whose
+  // limit is lower: tdx.c "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)".
+  if (module !== null && host.kernel.tdxVcpuPolicy === 'PRESENT_CPUS') {
     const maxVcpusPerTd = effectiveMaxVcpusPerTd(module);
-    // tdx.c: "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)"
     if (maxVcpusPerTd < host.presentCpus) {
       reasons.push({
         code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
@@ -97,6 +119,7 @@ export function tdxDisabledReasons(host: HostFacts): TdxDisabledReason[] {
   return reasons;
 }
 
+/** R1: TDX is enabled iff no condition fails. */
 export function tdxEnabled(host: HostFacts): boolean {
   return tdxDisabledReasons(host).length === 0;
 }
@@ -109,28 +132,39 @@ export type KvmCapLimitFactor = (typeof KVM_CAP_LIMIT_FACTORS)[number];
 
 export interface KvmCap {
   value: number;
-  /** Every factor equal to the value: ties name several. */
+  /** Every candidate factor equal to the value: ties name several; never empty. */
   limitedBy: KvmCapLimitFactor[];
 }
 
-/** The cap a TD would get if TDX were enabled; R3 without the R1 gate (N3 and what-if use it). */
+/**
+ * R3 without the R1 gate: the cap a TD would get under the kernel's policy if TDX were enabled.
+ * What-if and N3 use it to compare policies on hosts where one of them disables TDX.
+ */
 export function policyCap(kernel: KernelFacts, presentCpus: number, module: Pick<ModuleFacts, 'maxVcpusPerTd'>): KvmCap {
   const candidates: [KvmCapLimitFactor, number][] = [['KVM_MAX_VCPUS', kernel.kvmMaxVcpus]];
-  // tdx_vm_init (upstream): kvm->max_vcpus = min_t(int, kvm->max_vcpus, num_present_cpus())
-  if (kernel.tdxVcpuPolicy === 'PRESENT_CPUS') candidates.push(['PRESENT_CPUS', presentCpus]);
-  // v19 of the series: the module's limit instead
-  else candidates.push(['MODULE_MAX_VCPUS_PER_TD', effectiveMaxVcpusPerTd(module)]);
+  if (kernel.tdxVcpuPolicy === 'PRESENT_CPUS') {
+    // tdx_vm_init: "kvm->max_vcpus = min_t(int, kvm->max_vcpus, num_present_cpus())"; x86.c then
+    // answers KVM_CAP_MAX_VCPUS on the VM fd with kvm->max_vcpus.
+    candidates.push(['PRESENT_CPUS', presentCpus]);
+  } else {
+    // v19 of the series: the module's limit bounds the TD instead of the host's CPUs.
+    candidates.push(['MODULE_MAX_VCPUS_PER_TD', effectiveMaxVcpusPerTd(module)]);
+  }
   const value = Math.min(...candidates.map(([, v]) => v));
   return { value, limitedBy: candidates.filter(([, v]) => v === value).map(([factor]) => factor) };
 }
 
-/** R3: the effective KVM_CAP_MAX_VCPUS of a TD on the host; null when TDX is disabled (R1). */
-export function kvmCapMaxVcpus(host: HostFacts): KvmCap | null {
-  if (!host.module || !tdxEnabled(host)) return null;
+function capWhenEnabled(host: HostFacts, reasons: readonly TdxDisabledReason[]): KvmCap | null {
+  if (host.module === null || reasons.length > 0) return null;
   return policyCap(host.kernel, host.presentCpus, host.module);
 }
 
-/** R4: KVM_CAP_MAX_VCPUS without a VM (system scope, and non-TD VMs): KVM_MAX_VCPUS. */
+/** R3: the effective KVM_CAP_MAX_VCPUS of a TD on the host; null when TDX is disabled (R1). */
+export function kvmCapMaxVcpus(host: HostFacts): KvmCap | null {
+  return capWhenEnabled(host, tdxDisabledReasons(host));
+}
+
+/** R4: KVM_CAP_MAX_VCPUS asked without a VM (system scope, and so for non-TD VMs): KVM_MAX_VCPUS. */
 export function systemKvmCapMaxVcpus(kernel: KernelFacts): number {
   return kernel.kvmMaxVcpus;
 }
@@ -142,6 +176,7 @@ export interface HostCapacity {
   tdxEnabled: boolean;
   tdxDisabledReasons: TdxDisabledReason[];
   kvmCapMaxVcpus: number | null;
+  /** Empty when TDX is disabled. */
   kvmCapMaxVcpusLimitedBy: KvmCapLimitFactor[];
   usedKeyIds: number;
   freeKeyIds: number;
@@ -150,15 +185,22 @@ export interface HostCapacity {
   freeVcpus: number;
 }
 
-/** presentCpus x allocationRatio, rounded down: a fraction of a vCPU cannot be scheduled. */
+// A ratio such as 1.15 is not exact in binary: 100 * 1.15 = 114.99999999999999. Rounding down
+// must not lose that whole vCPU, so products within this tolerance below an integer count as it.
+// Ratios are entered with a few decimals, so no true product lies that close below an integer.
+const SCHEDULABLE_TOLERANCE = 1e-9;
+
+/**
+ * Planning policy: presentCpus x allocationRatio, rounded DOWN (a fraction of a vCPU cannot be
+ * scheduled, and rounding up would promise capacity the host does not have).
+ */
 export function schedulableVcpus(host: Pick<HostFacts, 'presentCpus' | 'allocationRatio'>): number {
-  // The epsilon keeps ratios such as 1.1 (stored in binary) from losing a whole vCPU: 10 x 1.1 = 11.000000000000002 but 3 x 1.1 = 3.3000000000000003 -> 3.
-  return Math.floor(host.presentCpus * host.allocationRatio + 1e-9);
+  return Math.floor(host.presentCpus * host.allocationRatio + SCHEDULABLE_TOLERANCE);
 }
 
 export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
   const reasons = tdxDisabledReasons(host);
-  const cap = reasons.length === 0 ? kvmCapMaxVcpus(host) : null;
+  const cap = capWhenEnabled(host, reasons);
   const schedulable = schedulableVcpus(host);
   return {
     tdxEnabled: reasons.length === 0,
@@ -166,6 +208,7 @@ export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
     kvmCapMaxVcpus: cap?.value ?? null,
     kvmCapMaxVcpusLimitedBy: cap?.limitedBy ?? [],
     usedKeyIds: usage.tdCount,
+    // Never negative: a host can hold more TDs than KeyIDs after its KeyIDs are reconfigured.
     freeKeyIds: Math.max(0, host.guestKeyIds - usage.tdCount),
     allocatedVcpus: usage.allocatedVcpus,
     schedulableVcpus: schedulable,
@@ -178,33 +221,31 @@ export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
 
 export const FIT_BLOCKER_CODES = ['TDX_DISABLED', 'VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'] as const;
 export type FitBlockerCode = (typeof FIT_BLOCKER_CODES)[number];
-
-export const MIGRATION_BLOCKER_CODES = [
-  'NOT_MIGRATABLE',
-  'SAME_HOST',
-  ...FIT_BLOCKER_CODES,
-  'MIGRATION_UNSUPPORTED',
-  'MIGRATION_VERSION_MISMATCH',
-] as const;
-export type MigrationBlockerCode = (typeof MIGRATION_BLOCKER_CODES)[number];
-export type Blocker = Problem<MigrationBlockerCode>;
+export type FitBlocker = Problem<FitBlockerCode>;
 
 /**
- * R5 for a TD of `vcpus` that is not yet on the host. Where TDX is disabled the only blocker is
- * TDX_DISABLED: the other conditions have no meaning without a cap.
+ * R5 for a TD of `vcpus` that is not yet on the host: every failing condition. Where TDX is
+ * disabled the only blocker is TDX_DISABLED (its message lists the R1 reasons): the other
+ * conditions have no meaning without a cap.
  */
-export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number): Problem<FitBlockerCode>[] {
+export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number): FitBlocker[] {
   const reasons = tdxDisabledReasons(host);
-  if (reasons.length > 0) {
+  const cap = capWhenEnabled(host, reasons);
+  if (cap === null) {
     return [{ code: 'TDX_DISABLED', message: `TDX is disabled: ${reasons.map((r) => r.message).join('; ')}` }];
   }
-  const blockers: Problem<FitBlockerCode>[] = [];
-  const cap = kvmCapMaxVcpus(host);
-  if (cap && vcpus > cap.value) {
-    blockers.push({ code: 'VCPUS_EXCEED_KVM_CAP', message: `${vcpus} vCPUs > KVM_CAP_MAX_VCPUS ${cap.value}` });
+  const blockers: FitBlocker[] = [];
+  if (vcpus > cap.value) {
+    blockers.push({
+      code: 'VCPUS_EXCEED_KVM_CAP',
+      message: `${vcpus} vCPUs > KVM_CAP_MAX_VCPUS ${cap.value} (limited by ${cap.limitedBy.join(', ')})`,
+    });
   }
   if (usage.tdCount >= host.guestKeyIds) {
-    blockers.push({ code: 'NO_FREE_KEYID', message: `all ${host.guestKeyIds} guest KeyIDs are in use by ${usage.tdCount} TDs` });
+    blockers.push({
+      code: 'NO_FREE_KEYID',
+      message: `no free guest KeyID: ${usage.tdCount} TDs placed, ${host.guestKeyIds} guest KeyIDs`,
+    });
   }
   const schedulable = schedulableVcpus(host);
   if (usage.allocatedVcpus + vcpus > schedulable) {
@@ -216,7 +257,11 @@ export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number):
   return blockers;
 }
 
-/** R5, last sentence: a placed TD fits where it runs (its own vCPUs are not counted twice). */
+/**
+ * R5, last sentence: a placed TD fits where it runs when TDX is enabled on its host and its vCPUs
+ * are within the host's cap. Its KeyID and vCPUs are already in the host's usage, so KeyIDs and
+ * the allocation ratio are not checked again (that would count the TD twice).
+ */
 export function fitsWhereItRuns(host: HostFacts, vcpus: number): boolean {
   const cap = kvmCapMaxVcpus(host);
   return cap !== null && vcpus <= cap.value;
@@ -225,36 +270,59 @@ export function fitsWhereItRuns(host: HostFacts, vcpus: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // R6: migration
 
+export const MIGRATION_BLOCKER_CODES = [
+  'NOT_MIGRATABLE',
+  'SAME_HOST',
+  ...FIT_BLOCKER_CODES,
+  'MIGRATION_UNSUPPORTED',
+  'MIGRATION_VERSION_MISMATCH',
+] as const;
+export type MigrationBlockerCode = (typeof MIGRATION_BLOCKER_CODES)[number];
+export type MigrationBlocker = Problem<MigrationBlockerCode>;
+
 export interface MigrationCase {
+  /** The TD to move; hostId is the host it runs on. */
   td: { vcpus: number; migratable: boolean; hostId: number | null };
-  /** The source host's module, whose export range matters; null when it has none. */
-  sourceModule: ModuleFacts | null;
+  /** The host it runs on: only its module's migration ranges matter. */
+  sourceHost: HostFacts;
   targetHostId: number;
   targetHost: HostFacts;
+  /** The target's usage without the TD. */
   targetUsage: HostUsage;
 }
 
-function rangesOverlap(aMin: number, aMax: number, bMin: number, bMax: number): boolean {
-  return aMin <= bMax && bMin <= aMax;
+function migrationSupportGap(side: 'source' | 'target', host: HostFacts): string | null {
+  if (host.module === null) return `the ${side} host has no TDX module`;
+  if (host.module.migration === null) return `the ${side} host's TDX module declares no migration support`;
+  return null;
 }
 
-/** R6: every reason the TD cannot move to the target (empty: compatible). */
-export function migrationBlockers(c: MigrationCase): Blocker[] {
-  const blockers: Blocker[] = [];
+/**
+ * R6: every reason the TD cannot move to the target; empty when the migration is compatible.
+ * The version ranges are compared only where both modules declare them; otherwise the move is
+ * MIGRATION_UNSUPPORTED and there is nothing to compare. The R5 conditions are always evaluated
+ * on the target as for a new TD, so with SAME_HOST they may also fail (the TD would count twice).
+ */
+export function migrationBlockers(c: MigrationCase): MigrationBlocker[] {
+  const blockers: MigrationBlocker[] = [];
   if (!c.td.migratable) blockers.push({ code: 'NOT_MIGRATABLE', message: 'the TD is not migratable' });
-  if (c.td.hostId === c.targetHostId) blockers.push({ code: 'SAME_HOST', message: 'the target is the host the TD runs on' });
+  if (c.td.hostId === c.targetHostId) {
+    blockers.push({ code: 'SAME_HOST', message: `the TD already runs on the target host ${c.targetHostId}` });
+  }
   blockers.push(...tdFitBlockers(c.targetHost, c.targetUsage, c.td.vcpus));
-  const source = c.sourceModule?.migration ?? null;
-  const target = c.targetHost.module?.migration ?? null;
-  const unsupported: string[] = [];
-  if (!source) unsupported.push(c.sourceModule ? "the source host's TDX module declares no migration support" : 'the source host has no TDX module');
-  if (!target) unsupported.push(c.targetHost.module ? "the target host's TDX module declares no migration support" : 'the target host has no TDX module');
-  if (unsupported.length > 0) {
-    blockers.push({ code: 'MIGRATION_UNSUPPORTED', message: unsupported.join('; ') });
-  } else if (source && target && !rangesOverlap(source.minExportVersion, source.maxExportVersion, target.minImportVersion, target.maxImportVersion)) {
+  const gaps = [migrationSupportGap('source', c.sourceHost), migrationSupportGap('target', c.targetHost)].filter(
+    (gap): gap is string => gap !== null,
+  );
+  const exporting = c.sourceHost.module?.migration;
+  const importing = c.targetHost.module?.migration;
+  if (!exporting || !importing) {
+    blockers.push({ code: 'MIGRATION_UNSUPPORTED', message: gaps.join('; ') });
+  } else if (exporting.minExportVersion > importing.maxImportVersion || importing.minImportVersion > exporting.maxExportVersion) {
     blockers.push({
       code: 'MIGRATION_VERSION_MISMATCH',
-      message: `source exports versions ${source.minExportVersion}-${source.maxExportVersion}, target imports ${target.minImportVersion}-${target.maxImportVersion}`,
+      message:
+        `source module exports versions ${exporting.minExportVersion}-${exporting.maxExportVersion}, ` +
+        `target module imports ${importing.minImportVersion}-${importing.maxImportVersion}: no common version`,
     });
   }
   return blockers;
@@ -263,15 +331,24 @@ export function migrationBlockers(c: MigrationCase): Blocker[] {
 // ---------------------------------------------------------------------------------------------
 // N1: module floor
 
-export function maxLogicalCpus(platform: { sockets: number; coresPerSocket: number; threadsPerCore: number }): number {
+export interface PlatformShape {
+  sockets: number;
+  coresPerSocket: number;
+  threadsPerCore: number;
+}
+
+export function maxLogicalCpus(platform: PlatformShape): number {
   return platform.sockets * platform.coresPerSocket * platform.threadsPerCore;
 }
 
-export interface FloorComponent<Who> {
-  /** The component's value; null when it has no members. */
+export const MODULE_FLOOR_COMPONENTS = ['HOST_PRESENT_CPUS', 'TD_VCPUS', 'PLATFORM_MAX_LOGICAL_CPUS'] as const;
+export type ModuleFloorComponentName = (typeof MODULE_FLOOR_COMPONENTS)[number];
+
+export interface ModuleFloorComponent {
+  /** The largest member value; null when the component has no members. */
   value: number | null;
-  /** Every member reaching the value. */
-  boundBy: Who[];
+  /** Names of every member reaching the value (hostnames, TD names or platform names). */
+  boundBy: string[];
 }
 
 export interface ModuleFloorInput {
@@ -283,56 +360,65 @@ export interface ModuleFloorInput {
   platforms: readonly { name: string; maxLogicalCpus: number }[];
 }
 
-export type FloorComponentName = 'HOST_PRESENT_CPUS' | 'TD_VCPUS' | 'PLATFORM_MAX_LOGICAL_CPUS';
-
 export interface ModuleFloor {
-  /** The lowest MAX_VCPUS_PER_TD that harms nothing: at least 1 (the value is a positive u16). */
+  /** The lowest MAX_VCPUS_PER_TD that harms nothing; at least 1, as the value always is. */
   floor: number;
-  hostPresentCpus: FloorComponent<string>;
-  tdVcpus: FloorComponent<string>;
-  platformMaxLogicalCpus: FloorComponent<string>;
-  /** The components equal to the floor (none when the module runs nothing and supports nothing). */
-  boundBy: FloorComponentName[];
+  /** (a) R1 under PRESENT_CPUS keeps TDX on these hosts only if MAX_VCPUS_PER_TD >= presentCpus. */
+  hostPresentCpus: ModuleFloorComponent;
+  /** (b) Under MODULE_LIMIT, placed TDs keep their cap only if MAX_VCPUS_PER_TD >= vcpus. */
+  tdVcpus: ModuleFloorComponent;
+  /** (c) The module team's promise: the value reflects the largest platform it supports. */
+  platformMaxLogicalCpus: ModuleFloorComponent;
+  /** The components equal to the floor; empty when the module runs nothing and supports nothing. */
+  boundBy: ModuleFloorComponentName[];
 }
 
-function component<T>(items: readonly T[], value: (item: T) => number, name: (item: T) => string): FloorComponent<string> {
-  if (items.length === 0) return { value: null, boundBy: [] };
-  const max = Math.max(...items.map(value));
-  return { value: max, boundBy: items.filter((i) => value(i) === max).map(name) };
+function floorComponent<Member>(
+  members: readonly Member[],
+  valueOf: (member: Member) => number,
+  nameOf: (member: Member) => string,
+): ModuleFloorComponent {
+  if (members.length === 0) return { value: null, boundBy: [] };
+  const value = Math.max(...members.map(valueOf));
+  return { value, boundBy: members.filter((m) => valueOf(m) === value).map(nameOf) };
 }
 
-/** N1: (a) hosts' present CPUs (R1 under PRESENT_CPUS), (b) placed TDs' vCPUs, (c) platforms' logical CPUs. */
+/** N1: the largest of (a) hosts' present CPUs, (b) placed TDs' vCPUs, (c) platforms' logical CPUs. */
 export function moduleFloor(input: ModuleFloorInput): ModuleFloor {
-  const hostPresentCpus = component(input.hosts, (h) => h.presentCpus, (h) => h.hostname);
-  const tdVcpus = component(input.tds, (t) => t.vcpus, (t) => t.name);
-  const platformMaxLogicalCpus = component(input.platforms, (p) => p.maxLogicalCpus, (p) => p.name);
-  const named: [FloorComponentName, FloorComponent<string>][] = [
+  const hostPresentCpus = floorComponent(input.hosts, (h) => h.presentCpus, (h) => h.hostname);
+  const tdVcpus = floorComponent(input.tds, (t) => t.vcpus, (t) => t.name);
+  const platformMaxLogicalCpus = floorComponent(input.platforms, (p) => p.maxLogicalCpus, (p) => p.name);
+  const components: [ModuleFloorComponentName, ModuleFloorComponent][] = [
     ['HOST_PRESENT_CPUS', hostPresentCpus],
     ['TD_VCPUS', tdVcpus],
     ['PLATFORM_MAX_LOGICAL_CPUS', platformMaxLogicalCpus],
   ];
-  const values = named.map(([, c]) => c.value).filter((v): v is number => v !== null);
-  const max = values.length ? Math.max(...values) : null;
+  // MAX_VCPUS_PER_TD is at least 1, so an empty fleet (or one of zeros) still has floor 1.
+  const floor = Math.max(1, ...components.map(([, c]) => c.value ?? 1));
   return {
-    floor: Math.max(1, max ?? 1),
+    floor,
     hostPresentCpus,
     tdVcpus,
     platformMaxLogicalCpus,
-    boundBy: max === null ? [] : named.filter(([, c]) => c.value === max).map(([n]) => n),
+    boundBy: components.filter(([, c]) => c.value === floor).map(([name]) => name),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // N3: module x platform matrix
 
-export interface MatrixCell {
+export interface FullyPopulatedPlatform {
   tdxEnabled: boolean;
   tdxDisabledReasons: TdxDisabledReason[];
   kvmCapMaxVcpus: KvmCap | null;
 }
 
-/** N3: a fully populated platform (presentCpus = maxLogicalCpus) with the module loaded and KeyIDs configured. */
-export function fullyPopulatedPlatform(module: ModuleFacts, platform: { sockets: number; coresPerSocket: number; threadsPerCore: number }, kernel: KernelFacts): MatrixCell {
+/**
+ * N3, one cell: a host of the platform with every logical CPU present, the module loaded (and
+ * supporting the platform) and guest KeyIDs configured, under the kernel's policy. Only the module's
+ * TOPOLOGY_ENUM and MAX_VCPUS_PER_TD can then disable TDX.
+ */
+export function fullyPopulatedPlatform(module: ModuleFacts, platform: PlatformShape, kernel: KernelFacts): FullyPopulatedPlatform {
   const host: HostFacts = {
     presentCpus: maxLogicalCpus(platform),
     guestKeyIds: 1,
@@ -342,5 +428,5 @@ export function fullyPopulatedPlatform(module: ModuleFacts, platform: { sockets:
     kernel,
   };
   const reasons = tdxDisabledReasons(host);
-  return { tdxEnabled: reasons.length === 0, tdxDisabledReasons: reasons, kvmCapMaxVcpus: kvmCapMaxVcpus(host) };
+  return { tdxEnabled: reasons.length === 0, tdxDisabledReasons: reasons, kvmCapMaxVcpus: capWhenEnabled(host, reasons) };
 }

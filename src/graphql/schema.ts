@@ -9,6 +9,7 @@ import './types/host.js';
 import './types/td.js';
 import './types/capacity.js';
 import './types/inventory.js';
+import './types/placement.js';
 
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
 

@@ -1,0 +1,297 @@
+// Placement and migration (R5, R6): where a TD may go, every reason a target is refused, and the
+// mutations that act on the plan. Hosts come from src/planning/placement.ts (SQL, paginated);
+// checks and refusals from the pure rules.
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import { migrationBlockers, MIGRATION_BLOCKER_CODES, tdFitBlockers, type MigrationBlocker } from '../../capacity/rules.js';
+import type { Prisma } from '../../db/client.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect } from '../../planning/host-facts.js';
+import { countPlacementCandidates, placementCandidates, type CandidateQuery } from '../../planning/placement.js';
+import { builder } from '../builder.js';
+import type { Context } from '../context.js';
+import { HostRef, hostWhere, KernelRef, kernelWhere, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
+import { mapWriteErrors } from '../write.js';
+import { HostNode } from './host.js';
+import { TdNode } from './td.js';
+
+export const BlockerCodeEnum = builder.enumType('BlockerCode', {
+  description: 'Why a TD cannot be placed on or migrated to a host (R5, R6).',
+  values: {
+    NOT_MIGRATABLE: { description: 'R6: the TD is not migratable.' },
+    SAME_HOST: { description: 'R6: the target is the host the TD runs on.' },
+    TDX_DISABLED: { description: 'R5: TDX is disabled on the host (the message lists the R1 reasons); no other blocker is evaluated.' },
+    VCPUS_EXCEED_KVM_CAP: { description: "R5: the TD's vCPUs exceed the host's effective KVM_CAP_MAX_VCPUS." },
+    NO_FREE_KEYID: { description: 'R5: every guest KeyID is in use (one per TD).' },
+    INSUFFICIENT_VCPUS: { description: 'R5: allocated vCPUs plus the TD would exceed presentCpus x allocationRatio.' },
+    MIGRATION_UNSUPPORTED: { description: 'R6: the source or target module declares no TD-migration support (or there is no module).' },
+    MIGRATION_VERSION_MISMATCH: { description: "R6: the source module's export versions do not overlap the target module's import versions." },
+  } satisfies Record<(typeof MIGRATION_BLOCKER_CODES)[number], { description: string }>,
+});
+
+const BlockerRef = builder.objectRef<MigrationBlocker>('Blocker').implement({
+  description: 'One failing condition, with its numbers.',
+  fields: (t) => ({
+    code: t.field({ type: BlockerCodeEnum, resolve: (b) => b.code }),
+    message: t.exposeString('message'),
+  }),
+});
+
+interface Check {
+  blockers: MigrationBlocker[];
+}
+
+const CompatibilityCheckRef = builder.objectRef<Check>('CompatibilityCheck').implement({
+  description: 'Whether a TD can go to a host, and every reason it cannot.',
+  fields: (t) => ({
+    compatible: t.boolean({ resolve: (c) => c.blockers.length === 0 }),
+    blockers: t.field({ type: [BlockerRef], description: 'Every failing condition, never only the first.', resolve: (c) => c.blockers }),
+  }),
+});
+
+/** A placement refused by the rules; nothing was changed. */
+export class PlacementRefusedError extends Error {
+  override readonly name = 'PlacementRefusedError';
+  constructor(readonly blockers: MigrationBlocker[]) {
+    super(`refused: ${blockers.map((b) => b.message).join('; ')}`);
+  }
+}
+
+builder.objectType(PlacementRefusedError, {
+  name: 'PlacementRefused',
+  description: 'The rules say no (R5/R6); nothing was changed.',
+  interfaces: [builder.interfaceRef<Error>('Error')],
+  isTypeOf: (value) => value instanceof PlacementRefusedError,
+  fields: (t) => ({ blockers: t.field({ type: [BlockerRef], resolve: (e) => e.blockers }) }),
+});
+
+const PlacementFilter = builder.inputType('PlacementFilter', {
+  description: 'Only hosts with these attributes.',
+  fields: (t) => ({
+    module: t.field({ type: ModuleRef }),
+    platform: t.field({ type: PlatformRef }),
+    kernel: t.field({ type: KernelRef }),
+  }),
+});
+
+interface CandidateEdgeShape {
+  cursor: string;
+  remainingVcpus: number;
+  node: Prisma.HostGetPayload<object>;
+}
+interface CandidateConnectionShape {
+  edges: CandidateEdgeShape[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  count: () => Promise<number>;
+}
+
+const CandidateEdgeRef = builder.objectRef<CandidateEdgeShape>('PlacementCandidateEdge').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('cursor'),
+    node: t.field({ type: HostNode, resolve: (e) => e.node }),
+    remainingVcpus: t.exposeInt('remainingVcpus', { description: 'Free vCPUs the host keeps after taking the TD.' }),
+  }),
+});
+
+const CandidateConnectionRef = builder.objectRef<CandidateConnectionShape>('PlacementCandidateConnection').implement({
+  description: 'Hosts that accept the TD, best fit first (fewest free vCPUs left, then most free KeyIDs, then host id).',
+  fields: (t) => ({
+    edges: t.field({ type: [CandidateEdgeRef], resolve: (c) => c.edges }),
+    pageInfo: t.field({ type: builder.pageInfoRef(), resolve: (c) => c.pageInfo }),
+    totalCount: t.int({ description: 'How many hosts accept the TD.', resolve: (c) => c.count() }),
+  }),
+});
+
+const MAX_PAGE = 100;
+
+async function candidateConnection(
+  ctx: Context,
+  info: GraphQLResolveInfo,
+  q: Omit<CandidateQuery, 'first' | 'after'>,
+  args: { first?: number | null; after?: string | null },
+): Promise<CandidateConnectionShape> {
+  const first = args.first ?? 20;
+  if (first < 0 || first > MAX_PAGE) throw new ValidationError([{ field: 'first', message: `must be 0..${MAX_PAGE}, got ${first}` }]);
+  const page = await placementCandidates(ctx.db, { ...q, first, after: args.after });
+  // The hosts with whatever the query selects under edges.node, in one Prisma query.
+  const query = queryFromInfo({ context: ctx, info, typeName: 'Host', path: ['edges', 'node'] });
+  const hosts = page.candidates.length
+    ? await ctx.prisma.host.findMany({ ...query, where: { id: { in: page.candidates.map((c) => c.hostId) } } })
+    : [];
+  const byId = new Map(hosts.map((h) => [h.id, h]));
+  const edges = page.candidates.flatMap((c) => {
+    const node = byId.get(c.hostId);
+    return node ? [{ cursor: c.cursor, remainingVcpus: c.remainingVcpus, node }] : [];
+  });
+  return {
+    edges,
+    pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    count: () => countPlacementCandidates(ctx.db, q),
+  };
+}
+
+async function resolveFilterIds(ctx: Context, filter: typeof PlacementFilter.$inferInput | null | undefined): Promise<Pick<CandidateQuery, 'moduleId' | 'platformId' | 'kernelId'>> {
+  if (!filter) return {};
+  const need = async (what: 'TdxModule' | 'Platform' | 'Kernel', key: string, find: () => Promise<{ id: number } | null>): Promise<number> => {
+    const row = await find();
+    if (!row) throw new ValidationError([{ field: `filter.${what === 'TdxModule' ? 'module' : what.toLowerCase()}`, message: `unknown ${what} "${key}"` }]);
+    return row.id;
+  };
+  return {
+    moduleId: filter.module ? await need('TdxModule', refKey(filter.module), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(filter.module!, 'filter.module'), select: { id: true } })) : undefined,
+    platformId: filter.platform ? await need('Platform', refKey(filter.platform), () => ctx.prisma.platform.findUnique({ where: platformWhere(filter.platform!, 'filter.platform'), select: { id: true } })) : undefined,
+    kernelId: filter.kernel ? await need('Kernel', refKey(filter.kernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(filter.kernel!, 'filter.kernel'), select: { id: true } })) : undefined,
+  };
+}
+
+builder.queryField('placementCandidates', (t) =>
+  t.field({
+    type: CandidateConnectionRef,
+    description: 'Hosts where a new TD of `vcpus` fits (R5), best fit first, paginated. Computed in SQL.',
+    args: {
+      vcpus: t.arg.int({ required: true }),
+      filter: t.arg({ type: PlacementFilter }),
+      first: t.arg.int({ description: `Page size, at most ${MAX_PAGE} (default 20).` }),
+      after: t.arg.string(),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      if (args.vcpus < 1) throw new ValidationError([{ field: 'vcpus', message: `must be positive, got ${args.vcpus}` }]);
+      return candidateConnection(ctx, info, { vcpus: args.vcpus, ...(await resolveFilterIds(ctx, args.filter)) }, args);
+    },
+  }),
+);
+
+// Everything the checks need of a host: the rules' facts and its usage.
+const checkHostSelect = { hostname: true, ...hostFactsSelect, ...hostUsageSelect } as const;
+type CheckHost = Prisma.HostGetPayload<{ select: typeof checkHostSelect }>;
+
+async function loadCheckHost(db: Prisma.TransactionClient, where: Prisma.HostWhereUniqueInput): Promise<CheckHost | null> {
+  return db.host.findUnique({ where, select: checkHostSelect });
+}
+
+interface TdForCheck {
+  id: number;
+  vcpus: number;
+  migratable: boolean;
+  hostId: number | null;
+  host: CheckHost | null;
+}
+
+function migrationCheckOf(td: TdForCheck, target: CheckHost): MigrationBlocker[] {
+  return migrationBlockers({
+    td: { vcpus: td.vcpus, migratable: td.migratable, hostId: td.hostId },
+    sourceHost: td.host ? hostFacts(td.host) : { ...hostFacts(target), module: null },
+    targetHostId: target.id,
+    targetHost: hostFacts(target),
+    targetUsage: hostUsage(target),
+  });
+}
+
+function targetArgs(hostname: string | null | undefined, id: string | null | undefined, field: string): Prisma.HostWhereUniqueInput {
+  if ((hostname == null) === (id == null)) {
+    throw new ValidationError([{ field, message: 'give exactly one of the hostname and the global ID' }]);
+  }
+  return hostWhere(hostname != null ? { hostname } : { id }, field);
+}
+
+builder.prismaObjectFields('Td', (t) => ({
+  migrationTargets: t.field({
+    type: CandidateConnectionRef,
+    description: 'Hosts that can receive this TD (R6), best fit first, paginated. Empty for a TD that is not migratable or not placed.',
+    args: { first: t.arg.int(), after: t.arg.string() },
+    select: { id: true, vcpus: true, migratable: true, hostId: true, host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } } },
+    resolve: async (td, args, ctx, info) => {
+      const exportRange = td.host?.module;
+      const movable = td.migratable && td.hostId !== null && exportRange?.minExportVersion != null && exportRange.maxExportVersion != null;
+      if (!movable) {
+        return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, count: async () => 0 };
+      }
+      return candidateConnection(
+        ctx,
+        info,
+        { vcpus: td.vcpus, migration: { sourceHostId: td.hostId, minExportVersion: exportRange.minExportVersion!, maxExportVersion: exportRange.maxExportVersion! } },
+        args,
+      );
+    },
+  }),
+  migrationCheck: t.field({
+    type: CompatibilityCheckRef,
+    description: 'R6: can this TD move to the target host? Every blocker, with its numbers. Give the hostname or the global ID.',
+    args: { targetHostname: t.arg.string(), targetHostId: t.arg.id() },
+    select: { id: true, vcpus: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
+    resolve: async (td, args, ctx) => {
+      const where = targetArgs(args.targetHostname, args.targetHostId == null ? null : String(args.targetHostId), 'targetHost');
+      const target = await loadCheckHost(ctx.prisma, where);
+      if (!target) throw new NotFoundError('Host', args.targetHostname ?? String(args.targetHostId));
+      return { blockers: migrationCheckOf(td, target) };
+    },
+  }),
+  placementCheck: t.field({
+    type: CompatibilityCheckRef,
+    description: 'R5: would this TD fit on the host as a new TD? For planned TDs; for placed ones see migrationCheck.',
+    args: { hostname: t.arg.string(), hostId: t.arg.id() },
+    select: { vcpus: true },
+    resolve: async (td, args, ctx) => {
+      const where = targetArgs(args.hostname, args.hostId == null ? null : String(args.hostId), 'host');
+      const host = await loadCheckHost(ctx.prisma, where);
+      if (!host) throw new NotFoundError('Host', args.hostname ?? String(args.hostId));
+      return { blockers: tdFitBlockers(hostFacts(host), hostUsage(host), td.vcpus) };
+    },
+  }),
+}));
+
+const placementErrors = [PlacementRefusedError, NotFoundError, ValidationError];
+
+/**
+ * Runs a placement or migration: the TD row, then the target host row, are locked FOR UPDATE, so
+ * concurrent placements onto one host are serialised and each sees the others' TDs: a host never
+ * gets more TDs than guest KeyIDs, nor more vCPUs than it can schedule.
+ */
+async function moveTd(ctx: Context, tdRef: typeof TdRef.$inferInput, hostRef: typeof HostRef.$inferInput, kind: 'place' | 'migrate') {
+  const tdKey = refKey(tdRef);
+  const hostKey = refKey(hostRef);
+  const tdWhereInput = tdWhere(tdRef);
+  const hostWhereInput = hostWhere(hostRef, kind === 'place' ? 'host' : 'targetHost');
+  return mapWriteErrors('Td', tdKey, () =>
+    ctx.prisma.$transaction(async (tx) => {
+      const found = await tx.td.findUnique({ where: tdWhereInput, select: { id: true } });
+      if (!found) throw new NotFoundError('Td', tdKey);
+      const targetId = await tx.host.findUnique({ where: hostWhereInput, select: { id: true } });
+      if (!targetId) throw new NotFoundError('Host', hostKey);
+      await tx.$queryRaw`SELECT id FROM td WHERE id = ${found.id} FOR UPDATE`;
+      await tx.$queryRaw`SELECT id FROM host WHERE id = ${targetId.id} FOR UPDATE`;
+      const td = await tx.td.findUniqueOrThrow({
+        where: { id: found.id },
+        select: { id: true, name: true, vcpus: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
+      });
+      const target = (await loadCheckHost(tx, { id: targetId.id }))!;
+      if (kind === 'place' && td.host) {
+        throw new ValidationError([{ field: 'td', message: `TD "${td.name}" already runs on ${td.host.hostname}; use migrateTd` }]);
+      }
+      if (kind === 'migrate' && !td.host) {
+        throw new ValidationError([{ field: 'td', message: `TD "${td.name}" is planned, not placed; use placeTd` }]);
+      }
+      const blockers = kind === 'place' ? tdFitBlockers(hostFacts(target), hostUsage(target), td.vcpus) : migrationCheckOf(td, target);
+      if (blockers.length > 0) throw new PlacementRefusedError(blockers);
+      return tx.td.update({ where: { id: td.id }, data: { hostId: target.id } });
+    }),
+  );
+}
+
+builder.mutationFields((t) => ({
+  placeTd: t.field({
+    type: TdNode,
+    description: 'Places a planned TD on a host if R5 allows it; otherwise PlacementRefused with every blocker, and nothing changes.',
+    errors: { types: placementErrors },
+    args: { td: t.arg({ type: TdRef, required: true }), host: t.arg({ type: HostRef, required: true }) },
+    resolve: (_root, args, ctx) => moveTd(ctx, args.td, args.host, 'place'),
+  }),
+  migrateTd: t.field({
+    type: TdNode,
+    description: 'Moves a placed TD to another host if R6 allows it; otherwise PlacementRefused with every blocker, and nothing changes.',
+    errors: { types: placementErrors },
+    args: { td: t.arg({ type: TdRef, required: true }), targetHost: t.arg({ type: HostRef, required: true }) },
+    resolve: (_root, args, ctx) => moveTd(ctx, args.td, args.targetHost, 'migrate'),
+  }),
+}));
+
