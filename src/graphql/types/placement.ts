@@ -12,6 +12,7 @@ import { builder } from '../builder.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
 import { mapWriteErrors } from '../write.js';
+import { ErrorInterface } from './errors.js';
 import { HostNode } from './host.js';
 import { TdNode } from './td.js';
 
@@ -60,7 +61,7 @@ export class PlacementRefusedError extends Error {
 builder.objectType(PlacementRefusedError, {
   name: 'PlacementRefused',
   description: 'The rules say no (R5/R6); nothing was changed.',
-  interfaces: [builder.interfaceRef<Error>('Error')],
+  interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof PlacementRefusedError,
   fields: (t) => ({ blockers: t.field({ type: [BlockerRef], resolve: (e) => e.blockers }) }),
 });
