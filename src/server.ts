@@ -1,8 +1,10 @@
 // The GraphQL HTTP server: graphql-yoga (GraphQL-over-HTTP, GraphiQL) on node:http.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
+import { ConflictError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 
@@ -28,6 +30,22 @@ function sqlRoundTripsPlugin(expose: boolean): Plugin {
   };
 }
 
+// Errors of ours raised outside a typed mutation result (a query's bad argument, a missing
+// target) reach the client with a code and their details; anything else stays masked.
+function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof ValidationError) {
+    return new GraphQLError(original.message, { extensions: { code: 'VALIDATION_FAILED', problems: original.problems } });
+  }
+  if (original instanceof NotFoundError) {
+    return new GraphQLError(original.message, { extensions: { code: 'NOT_FOUND', entity: original.entity, key: original.key } });
+  }
+  if (original instanceof ConflictError || original instanceof StillReferencedError) {
+    return new GraphQLError(original.message, { extensions: { code: 'CONFLICT' } });
+  }
+  return defaultMaskError(error, message, isDev);
+}
+
 export type TdplanYoga = YogaServerInstance<Record<string, unknown>, Context>;
 
 export function createTdplanYoga(db: Database, options: ServerOptions = {}): TdplanYoga {
@@ -38,6 +56,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     graphiql: { title: 'tdplan: TDX capacity planning', defaultQuery: EXAMPLE_QUERY },
     context: () => ({ db, prisma: db.prisma }),
     plugins: [sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false)],
+    maskedErrors: { maskError },
     logging: false,
   });
 }

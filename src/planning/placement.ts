@@ -124,3 +124,75 @@ export async function countPlacementCandidates(db: Database, q: Omit<CandidateQu
   const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n ${FROM} WHERE ${where}`, params);
   return rows[0]?.n ?? 0;
 }
+
+export interface FitCounts {
+  /** Module version, platform name or kernel name (null: hosts with no module); null key on the fleet row. */
+  key: string | null;
+  acceptingHosts: number;
+  refusingHosts: number;
+  /** For refusing hosts: how many fail each R5 condition (a host may fail several). */
+  blockers: { code: string; hosts: number }[];
+}
+
+export interface FitSummary {
+  vcpus: number;
+  fleet: FitCounts;
+  byModule: FitCounts[];
+  byPlatform: FitCounts[];
+  byKernel: FitCounts[];
+}
+
+// The R5 blockers of tdFitBlockers() per host, as SQL: TDX_DISABLED alone where TDX is off.
+const FIT_SUMMARY_SQL = `
+WITH f AS MATERIALIZED (
+  SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name,
+         array_remove(CASE WHEN NOT s.tdx_enabled THEN ARRAY['TDX_DISABLED'] ELSE ARRAY[
+           CASE WHEN $1 > s.kvm_cap_max_vcpus THEN 'VCPUS_EXCEED_KVM_CAP' END,
+           CASE WHEN u.td_count >= h.guest_key_ids THEN 'NO_FREE_KEYID' END,
+           CASE WHEN u.allocated_vcpus + $1 > floor(h.present_cpus * h.allocation_ratio + 1e-9) THEN 'INSUFFICIENT_VCPUS' END
+         ] END, NULL) AS blockers
+  FROM host h
+  JOIN host_tdx_status s ON s.host_id = h.id
+  JOIN host_usage u ON u.host_id = h.id
+  JOIN platform p ON p.id = h.platform_id
+  JOIN kernel k ON k.id = h.kernel_id
+  LEFT JOIN tdx_module m ON m.id = h.module_id
+)
+SELECT CASE WHEN GROUPING(module_version, platform_name, kernel_name) = 7 THEN 'fleet'
+            WHEN GROUPING(module_version) = 0 THEN 'module' WHEN GROUPING(platform_name) = 0 THEN 'platform' ELSE 'kernel' END AS dim,
+       CASE WHEN GROUPING(module_version) = 0 THEN module_version WHEN GROUPING(platform_name) = 0 THEN platform_name
+            WHEN GROUPING(kernel_name) = 0 THEN kernel_name END AS key,
+       code, count(*)::int AS hosts
+FROM (SELECT module_version, platform_name, kernel_name, c AS code
+      FROM f, LATERAL unnest(CASE WHEN cardinality(blockers) = 0 THEN ARRAY['ACCEPTS'] ELSE blockers || ARRAY['REFUSES'] END) AS c) x
+GROUP BY GROUPING SETS ((code), (module_version, code), (platform_name, code), (kernel_name, code))
+`;
+
+/** The planner's "what fits where" for a TD of `vcpus`: accepting hosts and blocker counts, by module, platform and kernel. */
+export async function fitSummary(db: Database, vcpus: number): Promise<FitSummary> {
+  const { rows } = await db.pool.query<{ dim: 'fleet' | 'module' | 'platform' | 'kernel'; key: string | null; code: string; hosts: number }>(FIT_SUMMARY_SQL, [vcpus]);
+  const groups = { fleet: new Map<string | null, FitCounts>(), module: new Map<string | null, FitCounts>(), platform: new Map<string | null, FitCounts>(), kernel: new Map<string | null, FitCounts>() };
+  const get = (dim: keyof typeof groups, key: string | null): FitCounts => {
+    let g = groups[dim].get(key);
+    if (!g) groups[dim].set(key, (g = { key, acceptingHosts: 0, refusingHosts: 0, blockers: [] }));
+    return g;
+  };
+  for (const r of rows) {
+    const g = get(r.dim, r.dim === 'fleet' ? null : r.key);
+    if (r.code === 'ACCEPTS') g.acceptingHosts = r.hosts;
+    else if (r.code === 'REFUSES') g.refusingHosts = r.hosts;
+    else g.blockers.push({ code: r.code, hosts: r.hosts });
+  }
+  const order = ['TDX_DISABLED', 'VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'];
+  const finish = (m: Map<string | null, FitCounts>): FitCounts[] =>
+    [...m.values()]
+      .map((g) => ({ ...g, blockers: g.blockers.sort((a, b) => order.indexOf(a.code) - order.indexOf(b.code)) }))
+      .sort((a, b) => (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    vcpus,
+    fleet: finish(groups.fleet)[0] ?? { key: null, acceptingHosts: 0, refusingHosts: 0, blockers: [] },
+    byModule: finish(groups.module),
+    byPlatform: finish(groups.platform),
+    byKernel: finish(groups.kernel),
+  };
+}

@@ -124,3 +124,51 @@ describe('placement candidates and migration targets agree with the pure rules',
     );
   });
 });
+
+describe('whatFitsWhere agrees with the pure rules', () => {
+  it('R5: accepting hosts and blocker counts equal tdFitBlockers host by host, by module, platform and kernel', async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetWithTdsArb, fc.constantFrom(1, 64, 300, 600), async (doc, vcpus) => {
+        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        const facts = factsOf(doc);
+        const usage = usageOf(doc);
+        const blockersOf = new Map(doc.hosts.map((h) => [h.hostname, tdFitBlockers(facts.get(h.hostname)!, usage.get(h.hostname)!, vcpus).map((b) => b.code)]));
+        const order = ['TDX_DISABLED', 'VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'];
+        const counts = (hosts: typeof doc.hosts, key: string | null) => {
+          const blockerCounts = new Map<string, number>();
+          for (const h of hosts) for (const code of blockersOf.get(h.hostname)!) blockerCounts.set(code, (blockerCounts.get(code) ?? 0) + 1);
+          return {
+            key,
+            acceptingHosts: hosts.filter((h) => blockersOf.get(h.hostname)!.length === 0).length,
+            refusingHosts: hosts.filter((h) => blockersOf.get(h.hostname)!.length > 0).length,
+            blockers: [...blockerCounts].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([code, hosts]) => ({ code, hosts })),
+          };
+        };
+        const by = (key: (h: (typeof doc.hosts)[number]) => string | null) =>
+          [...new Set(doc.hosts.map(key))]
+            .sort((a, b) => (a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0))
+            .map((k) => counts(doc.hosts.filter((h) => key(h) === k), k));
+        const COUNTS = 'key acceptingHosts refusingHosts blockers { code hosts }';
+        const res = await client.gql<{ whatFitsWhere: unknown }>(
+          `query($v: Int!) { whatFitsWhere(vcpus: $v) { vcpus fleet { ${COUNTS} } byModule { ${COUNTS} } byPlatform { ${COUNTS} } byKernel { ${COUNTS} } } }`,
+          { v: vcpus },
+        );
+        expect(res.errors).toBeUndefined();
+        expect(res.data!.whatFitsWhere).toEqual({
+          vcpus,
+          fleet: counts(doc.hosts, null),
+          byModule: by((h) => h.module),
+          byPlatform: by((h) => h.platform),
+          byKernel: by((h) => h.kernel),
+        });
+        expect(res.extensions!.sqlRoundTrips).toBe(1);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('refuses a non-positive size with a typed error', async () => {
+    const res = await client.gql('{ whatFitsWhere(vcpus: 0) { vcpus } }');
+    expect(res.errors?.[0]).toMatchObject({ message: 'vcpus: must be positive, got 0', extensions: { code: 'VALIDATION_FAILED' } });
+  });
+});

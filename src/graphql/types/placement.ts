@@ -7,7 +7,7 @@ import { migrationBlockers, MIGRATION_BLOCKER_CODES, tdFitBlockers, type Migrati
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect } from '../../planning/host-facts.js';
-import { countPlacementCandidates, placementCandidates, type CandidateQuery } from '../../planning/placement.js';
+import { countPlacementCandidates, fitSummary, placementCandidates, type CandidateQuery, type FitCounts, type FitSummary } from '../../planning/placement.js';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
@@ -296,3 +296,43 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+
+const BlockerCountRef = builder.objectRef<{ code: string; hosts: number }>('BlockerCount').implement({
+  fields: (t) => ({
+    code: t.field({ type: BlockerCodeEnum, resolve: (b) => b.code as (typeof MIGRATION_BLOCKER_CODES)[number] }),
+    hosts: t.exposeInt('hosts', { description: 'Refusing hosts failing this condition (a host may fail several).' }),
+  }),
+});
+
+const FitCountsRef = builder.objectRef<FitCounts>('FitCounts').implement({
+  description: 'How many hosts accept a TD of the asked size, and why the others refuse it (R5).',
+  fields: (t) => ({
+    key: t.string({ nullable: true, description: 'Module version, platform name or kernel name; null for the fleet and for hosts with no module.', resolve: (c) => c.key }),
+    acceptingHosts: t.exposeInt('acceptingHosts'),
+    refusingHosts: t.exposeInt('refusingHosts'),
+    blockers: t.field({ type: [BlockerCountRef], resolve: (c) => c.blockers }),
+  }),
+});
+
+const FitSummaryRef = builder.objectRef<FitSummary>('FitSummary').implement({
+  description: 'What fits where: for one TD size, the hosts that accept it and the blockers of the rest, by module, platform and kernel.',
+  fields: (t) => ({
+    vcpus: t.exposeInt('vcpus'),
+    fleet: t.field({ type: FitCountsRef, resolve: (s) => s.fleet }),
+    byModule: t.field({ type: [FitCountsRef], resolve: (s) => s.byModule }),
+    byPlatform: t.field({ type: [FitCountsRef], resolve: (s) => s.byPlatform }),
+    byKernel: t.field({ type: [FitCountsRef], resolve: (s) => s.byKernel }),
+  }),
+});
+
+builder.queryField('whatFitsWhere', (t) =>
+  t.field({
+    type: FitSummaryRef,
+    description: 'For a new TD of `vcpus`: how many hosts accept it, grouped by module, platform and kernel, with blocker counts for the rest (one SQL round trip).',
+    args: { vcpus: t.arg.int({ required: true }) },
+    resolve: (_root, args, ctx) => {
+      if (args.vcpus < 1) throw new ValidationError([{ field: 'vcpus', message: `must be positive, got ${args.vcpus}` }]);
+      return fitSummary(ctx.db, args.vcpus);
+    },
+  }),
+);
