@@ -34,6 +34,8 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
+    nodeQueryOptions: { description: 'Any entity by its global ID.' },
+    nodesQueryOptions: { description: 'Entities by their global IDs, in the same order.' },
   },
   errors: { defaultTypes: [] },
 });

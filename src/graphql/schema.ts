@@ -1,6 +1,7 @@
 // Importing each type family registers it with the builder; the order does not matter.
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
+import { describeGeneratedTypes } from './describe-generated.js';
 import './types/errors.js';
 import './types/platform.js';
 import './types/kernel.js';
@@ -11,7 +12,7 @@ import './types/capacity.js';
 import './types/inventory.js';
 import './types/placement.js';
 
-export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
+export const schema: GraphQLSchema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));
 
 /** The SDL committed as schema.graphql (a test fails when they differ). */
 export function printSchemaSdl(): string {

@@ -40,7 +40,7 @@ export const KvmCapLimitFactor = builder.enumType('KvmCapLimitFactor', {
 export const TdxDisabledReasonRef = builder.objectRef<TdxDisabledReason>('TdxDisabledReason').implement({
   description: 'One failing condition of R1, with the numbers.',
   fields: (t) => ({
-    code: t.field({ type: TdxDisabledReasonCode, resolve: (r) => r.code }),
+    code: t.field({ type: TdxDisabledReasonCode, description: 'Which condition of R1 fails.', resolve: (r) => r.code }),
     message: t.exposeString('message', { description: 'e.g. "MAX_VCPUS_PER_TD 576 < 1376 present CPUs".' }),
   }),
 });
@@ -130,15 +130,17 @@ builder.prismaObjectFields('TdxModule', (t) => ({
 }));
 
 const ReasonCountRef = builder.objectRef<{ reason: string; hosts: number }>('TdxDisabledReasonCount').implement({
+  description: 'How many hosts have TDX disabled for one reason.',
   fields: (t) => ({
-    reason: t.field({ type: TdxDisabledReasonCode, resolve: (r) => r.reason as (typeof TDX_DISABLED_REASON_CODES)[number] }),
+    reason: t.field({ type: TdxDisabledReasonCode, description: 'The R1 reason.', resolve: (r) => r.reason as (typeof TDX_DISABLED_REASON_CODES)[number] }),
     hosts: t.exposeInt('hosts', { description: 'Hosts disabled for this reason (a host may count under several reasons).' }),
   }),
 });
 
 const CapCountRef = builder.objectRef<{ kvmCapMaxVcpus: number; hosts: number }>('KvmCapCount').implement({
+  description: 'How many hosts share one effective KVM_CAP_MAX_VCPUS.',
   fields: (t) => ({
-    kvmCapMaxVcpus: t.exposeInt('kvmCapMaxVcpus'),
+    kvmCapMaxVcpus: t.exposeInt('kvmCapMaxVcpus', { description: 'The effective cap (R3).' }),
     hosts: t.exposeInt('hosts', { description: 'TDX-enabled hosts with this effective cap.' }),
   }),
 });
@@ -175,9 +177,9 @@ const FleetSummaryRef = builder.objectRef<FleetSummary>('FleetSummary').implemen
   description: 'R1, R3 and R5 aggregated over the whole fleet, then by module, platform and kernel.',
   fields: (t) => ({
     ...totalsFields(t),
-    byModule: t.field({ type: [FleetGroupRef], resolve: (s) => s.byModule }),
-    byPlatform: t.field({ type: [FleetGroupRef], resolve: (s) => s.byPlatform }),
-    byKernel: t.field({ type: [FleetGroupRef], resolve: (s) => s.byKernel }),
+    byModule: t.field({ type: [FleetGroupRef], description: 'Per loaded module version (key null: hosts with no module).', resolve: (s) => s.byModule }),
+    byPlatform: t.field({ type: [FleetGroupRef], description: 'Per platform.', resolve: (s) => s.byPlatform }),
+    byKernel: t.field({ type: [FleetGroupRef], description: 'Per kernel.', resolve: (s) => s.byKernel }),
   }),
 });
 

@@ -8,7 +8,14 @@ export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
 });
 
 const EntityKindEnum = builder.enumType('EntityKind', {
-  values: ['TdxModule', 'Platform', 'Kernel', 'Host', 'Td'] as const,
+  description: 'The kinds of inventory entity.',
+  values: {
+    TdxModule: { description: 'A TDX module version.' },
+    Platform: { description: 'A CPU platform.' },
+    Kernel: { description: 'A KVM build.' },
+    Host: { description: 'A host.' },
+    Td: { description: 'A trust domain.' },
+  } as const,
 });
 
 const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
@@ -24,7 +31,7 @@ builder.objectType(ValidationError, {
   description: 'The input breaks one or more rules; every problem is listed.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ValidationError,
-  fields: (t) => ({ problems: t.field({ type: [FieldProblemRef], resolve: (e) => [...e.problems] }) }),
+  fields: (t) => ({ problems: t.field({ type: [FieldProblemRef], description: 'Every broken rule, by field.', resolve: (e) => [...e.problems] }) }),
 });
 
 builder.objectType(NotFoundError, {
@@ -33,7 +40,7 @@ builder.objectType(NotFoundError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof NotFoundError,
   fields: (t) => ({
-    entity: t.field({ type: EntityKindEnum, resolve: (e) => e.entity }),
+    entity: t.field({ type: EntityKindEnum, description: 'What kind of entity was looked for.', resolve: (e) => e.entity }),
     key: t.exposeString('key', { description: 'The natural key or global ID that was given.' }),
   }),
 });
@@ -44,16 +51,17 @@ builder.objectType(ConflictError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ConflictError,
   fields: (t) => ({
-    entity: t.field({ type: EntityKindEnum, resolve: (e) => e.entity }),
-    field: t.exposeString('field'),
-    value: t.exposeString('value'),
+    entity: t.field({ type: EntityKindEnum, description: 'The kind of entity.', resolve: (e) => e.entity }),
+    field: t.exposeString('field', { description: 'The natural key field.' }),
+    value: t.exposeString('value', { description: 'The value that is taken.' }),
   }),
 });
 
 const ReferenceRef = builder.objectRef<Reference>('Reference').implement({
+  description: 'Entities of one kind that still refer to the one being deleted.',
   fields: (t) => ({
-    entity: t.field({ type: EntityKindEnum, resolve: (r) => r.entity }),
-    count: t.exposeInt('count'),
+    entity: t.field({ type: EntityKindEnum, description: 'Their kind.', resolve: (r) => r.entity }),
+    count: t.exposeInt('count', { description: 'How many.' }),
   }),
 });
 
@@ -63,9 +71,9 @@ builder.objectType(StillReferencedError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof StillReferencedError,
   fields: (t) => ({
-    entity: t.field({ type: EntityKindEnum, resolve: (e) => e.entity }),
-    key: t.exposeString('key'),
-    referencedBy: t.field({ type: [ReferenceRef], resolve: (e) => [...e.referencedBy] }),
+    entity: t.field({ type: EntityKindEnum, description: 'The kind of the entity that was not deleted.', resolve: (e) => e.entity }),
+    key: t.exposeString('key', { description: 'Its natural key.' }),
+    referencedBy: t.field({ type: [ReferenceRef], description: 'What still refers to it.', resolve: (e) => [...e.referencedBy] }),
   }),
 });
 

@@ -25,10 +25,10 @@ export const HostNode = builder.prismaNode('Host', {
   id: { field: 'id' },
   description: 'A KVM host that may run TDs.',
   fields: (t) => ({
-    hostname: t.exposeString('hostname'),
-    platform: t.relation('platform'),
+    hostname: t.exposeString('hostname', { description: 'Unique host name.' }),
+    platform: t.relation('platform', { description: 'The CPU platform of the host.' }),
     module: t.relation('module', { nullable: true, description: 'The loaded TDX module; null when none is loaded.' }),
-    kernel: t.relation('kernel'),
+    kernel: t.relation('kernel', { description: 'The KVM build the host runs.' }),
     presentCpus: t.exposeInt('presentCpus', { description: 'num_present_cpus() of the host.' }),
     guestKeyIds: t.exposeInt('guestKeyIds', {
       description: 'TDX private KeyIDs configured for guests: each running TD uses one.',
@@ -50,8 +50,8 @@ const HostFilter = builder.inputType('HostFilter', {
   fields: (t) => ({
     module: t.field({ type: ModuleRef, description: 'Hosts with this module loaded.' }),
     hasModule: t.boolean({ description: 'true: hosts with any module loaded; false: hosts with none.' }),
-    platform: t.field({ type: PlatformRef }),
-    kernel: t.field({ type: KernelRef }),
+    platform: t.field({ type: PlatformRef, description: 'Hosts of this platform.' }),
+    kernel: t.field({ type: KernelRef, description: 'Hosts running this kernel.' }),
     tdxEnabled: t.boolean({ description: 'R1: hosts where TDX is enabled (true) or disabled (false).' }),
     tdxDisabledReason: t.field({ type: TdxDisabledReasonCode, description: 'R1: hosts where TDX is disabled for (at least) this reason.' }),
     minKvmCapMaxVcpus: t.int({ description: 'R3: hosts whose effective KVM_CAP_MAX_VCPUS is at least this (TDX-enabled hosts only).' }),
@@ -146,6 +146,7 @@ const kernelOf = (tx: Tx, ref: KernelRefShape, problems: FieldProblem[]) =>
 
 builder.mutationFields((t) => ({
   createHost: t.field({
+    description: 'Creates a host. Every invalid field is reported at once in a ValidationError.',
     type: HostNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateHostInput, required: true }) },
@@ -171,6 +172,7 @@ builder.mutationFields((t) => ({
       ),
   }),
   updateHost: t.field({
+    description: 'Changes the given fields of a host; the others keep their values.',
     type: HostNode,
     errors: { types: inventoryErrorTypes },
     args: { host: t.arg({ type: HostRef, required: true }), input: t.arg({ type: UpdateHostInput, required: true }) },

@@ -5,6 +5,7 @@ import { importInventory, type EntityCounts, type ImportCounts } from '../../inv
 import { builder } from '../builder.js';
 
 const ImportModeEnum = builder.enumType('ImportMode', {
+  description: 'How an inventory document meets the inventory.',
   values: {
     MERGE: { description: 'Upsert by natural key; entities the document does not list are kept.' },
     REPLACE: { description: 'The document becomes the whole inventory; entities it does not list are deleted.' },
@@ -13,16 +14,21 @@ const ImportModeEnum = builder.enumType('ImportMode', {
 
 const EntityCountsRef = builder.objectRef<EntityCounts>('EntityCounts').implement({
   description: 'Rows created, changed and deleted; unchanged rows are not counted.',
-  fields: (t) => ({ created: t.exposeInt('created'), updated: t.exposeInt('updated'), deleted: t.exposeInt('deleted') }),
+  fields: (t) => ({
+    created: t.exposeInt('created', { description: 'New rows.' }),
+    updated: t.exposeInt('updated', { description: 'Rows whose values changed.' }),
+    deleted: t.exposeInt('deleted', { description: 'Rows removed (REPLACE only).' }),
+  }),
 });
 
 const ImportCountsRef = builder.objectRef<ImportCounts>('ImportCounts').implement({
+  description: 'What an import wrote, per kind of entity.',
   fields: (t) => ({
-    platforms: t.field({ type: EntityCountsRef, resolve: (c) => c.platforms }),
-    modules: t.field({ type: EntityCountsRef, resolve: (c) => c.modules }),
-    kernels: t.field({ type: EntityCountsRef, resolve: (c) => c.kernels }),
-    hosts: t.field({ type: EntityCountsRef, resolve: (c) => c.hosts }),
-    tds: t.field({ type: EntityCountsRef, resolve: (c) => c.tds }),
+    platforms: t.field({ type: EntityCountsRef, description: 'Platforms.', resolve: (c) => c.platforms }),
+    modules: t.field({ type: EntityCountsRef, description: 'TDX modules.', resolve: (c) => c.modules }),
+    kernels: t.field({ type: EntityCountsRef, description: 'Kernels.', resolve: (c) => c.kernels }),
+    hosts: t.field({ type: EntityCountsRef, description: 'Hosts.', resolve: (c) => c.hosts }),
+    tds: t.field({ type: EntityCountsRef, description: 'TDs.', resolve: (c) => c.tds }),
   }),
 });
 

@@ -27,7 +27,7 @@ export const KernelNode = builder.prismaNode('Kernel', {
     kvmMaxVcpus: t.exposeInt('kvmMaxVcpus', {
       description: 'KVM_MAX_VCPUS: 1024 on x86 by default, up to 4096 with CONFIG_KVM_MAX_NR_VCPUS.',
     }),
-    tdxVcpuPolicy: t.expose('tdxVcpuPolicy', { type: TdxVcpuPolicyEnum }),
+    tdxVcpuPolicy: t.expose('tdxVcpuPolicy', { type: TdxVcpuPolicyEnum, description: 'How this build caps the vCPUs of a TD.' }),
     hosts: t.relatedConnection('hosts', {
       cursor: 'id',
       totalCount: true,
@@ -73,6 +73,7 @@ const UpdateKernelInput = builder.inputType('UpdateKernelInput', {
 
 builder.mutationFields((t) => ({
   createKernel: t.field({
+    description: 'Creates a kernel. Every invalid field is reported at once in a ValidationError.',
     type: KernelNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateKernelInput, required: true }) },
@@ -82,6 +83,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateKernel: t.field({
+    description: 'Changes the given fields of a kernel; the others keep their values.',
     type: KernelNode,
     errors: { types: inventoryErrorTypes },
     args: { kernel: t.arg({ type: KernelRef, required: true }), input: t.arg({ type: UpdateKernelInput, required: true }) },

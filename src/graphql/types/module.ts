@@ -26,10 +26,10 @@ interface MigrationVersions {
 const MigrationVersionsRef = builder.objectRef<MigrationVersions>('MigrationVersions').implement({
   description: 'TD-migration protocol versions the module can export and import (MIN/MAX_EXPORT_VERSION, MIN/MAX_IMPORT_VERSION).',
   fields: (t) => ({
-    minExportVersion: t.exposeInt('minExportVersion'),
-    maxExportVersion: t.exposeInt('maxExportVersion'),
-    minImportVersion: t.exposeInt('minImportVersion'),
-    maxImportVersion: t.exposeInt('maxImportVersion'),
+    minExportVersion: t.exposeInt('minExportVersion', { description: 'MIN_EXPORT_VERSION: oldest migration protocol version the module exports.' }),
+    maxExportVersion: t.exposeInt('maxExportVersion', { description: 'MAX_EXPORT_VERSION: newest version it exports.' }),
+    minImportVersion: t.exposeInt('minImportVersion', { description: 'MIN_IMPORT_VERSION: oldest version it imports.' }),
+    maxImportVersion: t.exposeInt('maxImportVersion', { description: 'MAX_IMPORT_VERSION: newest version it imports.' }),
   }),
 });
 
@@ -113,6 +113,7 @@ builder.queryFields((t) => ({
 }));
 
 const MigrationVersionsInput = builder.inputType('MigrationVersionsInput', {
+  description: 'TD-migration version ranges: min <= max for export and import.',
   fields: (t) => ({
     minExportVersion: t.int({ required: true }),
     maxExportVersion: t.int({ required: true }),
@@ -174,6 +175,7 @@ const noMigration = { minExportVersion: null, maxExportVersion: null, minImportV
 
 builder.mutationFields((t) => ({
   createModule: t.field({
+    description: 'Creates a TDX module. Every invalid field is reported at once in a ValidationError.',
     type: TdxModuleNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateModuleInput, required: true }) },
@@ -201,6 +203,7 @@ builder.mutationFields((t) => ({
       ),
   }),
   updateModule: t.field({
+    description: 'Changes the given fields of a TDX module; the others keep their values.',
     type: TdxModuleNode,
     errors: { types: inventoryErrorTypes },
     args: { module: t.arg({ type: ModuleRef, required: true }), input: t.arg({ type: UpdateModuleInput, required: true }) },

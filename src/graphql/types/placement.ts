@@ -33,7 +33,7 @@ export const BlockerCodeEnum = builder.enumType('BlockerCode', {
 const BlockerRef = builder.objectRef<MigrationBlocker>('Blocker').implement({
   description: 'One failing condition, with its numbers.',
   fields: (t) => ({
-    code: t.field({ type: BlockerCodeEnum, resolve: (b) => b.code }),
+    code: t.field({ type: BlockerCodeEnum, description: 'Which condition fails.', resolve: (b) => b.code }),
     message: t.exposeString('message'),
   }),
 });
@@ -45,7 +45,7 @@ interface Check {
 const CompatibilityCheckRef = builder.objectRef<Check>('CompatibilityCheck').implement({
   description: 'Whether a TD can go to a host, and every reason it cannot.',
   fields: (t) => ({
-    compatible: t.boolean({ resolve: (c) => c.blockers.length === 0 }),
+    compatible: t.boolean({ description: 'No blocker: the TD can go there now.', resolve: (c) => c.blockers.length === 0 }),
     blockers: t.field({ type: [BlockerRef], description: 'Every failing condition, never only the first.', resolve: (c) => c.blockers }),
   }),
 });
@@ -63,15 +63,15 @@ builder.objectType(PlacementRefusedError, {
   description: 'The rules say no (R5/R6); nothing was changed.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof PlacementRefusedError,
-  fields: (t) => ({ blockers: t.field({ type: [BlockerRef], resolve: (e) => e.blockers }) }),
+  fields: (t) => ({ blockers: t.field({ type: [BlockerRef], description: 'Every failing condition, with its numbers.', resolve: (e) => e.blockers }) }),
 });
 
 const PlacementFilter = builder.inputType('PlacementFilter', {
   description: 'Only hosts with these attributes.',
   fields: (t) => ({
-    module: t.field({ type: ModuleRef }),
-    platform: t.field({ type: PlatformRef }),
-    kernel: t.field({ type: KernelRef }),
+    module: t.field({ type: ModuleRef, description: 'Hosts with this module loaded.' }),
+    platform: t.field({ type: PlatformRef, description: 'Hosts of this platform.' }),
+    kernel: t.field({ type: KernelRef, description: 'Hosts running this kernel.' }),
   }),
 });
 
@@ -298,8 +298,9 @@ builder.mutationFields((t) => ({
 
 
 const BlockerCountRef = builder.objectRef<{ code: string; hosts: number }>('BlockerCount').implement({
+  description: 'How many hosts fail one condition.',
   fields: (t) => ({
-    code: t.field({ type: BlockerCodeEnum, resolve: (b) => b.code as (typeof MIGRATION_BLOCKER_CODES)[number] }),
+    code: t.field({ type: BlockerCodeEnum, description: 'The failing condition.', resolve: (b) => b.code as (typeof MIGRATION_BLOCKER_CODES)[number] }),
     hosts: t.exposeInt('hosts', { description: 'Refusing hosts failing this condition (a host may fail several).' }),
   }),
 });
@@ -308,20 +309,20 @@ const FitCountsRef = builder.objectRef<FitCounts>('FitCounts').implement({
   description: 'How many hosts accept a TD of the asked size, and why the others refuse it (R5).',
   fields: (t) => ({
     key: t.string({ nullable: true, description: 'Module version, platform name or kernel name; null for the fleet and for hosts with no module.', resolve: (c) => c.key }),
-    acceptingHosts: t.exposeInt('acceptingHosts'),
-    refusingHosts: t.exposeInt('refusingHosts'),
-    blockers: t.field({ type: [BlockerCountRef], resolve: (c) => c.blockers }),
+    acceptingHosts: t.exposeInt('acceptingHosts', { description: 'Hosts where the TD fits now (R5).' }),
+    refusingHosts: t.exposeInt('refusingHosts', { description: 'Hosts where it does not.' }),
+    blockers: t.field({ type: [BlockerCountRef], description: 'For the refusing hosts: how many fail each condition.', resolve: (c) => c.blockers }),
   }),
 });
 
 const FitSummaryRef = builder.objectRef<FitSummary>('FitSummary').implement({
   description: 'What fits where: for one TD size, the hosts that accept it and the blockers of the rest, by module, platform and kernel.',
   fields: (t) => ({
-    vcpus: t.exposeInt('vcpus'),
-    fleet: t.field({ type: FitCountsRef, resolve: (s) => s.fleet }),
-    byModule: t.field({ type: [FitCountsRef], resolve: (s) => s.byModule }),
-    byPlatform: t.field({ type: [FitCountsRef], resolve: (s) => s.byPlatform }),
-    byKernel: t.field({ type: [FitCountsRef], resolve: (s) => s.byKernel }),
+    vcpus: t.exposeInt('vcpus', { description: 'The TD size asked about.' }),
+    fleet: t.field({ type: FitCountsRef, description: 'The whole fleet.', resolve: (s) => s.fleet }),
+    byModule: t.field({ type: [FitCountsRef], description: 'Per loaded module version (key null: no module).', resolve: (s) => s.byModule }),
+    byPlatform: t.field({ type: [FitCountsRef], description: 'Per platform.', resolve: (s) => s.byPlatform }),
+    byKernel: t.field({ type: [FitCountsRef], description: 'Per kernel.', resolve: (s) => s.byKernel }),
   }),
 });
 

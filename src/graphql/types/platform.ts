@@ -11,9 +11,9 @@ export const PlatformNode = builder.prismaNode('Platform', {
   description: 'A CPU platform as deployed: a CPU generation in a given socket and core configuration.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name, e.g. `EMR-2S`.' }),
-    sockets: t.exposeInt('sockets'),
-    coresPerSocket: t.exposeInt('coresPerSocket'),
-    threadsPerCore: t.exposeInt('threadsPerCore'),
+    sockets: t.exposeInt('sockets', { description: 'CPU sockets.' }),
+    coresPerSocket: t.exposeInt('coresPerSocket', { description: 'Cores per socket.' }),
+    threadsPerCore: t.exposeInt('threadsPerCore', { description: 'Hardware threads per core (2 with Hyper-Threading).' }),
     maxLogicalCpus: t.int({
       description: 'sockets x coresPerSocket x threadsPerCore: the most CPUs a host of this platform can present.',
       select: { sockets: true, coresPerSocket: true, threadsPerCore: true },
@@ -66,6 +66,7 @@ const UpdatePlatformInput = builder.inputType('UpdatePlatformInput', {
 
 builder.mutationFields((t) => ({
   createPlatform: t.field({
+    description: 'Creates a platform. Every invalid field is reported at once in a ValidationError.',
     type: PlatformNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreatePlatformInput, required: true }) },
@@ -76,7 +77,8 @@ builder.mutationFields((t) => ({
   }),
   updatePlatform: t.field({
     type: PlatformNode,
-    description: 'Refused when a host of the platform would present more CPUs than the new topology has.',
+    description:
+      'Changes the given fields of a platform; the others keep their values. Refused when a host of the platform would present more CPUs than the new topology has.',
     errors: { types: inventoryErrorTypes },
     args: { platform: t.arg({ type: PlatformRef, required: true }), input: t.arg({ type: UpdatePlatformInput, required: true }) },
     resolve: async (_root, args, ctx) => {

@@ -11,10 +11,10 @@ export const TdNode = builder.prismaNode('Td', {
   id: { field: 'id' },
   description: 'A trust domain: a TDX confidential VM.',
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Unique TD name.' }),
     vcpus: t.exposeInt('vcpus', { description: 'The maximum vCPUs of the TD.' }),
     host: t.relation('host', { nullable: true, description: 'The host it runs on; null for a planned TD.' }),
-    migratable: t.exposeBoolean('migratable'),
+    migratable: t.exposeBoolean('migratable', { description: 'Whether the TD may be migrated (R6).' }),
   }),
 });
 
@@ -23,7 +23,7 @@ const TdFilter = builder.inputType('TdFilter', {
   fields: (t) => ({
     host: t.field({ type: HostRef, description: 'TDs placed on this host.' }),
     placed: t.boolean({ description: 'true: TDs placed on a host; false: planned TDs.' }),
-    migratable: t.boolean(),
+    migratable: t.boolean({ description: 'Migratable TDs (true) or not (false).' }),
   }),
 });
 
@@ -90,6 +90,7 @@ async function hostIdOf(tx: Prisma.TransactionClient, ref: HostRefShape, problem
 
 builder.mutationFields((t) => ({
   createTd: t.field({
+    description: 'Creates a TD. Every invalid field is reported at once in a ValidationError.',
     type: TdNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateTdInput, required: true }) },
@@ -106,6 +107,7 @@ builder.mutationFields((t) => ({
       ),
   }),
   updateTd: t.field({
+    description: 'Changes the given fields of a TD; the others keep their values.',
     type: TdNode,
     errors: { types: inventoryErrorTypes },
     args: { td: t.arg({ type: TdRef, required: true }), input: t.arg({ type: UpdateTdInput, required: true }) },
@@ -131,6 +133,7 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteTd: t.field({
+    description: 'Deletes a TD.',
     type: DeletedRef,
     errors: { types: inventoryErrorTypes },
     args: { td: t.arg({ type: TdRef, required: true }) },
