@@ -129,7 +129,7 @@ Examples:
       const document = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) => exportInventory(opened.db));
       const text = `${JSON.stringify(document, null, 2)}\n`;
       if (opts.output) await writeFile(opts.output, text);
-      else process.stdout.write(text);
+      else await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     });
 
   program
@@ -169,4 +169,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: the wasm schema engine and PGlite leave timers behind that would keep the
+// process alive for seconds after the work is done. Output was flushed above.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,134 @@
+// The tdplan command as a user runs it: a real process, real exit codes and output.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = path.resolve(import.meta.dirname, '../bin/tdplan.js');
+const run = promisify(execFile);
+let dir: string;
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function tdplan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  const base = { ...process.env };
+  delete base.DATABASE_URL;
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, '--data-dir', path.join(dir, 'data'), ...args], { env: { ...base, ...env }, cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tdplan-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tdplan command', () => {
+  it('explains itself with --help', async () => {
+    const out = await tdplan(['--help']);
+    expect(out.code).toBe(0);
+    for (const command of ['serve', 'migrate', 'import', 'export', 'seed']) expect(out.stdout).toContain(command);
+  });
+
+  it('refuses a wrong argument with one line and exit 2', async () => {
+    const out = await tdplan(['frobnicate']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("unknown command 'frobnicate'");
+    expect(out.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('says in one line that the database is unreachable, exit 1', async () => {
+    const out = await tdplan(['migrate'], { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' });
+    expect(out.code).toBe(1);
+    expect(out.stderr.trim()).toBe('tdplan: cannot reach the database at postgresql://nobody@127.0.0.1:1/none: connection refused');
+  });
+
+  it('imports, refuses a bad document with every problem, and exports', async () => {
+    const good = path.join(dir, 'fleet.json');
+    await writeFile(
+      good,
+      JSON.stringify({
+        platforms: [{ name: 'EMR-2S', sockets: 2, coresPerSocket: 64, threadsPerCore: 2 }],
+        kernels: [{ name: 'linux-6.16', kvmMaxVcpus: 4096, tdxVcpuPolicy: 'PRESENT_CPUS' }],
+        hosts: [{ hostname: 'emr-a01', platform: 'EMR-2S', kernel: 'linux-6.16', presentCpus: 256, guestKeyIds: 64 }],
+      }),
+    );
+    const imported = await tdplan(['import', good, '--replace']);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain('hosts: 1 created, 0 updated, 0 deleted');
+
+    const bad = path.join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ hosts: [{ hostname: 'x', platform: 'XYZ', kernel: 'nope', presentCpus: 1, guestKeyIds: 1 }] }));
+    const refused = await tdplan(['import', bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('hosts[0].platform: unknown platform "XYZ"');
+    expect(refused.stderr).toContain('hosts[0].kernel: unknown kernel "nope"');
+
+    const exported = await tdplan(['export']);
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout).hosts).toEqual([
+      { hostname: 'emr-a01', platform: 'EMR-2S', module: null, kernel: 'linux-6.16', presentCpus: 256, guestKeyIds: 64, allocationRatio: 1 },
+    ]);
+  });
+
+  it('serves GraphQL and GraphiQL, seeds a new embedded database once, and keeps data across restarts', async () => {
+    const dataDir = path.join(dir, 'served');
+    const serve = async (): Promise<{ url: string; stop: () => Promise<string> }> => {
+      const base = { ...process.env };
+      delete base.DATABASE_URL;
+      const child = spawn(process.execPath, [BIN, '--data-dir', dataDir, 'serve', '--port', '0'], { env: base, cwd: dir });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL in: ${output}`)), 20_000);
+        child.stdout.on('data', () => {
+          const m = /serving GraphQL at (\S+)/.exec(output);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const stop = () =>
+        new Promise<string>((resolve) => {
+          child.on('exit', () => resolve(output));
+          child.kill('SIGTERM');
+        });
+      return { url, stop };
+    };
+    const count = async (url: string): Promise<number> => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ hosts { totalCount } }' }) });
+      return ((await response.json()) as { data: { hosts: { totalCount: number } } }).data.hosts.totalCount;
+    };
+
+    const first = await serve();
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    expect(await count(first.url)).toBe(13); // the demo fleet
+    const page = await fetch(first.url, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('GraphiQL');
+    await fetch(first.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation { deleteHost(host: { hostname: "emr-a04" }) { __typename } }' }),
+    });
+    expect(await first.stop()).toContain('loaded the demo fleet');
+
+    const second = await serve();
+    expect(await count(second.url)).toBe(12); // kept, and not seeded again
+    expect(await second.stop()).not.toContain('loaded the demo fleet');
+  });
+});
