@@ -11,6 +11,7 @@ import './types/td.js';
 import './types/capacity.js';
 import './types/inventory.js';
 import './types/placement.js';
+import './types/negotiation.js';
 
 export const schema: GraphQLSchema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));
 

@@ -1,0 +1,253 @@
+// N1, N2, N3 through the API: demo-fleet answers checked by hand, and random fleets checked
+// against brute force over the pure rules (the SQL and the what-if shortcuts must not change answers).
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitsWhereItRuns, hostCapacity, migrationBlockers, moduleFloor, maxLogicalCpus, type HostFacts } from '../../src/capacity/rules.js';
+import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import type { InventoryDocument } from '../../src/inventory/document.js';
+import { importInventory } from '../../src/inventory/import.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
+import { testClient, type TestClient } from '../support/server.js';
+
+let db: TestDatabase;
+let client: TestClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = testClient(db);
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+async function data<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+  const res = await client.gql<T>(query, variables);
+  expect(res.errors).toBeUndefined();
+  return res.data!;
+}
+
+/** Every table's rows, as PostgreSQL prints them: equal strings mean an unchanged inventory. */
+async function snapshot(): Promise<string> {
+  const tables = ['platform', 'tdx_module', 'module_platform', 'kernel', 'host', 'td'];
+  const parts = await Promise.all(tables.map((t) => db.pool.query<{ rows: string }>(`SELECT string_agg(x::text, E'\\n' ORDER BY x::text) AS rows FROM ${t} x`)));
+  return parts.map((p, i) => `${tables[i]}:\n${p.rows[0]?.rows ?? ''}`).join('\n');
+}
+
+describe('N1 module floor', () => {
+  it('N1: the demo fleet\'s 1.5.10 module: 688 bound by gnr-b01 and GNR-SP-4S, 112 below what it reports', async () => {
+    await importInventory(db, demoFleet(), 'REPLACE');
+    const d = await data<{ moduleFloor: unknown }>(`{ moduleFloor(version: "1.5.10.00.0820") {
+      module { version } floor boundBy headroom effectiveMaxVcpusPerTd
+      hostPresentCpus { value boundBy boundByCount } tdVcpus { value boundBy boundByCount } platformMaxLogicalCpus { value boundBy boundByCount } } }`);
+    expect(d.moduleFloor).toEqual({
+      module: { version: '1.5.10.00.0820' },
+      floor: 688,
+      boundBy: ['HOST_PRESENT_CPUS', 'PLATFORM_MAX_LOGICAL_CPUS'],
+      headroom: -112,
+      effectiveMaxVcpusPerTd: 576,
+      hostPresentCpus: { value: 688, boundBy: ['gnr-b01'], boundByCount: 1 },
+      tdVcpus: { value: 576, boundBy: ['td-big-01'], boundByCount: 1 },
+      platformMaxLogicalCpus: { value: 688, boundBy: ['GNR-SP-4S'], boundByCount: 1 },
+    });
+  });
+
+  it('N1: hosts on a platform the module does not support do not count (gnr-a02 runs 1.5.06 on GNR-AP-2S)', async () => {
+    await importInventory(db, demoFleet(), 'REPLACE');
+    const d = await data<{ moduleFloor: { floor: number; hostPresentCpus: { boundBy: string[] } } }>(
+      '{ moduleFloor(version: "1.5.06.00.0744") { floor hostPresentCpus { boundBy } } }',
+    );
+    expect(d.moduleFloor).toEqual({ floor: 256, hostPresentCpus: { boundBy: ['emr-a01'] } });
+  });
+
+  it('N1: equals the pure moduleFloor over the whole document, on random fleets', async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetWithTdsArb, async (doc) => {
+        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        for (const m of doc.modules) {
+          const hosts = doc.hosts.filter((h) => h.module === m.version && m.platforms.includes(h.platform));
+          const names = new Set(hosts.map((h) => h.hostname));
+          const expected = moduleFloor({
+            hosts: hosts.map((h) => ({ hostname: h.hostname, presentCpus: h.presentCpus })),
+            tds: doc.tds.filter((t) => t.host !== null && names.has(t.host)).map((t) => ({ name: t.name, vcpus: t.vcpus })),
+            platforms: doc.platforms.filter((p) => m.platforms.includes(p.name)).map((p) => ({ name: p.name, maxLogicalCpus: maxLogicalCpus(p) })),
+          });
+          const d = await data<{ moduleFloor: { floor: number; boundBy: string[]; hostPresentCpus: { value: number | null; boundBy: string[] }; tdVcpus: { value: number | null; boundBy: string[] } } }>(
+            `query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundBy } tdVcpus { value boundBy } } }`,
+            { v: m.version },
+          );
+          const sorted = (c: { value: number | null; boundBy: string[] }) => ({ value: c.value, boundBy: [...c.boundBy].sort() });
+          expect(d.moduleFloor.floor).toBe(expected.floor);
+          expect(d.moduleFloor.boundBy).toEqual(expected.boundBy);
+          expect(sorted(d.moduleFloor.hostPresentCpus)).toEqual(sorted(expected.hostPresentCpus));
+          expect(sorted(d.moduleFloor.tdVcpus)).toEqual(sorted(expected.tdVcpus));
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('N1: an unknown module is a typed NOT_FOUND error', async () => {
+    const res = await client.gql('{ moduleFloor(version: "9.9.9") { floor } }');
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', entity: 'TdxModule' });
+  });
+});
+
+describe('N3 module x platform matrix', () => {
+  it('N3: a 576 module on a fully populated GNR-SP-4S is disabled upstream and capped at 576 under v19', async () => {
+    await importInventory(db, demoFleet(), 'REPLACE');
+    const d = await data<{ moduleMatrix: { module: { version: string }; platform: { name: string }; presentCpusPolicy: unknown; moduleLimitPolicy: unknown }[] }>(
+      `{ moduleMatrix { module { version } platform { name } maxLogicalCpus
+         presentCpusPolicy { tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy tdxDisabledReasons { code } }
+         moduleLimitPolicy { tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy } } }`,
+    );
+    const cell = d.moduleMatrix.find((c) => c.module.version === '1.5.10.00.0820' && c.platform.name === 'GNR-SP-4S')!;
+    expect(cell).toMatchObject({
+      presentCpusPolicy: { tdxEnabled: false, kvmCapMaxVcpus: null, tdxDisabledReasons: [{ code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS' }] },
+      moduleLimitPolicy: { tdxEnabled: true, kvmCapMaxVcpus: 576, kvmCapMaxVcpusLimitedBy: ['MODULE_MAX_VCPUS_PER_TD'] },
+    });
+    // one row per module x supported platform
+    expect(d.moduleMatrix).toHaveLength(demoFleet().modules.reduce((n, m) => n + m.platforms.length, 0));
+  });
+});
+
+describe('N2 what-if', () => {
+  it('N2: lowering the 2.0 module to 512 disables gnr-b02, strands its TDs, and writes nothing', async () => {
+    await importInventory(db, demoFleet(), 'REPLACE');
+    const before = await snapshot();
+    const d = await data<{ whatIf: Record<string, unknown> }>(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
+      hostsLosingTdx { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message } } } }
+      hostsWithNewCap { edges { node { hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
+      tdsNoLongerFitting { totalCount edges { node { name hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
+      capacityDelta { tdxEnabledHosts tdSlots schedulableVcpus } } }`);
+    expect(d.whatIf).toEqual({
+      hostsLosingTdx: { totalCount: 1, edges: [{ node: { hostname: 'gnr-b02', tdxDisabledReasonsAfter: [{ code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', message: 'MAX_VCPUS_PER_TD 512 < 688 present CPUs' }] } }] },
+      hostsWithNewCap: { edges: [{ node: { hostname: 'emr-a03', kvmCapMaxVcpusBefore: 1024, kvmCapMaxVcpusAfter: 512 } }] },
+      tdsNoLongerFitting: {
+        totalCount: 2,
+        edges: [
+          { node: { name: 'td-analytics-02', hostname: 'gnr-b02', kvmCapMaxVcpusBefore: 688, kvmCapMaxVcpusAfter: null } },
+          { node: { name: 'td-analytics-01', hostname: 'gnr-b02', kvmCapMaxVcpusBefore: 688, kvmCapMaxVcpusAfter: null } },
+        ],
+      },
+      capacityDelta: { tdxEnabledHosts: -1, tdSlots: -126, schedulableVcpus: -688 },
+    });
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('N2: reports every unknown reference in the changes with its path', async () => {
+    const res = await client.gql(`{ whatIf(changes: { modules: [{ module: { version: "0.0" }, maxVcpusPerTd: 0 }], hostMoves: [{ hosts: [{ hostname: "ghost" }], toKernel: { name: "nope" } }] }) { capacityDelta { tdSlots } } }`);
+    expect(res.errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      problems: expect.arrayContaining([
+        { field: 'changes.modules[0].module', message: 'unknown module "0.0"' },
+        { field: 'changes.modules[0].maxVcpusPerTd', message: 'must be 1..65535 or null, got 0' },
+        { field: 'changes.hostMoves[0].hosts[0]', message: 'unknown host "ghost"' },
+        { field: 'changes.hostMoves[0].toKernel', message: 'unknown kernel "nope"' },
+      ]),
+    });
+  });
+
+  /** Mostly TDX-enabled fleets, so that changes have something to break: valid modules that support every platform, KeyIDs configured, migration ranges that sometimes overlap. */
+  const healthy = (doc: InventoryDocument): InventoryDocument => ({
+    ...doc,
+    modules: doc.modules.map((m, i) => ({
+      ...m,
+      features: i % 4 === 3 ? m.features : ['TOPOLOGY_ENUM'],
+      platforms: i % 4 === 3 ? m.platforms : doc.platforms.map((p) => p.name),
+      maxVcpusPerTd: i % 4 === 3 ? m.maxVcpusPerTd : 2048,
+      ...(i % 3 === 2 ? {} : { migration: { minExportVersion: i, maxExportVersion: i + 1, minImportVersion: i % 2, maxImportVersion: i + 1 } }),
+    })),
+    hosts: doc.hosts.map((h, i) => (i % 5 === 4 ? h : { ...h, guestKeyIds: 16 })),
+  });
+
+  const changeArb = (doc: InventoryDocument) =>
+    fc.record({
+      module: fc.nat(doc.modules.length - 1),
+      maxVcpusPerTd: fc.option(fc.constantFrom(64, 256, 512, 576, 1024), { nil: null }),
+      kernel: fc.nat(doc.kernels.length - 1),
+      policy: fc.option(fc.constantFrom('PRESENT_CPUS' as const, 'MODULE_LIMIT' as const), { nil: undefined }),
+      moved: fc.subarray(doc.hosts.map((h) => h.hostname), { maxLength: Math.min(3, doc.hosts.length) }),
+      toModule: fc.nat(doc.modules.length - 1),
+    });
+
+  it('N2: equals brute force over the pure rules on random fleets and changes, and never writes', async () => {
+    // How often each list was non-empty: the property must exercise all three.
+    const seen = { losing: 0, broken: 0, stranded: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fleetWithTdsArb.map(healthy).chain((doc) => fc.tuple(fc.constant(doc), changeArb(doc))),
+        async ([doc, change]) => {
+          expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+          const before = await snapshot();
+          const module = doc.modules[change.module]!;
+          const kernel = doc.kernels[change.kernel]!;
+          const toModule = doc.modules[change.toModule]!;
+          // the same changes applied to the document
+          const changed: InventoryDocument = {
+            ...doc,
+            modules: doc.modules.map((m) => (m === module ? { ...m, maxVcpusPerTd: change.maxVcpusPerTd } : m)),
+            kernels: doc.kernels.map((k) => (k === kernel && change.policy ? { ...k, tdxVcpuPolicy: change.policy } : k)),
+            hosts: doc.hosts.map((h) => (change.moved.includes(h.hostname) ? { ...h, module: toModule.version } : h)),
+          };
+          const withMigration = (d: InventoryDocument): Map<string, HostFacts> => {
+            const facts = factsOf(d);
+            for (const h of d.hosts) {
+              const f = facts.get(h.hostname)!;
+              const m = d.modules.find((x) => x.version === h.module);
+              if (f.module && m) f.module = { ...f.module, migration: m.migration ?? null };
+            }
+            return facts;
+          };
+          const [fb, fa] = [withMigration(doc), withMigration(changed)];
+          const usage = usageOf(doc);
+          const cap = (f: Map<string, HostFacts>, h: string) => hostCapacity(f.get(h)!, usage.get(h)!);
+          const losing = doc.hosts.filter((h) => cap(fb, h.hostname).tdxEnabled && !cap(fa, h.hostname).tdxEnabled).map((h) => h.hostname);
+          const broken = doc.tds.filter((t) => t.host !== null && fitsWhereItRuns(fb.get(t.host)!, t.vcpus) && !fitsWhereItRuns(fa.get(t.host)!, t.vcpus)).map((t) => t.name);
+          const hasTarget = (f: Map<string, HostFacts>, t: (typeof doc.tds)[number]) =>
+            doc.hosts.some(
+              (h, i) =>
+                migrationBlockers({
+                  td: { vcpus: t.vcpus, migratable: t.migratable, hostId: doc.hosts.findIndex((x) => x.hostname === t.host) },
+                  sourceHost: f.get(t.host!)!,
+                  targetHostId: i,
+                  targetHost: f.get(h.hostname)!,
+                  targetUsage: usage.get(h.hostname)!,
+                }).length === 0,
+            );
+          const stranded = doc.tds.filter((t) => t.host !== null && t.migratable && hasTarget(fb, t) && !hasTarget(fa, t)).map((t) => t.name);
+
+          const d = await data<{ whatIf: { hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string } }[] }; tdsNoLongerFitting: { edges: { node: { name: string } }[] }; tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string } }[] }; capacityAfter: { tdSlots: number } } }>(
+            `query($c: WhatIfChanges!) { whatIf(changes: $c) {
+              hostsLosingTdx(first: 500) { totalCount edges { node { hostname } } }
+              tdsNoLongerFitting(first: 500) { edges { node { name } } }
+              tdsLeftWithoutMigrationTarget(first: 500) { totalCount edges { node { name } } }
+              capacityAfter { tdSlots } } }`,
+            {
+              c: {
+                modules: [{ module: { version: module.version }, maxVcpusPerTd: change.maxVcpusPerTd }],
+                kernels: change.policy ? [{ kernel: { name: kernel.name }, tdxVcpuPolicy: change.policy }] : [],
+                hostMoves: change.moved.length ? [{ hosts: change.moved.map((hostname) => ({ hostname })), toModule: { version: toModule.version } }] : [],
+              },
+            },
+          );
+          const names = (c: { edges: { node: { name?: string; hostname?: string } }[] }) => c.edges.map((e) => e.node.name ?? e.node.hostname!).sort();
+          expect(names(d.whatIf.hostsLosingTdx)).toEqual(losing.sort());
+          expect(names(d.whatIf.tdsNoLongerFitting)).toEqual(broken.sort());
+          expect(names(d.whatIf.tdsLeftWithoutMigrationTarget)).toEqual(stranded.sort());
+          expect(d.whatIf.tdsLeftWithoutMigrationTarget.totalCount).toBe(stranded.length);
+          expect(d.whatIf.capacityAfter.tdSlots).toBe(doc.hosts.reduce((n, h) => n + (cap(fa, h.hostname).tdxEnabled ? cap(fa, h.hostname).freeKeyIds : 0), 0));
+          expect(await snapshot()).toBe(before);
+          seen.losing += losing.length ? 1 : 0;
+          seen.broken += broken.length ? 1 : 0;
+          seen.stranded += stranded.length ? 1 : 0;
+        },
+      ),
+      { numRuns: 60, seed: 20261124 },
+    );
+    expect(seen.losing).toBeGreaterThan(0);
+    expect(seen.broken).toBeGreaterThan(0);
+    expect(seen.stranded).toBeGreaterThan(0);
+  });
+});
+
