@@ -6,6 +6,7 @@ import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { demoFleet } from './inventory/demo-fleet.js';
 import { exportInventory } from './inventory/export.js';
 import { importInventory, type ImportMode } from './inventory/import.js';
+import { floorReport, matrixReport, whatIfReport } from './report.js';
 import { createTdplanYoga, listen } from './server.js';
 
 const DEFAULT_DATA_DIR = process.env.TDPLAN_DATA_DIR ?? '.tdplan';
@@ -142,7 +143,79 @@ Examples:
       console.log(summary);
     });
 
+  const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
+  const collect = (value: string, previous: string[]): string[] => [...previous, value];
+  report
+    .command('floor')
+    .description('N1: the lowest MAX_VCPUS_PER_TD each module may report, and what binds it')
+    .option('-m, --module <version>', 'only this module (repeatable); default: every module', collect, [])
+    .option('--json', 'JSON instead of tables')
+    .action(async (opts: { module: string[]; json?: boolean }) => {
+      console.log(await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => floorReport(o.db, opts.module, Boolean(opts.json))));
+    });
+  report
+    .command('matrix')
+    .description('N3: every module x supported platform, fully populated, under each kernel policy')
+    .option('--kvm-max-vcpus <n>', 'KVM_MAX_VCPUS assumed', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 4096) throw new InvalidArgumentError('must be 1..4096');
+      return n;
+    }, 4096)
+    .option('--json', 'JSON instead of tables')
+    .action(async (opts: { kvmMaxVcpus: number; json?: boolean }) => {
+      console.log(await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => matrixReport(o.db, opts.kvmMaxVcpus, Boolean(opts.json))));
+    });
+  report
+    .command('whatif')
+    .description('N2: the impact of proposed changes, without writing anything')
+    .option('--module-limit <version=n>', "a module's new MAX_VCPUS_PER_TD (n or null; repeatable)", collect, [])
+    .option('--kernel-policy <name=policy>', "a kernel's new policy, PRESENT_CPUS or MODULE_LIMIT (repeatable)", collect, [])
+    .option('--changes <json>', 'the changes as the GraphQL WhatIfChanges input, for everything else (host moves, present CPUs)')
+    .option('--json', 'JSON instead of tables')
+    .action(async (opts: { moduleLimit: string[]; kernelPolicy: string[]; changes?: string; json?: boolean }) => {
+      const changes = whatIfChangesFromOptions(opts);
+      console.log(await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => whatIfReport(o.db, changes, Boolean(opts.json))));
+    });
+
   return program;
+}
+
+function pair(option: string, value: string): [string, string] {
+  const at = value.lastIndexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new CliError(`${option} wants KEY=VALUE, got "${value}"`, 2);
+  return [value.slice(0, at), value.slice(at + 1)];
+}
+
+function whatIfChangesFromOptions(opts: { moduleLimit: string[]; kernelPolicy: string[]; changes?: string }): Record<string, unknown[]> {
+  let base: Record<string, unknown[]> = {};
+  if (opts.changes) {
+    try {
+      base = JSON.parse(opts.changes) as Record<string, unknown[]>;
+    } catch (err) {
+      throw new CliError(`--changes is not JSON: ${(err as Error).message}`, 2);
+    }
+  }
+  const modules = [
+    ...(base.modules ?? []),
+    ...opts.moduleLimit.map((v) => {
+      const [version, n] = pair('--module-limit', v);
+      const limit = n === 'null' ? null : Number(n);
+      if (limit !== null && !Number.isInteger(limit)) throw new CliError(`--module-limit wants an integer or null, got "${n}"`, 2);
+      return { module: { version }, maxVcpusPerTd: limit };
+    }),
+  ];
+  const kernels = [
+    ...(base.kernels ?? []),
+    ...opts.kernelPolicy.map((v) => {
+      const [name, policy] = pair('--kernel-policy', v);
+      if (policy !== 'PRESENT_CPUS' && policy !== 'MODULE_LIMIT') throw new CliError(`--kernel-policy wants PRESENT_CPUS or MODULE_LIMIT, got "${policy}"`, 2);
+      return { kernel: { name }, tdxVcpuPolicy: policy };
+    }),
+  ];
+  if (!modules.length && !kernels.length && !base.hostMoves?.length && !base.hosts?.length) {
+    throw new CliError('no change given: use --module-limit, --kernel-policy or --changes', 2);
+  }
+  return { ...base, modules, kernels };
 }
 
 async function readStdin(): Promise<string> {

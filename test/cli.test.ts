@@ -83,6 +83,21 @@ describe('tdplan command', () => {
     ]);
   });
 
+  it('reports the negotiation answers as tables and as JSON', async () => {
+    expect((await tdplan(['seed'])).code).toBe(0);
+    const floor = await tdplan(['report', 'floor', '--module', '1.5.10.00.0820', '--json']);
+    expect(floor.code).toBe(0);
+    expect(JSON.parse(floor.stdout)).toEqual([expect.objectContaining({ floor: 688, headroom: -112, boundBy: ['HOST_PRESENT_CPUS', 'PLATFORM_MAX_LOGICAL_CPUS'] })]);
+    const whatif = await tdplan(['report', 'whatif', '--module-limit', '2.0.02.00.0420=512']);
+    expect(whatif.code).toBe(0);
+    expect(whatif.stdout).toContain('Hosts losing TDX: 1');
+    expect(whatif.stdout).toMatch(/gnr-b02\s+MAX_VCPUS_PER_TD 512 < 688 present CPUs/);
+    const matrix = await tdplan(['report', 'matrix']);
+    expect(matrix.stdout).toMatch(/1\.5\.10\.00\.0820\s+576\s+GNR-SP-4S\s+688\s+off: MAX_VCPUS_PER_TD 576 < 688 present CPUs\s+cap 576/);
+    const wrong = await tdplan(['report', 'whatif', '--kernel-policy', 'linux-6.16=SOMETIMES']);
+    expect(wrong).toMatchObject({ code: 2, stderr: 'tdplan: --kernel-policy wants PRESENT_CPUS or MODULE_LIMIT, got "SOMETIMES"\n' });
+  });
+
   it('serves GraphQL and GraphiQL, seeds a new embedded database once, and keeps data across restarts', async () => {
     const dataDir = path.join(dir, 'served');
     const serve = async (): Promise<{ url: string; stop: () => Promise<string> }> => {
