@@ -1,7 +1,7 @@
 // Inputs refer to other entities by natural key or by global ID: one of the two (@oneOf).
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Prisma } from '../db/client.js';
-import { NotFoundError, ValidationError, type EntityKind } from '../errors.js';
+import { NotFoundError, ValidationError, type EntityKind, type FieldProblem } from '../errors.js';
 import { builder } from './builder.js';
 
 function globalIdOf(entity: EntityKind, id: string, field: string): number {
@@ -82,4 +82,20 @@ export async function requireId<W>(
   const row = await find(where);
   if (!row) throw new NotFoundError(entity, key);
   return row.id;
+}
+
+/**
+ * Looks up a reference given in an input. An unknown entity, or a malformed global ID, becomes a
+ * problem of `field` and null is returned, so every bad reference of an input is reported at once.
+ */
+export async function lookupRef<T>(problems: FieldProblem[], field: string, what: string, key: string, find: () => Promise<T | null>): Promise<T | null> {
+  try {
+    const row = await find();
+    if (!row) problems.push({ field, message: `unknown ${what} "${key}"` });
+    return row;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problems.push(...err.problems);
+    return null;
+  }
 }

@@ -1,6 +1,8 @@
 // Shared plumbing of the inventory mutations: run a write, and turn what the database refused
 // into the typed errors clients get (a race can beat any check made beforehand).
-import { ConflictError, NotFoundError, StillReferencedError, ValidationError, type EntityKind, type FieldProblem } from '../errors.js';
+import type { PrismaClient, Prisma } from '../db/client.js';
+import { ConflictError, NotFoundError, StillReferencedError, ValidationError, type EntityKind, type FieldProblem, type Reference } from '../errors.js';
+import { deleted, type Deleted } from './types/deleted.js';
 
 interface PrismaKnownError {
   code: string;
@@ -51,4 +53,27 @@ export async function mapWriteErrors<T>(entity: EntityKind, key: string, write: 
         throw err;
     }
   }
+}
+
+/**
+ * Deletes an entity unless others still refer to it, in one transaction: `find` loads its id, its
+ * natural key and how many of each kind refer to it; any reference and nothing is deleted.
+ */
+export function deleteUnlessReferenced(
+  prisma: PrismaClient,
+  entity: EntityKind,
+  key: string,
+  find: (tx: Prisma.TransactionClient) => Promise<{ id: number; key: string; references: Reference[] } | null>,
+  remove: (tx: Prisma.TransactionClient, id: number) => Promise<unknown>,
+): Promise<Deleted> {
+  return mapWriteErrors(entity, key, () =>
+    prisma.$transaction(async (tx) => {
+      const row = await find(tx);
+      if (!row) throw new NotFoundError(entity, key);
+      const references = row.references.filter((r) => r.count > 0);
+      if (references.length > 0) throw new StillReferencedError(entity, row.key, references);
+      await remove(tx, row.id);
+      return deleted(entity, row.id);
+    }),
+  );
 }

@@ -82,6 +82,14 @@ SELECT ${DIMENSION}, ${KEY}, 'cap', count(*)::int, 0, 0, 0, NULL, NULL, kvm_cap_
 FROM h WHERE kvm_cap_max_vcpus IS NOT NULL GROUP BY ${groupingSets('kvm_cap_max_vcpus')}
 `;
 
+/** Groups in code-point order of their key; the group of hosts with no module (key null) first. */
+export function byGroupKey(a: { key: string | null }, b: { key: string | null }): number {
+  if (a.key === b.key) return 0;
+  if (a.key === null) return -1;
+  if (b.key === null) return 1;
+  return a.key < b.key ? -1 : 1;
+}
+
 function emptyTotals(): CapacityTotals {
   return { hosts: 0, tdxEnabledHosts: 0, tdSlots: 0, freeVcpus: 0, largestPlaceableTdVcpus: null, tdxDisabledByReason: [], kvmCapDistribution: [] };
 }
@@ -108,7 +116,7 @@ export async function fleetSummary(db: Database): Promise<FleetSummary> {
     }
   }
   const ordered = (m: Map<string | null, GroupTotals>): GroupTotals[] =>
-    [...m.values()].map(sortLists).sort((a, b) => (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    [...m.values()].map(sortLists).sort(byGroupKey);
   return { ...sortLists(all), byModule: ordered(groups.module), byPlatform: ordered(groups.platform), byKernel: ordered(groups.kernel) };
 }
 

@@ -7,6 +7,7 @@
 // small TDs fill partly used hosts and large holes stay free for large TDs; ties go to the host
 // with more free guest KeyIDs (headroom for more TDs), then to the lower host id.
 import type { Database } from '../db/client.js';
+import { byGroupKey } from './fleet-summary.js';
 
 export interface CandidateQuery {
   vcpus: number;
@@ -187,7 +188,7 @@ export async function fitSummary(db: Database, vcpus: number): Promise<FitSummar
   const finish = (m: Map<string | null, FitCounts>): FitCounts[] =>
     [...m.values()]
       .map((g) => ({ ...g, blockers: g.blockers.sort((a, b) => order.indexOf(a.code) - order.indexOf(b.code)) }))
-      .sort((a, b) => (a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      .sort(byGroupKey);
   return {
     vcpus,
     fleet: finish(groups.fleet)[0] ?? { key: null, acceptingHosts: 0, refusingHosts: 0, blockers: [] },

@@ -1,5 +1,5 @@
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, StillReferencedError, ValidationError, type FieldProblem } from '../../errors.js';
+import { NotFoundError, type FieldProblem } from '../../errors.js';
 import { validateHost } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
 import {
@@ -7,6 +7,7 @@ import {
   hostWhere,
   KernelRef,
   kernelWhere,
+  lookupRef,
   ModuleRef,
   moduleWhere,
   PlatformRef,
@@ -16,9 +17,9 @@ import {
   type ModuleRefShape,
   type PlatformRefShape,
 } from '../refs.js';
-import { assertValid, mapWriteErrors } from '../write.js';
+import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
 import { TdxDisabledReasonCode } from './capacity.js';
-import { deleted, DeletedRef } from './deleted.js';
+import { DeletedRef } from './deleted.js';
 import { inventoryErrorTypes } from './errors.js';
 
 export const HostNode = builder.prismaNode('Host', {
@@ -122,27 +123,12 @@ const UpdateHostInput = builder.inputType('UpdateHostInput', {
 
 type Tx = Prisma.TransactionClient;
 
-/** Resolves an input reference; an unknown one is a problem of that input field. */
-async function lookup<T>(field: string, what: string, key: string, find: () => Promise<T | null>, problems: FieldProblem[]): Promise<T | null> {
-  try {
-    const row = await find();
-    if (!row) problems.push({ field, message: `unknown ${what} "${key}"` });
-    return row;
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      problems.push(...err.problems);
-      return null;
-    }
-    throw err;
-  }
-}
-
 const platformOf = (tx: Tx, ref: PlatformRefShape, problems: FieldProblem[]) =>
-  lookup('platform', 'platform', refKey(ref), () => tx.platform.findUnique({ where: platformWhere(ref) }), problems);
+  lookupRef(problems, 'platform', 'platform', refKey(ref), () => tx.platform.findUnique({ where: platformWhere(ref) }));
 const moduleOf = (tx: Tx, ref: ModuleRefShape, problems: FieldProblem[]) =>
-  lookup('module', 'module', refKey(ref), () => tx.tdxModule.findUnique({ where: moduleWhere(ref), select: { id: true } }), problems);
+  lookupRef(problems, 'module', 'module', refKey(ref), () => tx.tdxModule.findUnique({ where: moduleWhere(ref), select: { id: true } }));
 const kernelOf = (tx: Tx, ref: KernelRefShape, problems: FieldProblem[]) =>
-  lookup('kernel', 'kernel', refKey(ref), () => tx.kernel.findUnique({ where: kernelWhere(ref), select: { id: true } }), problems);
+  lookupRef(problems, 'kernel', 'kernel', refKey(ref), () => tx.kernel.findUnique({ where: kernelWhere(ref), select: { id: true } }));
 
 builder.mutationFields((t) => ({
   createHost: t.field({
@@ -208,17 +194,16 @@ builder.mutationFields((t) => ({
     description: 'Refused while TDs are placed on the host.',
     errors: { types: inventoryErrorTypes },
     args: { host: t.arg({ type: HostRef, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.host);
-      return mapWriteErrors('Host', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.host.findUnique({ where: hostWhere(args.host), include: { _count: { select: { tds: true } } } });
-          if (!current) throw new NotFoundError('Host', key);
-          if (current._count.tds > 0) throw new StillReferencedError('Host', current.hostname, [{ entity: 'Td', count: current._count.tds }]);
-          await tx.host.delete({ where: { id: current.id } });
-          return deleted('Host', current.id);
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) =>
+      deleteUnlessReferenced(
+        ctx.prisma,
+        'Host',
+        refKey(args.host),
+        async (tx) => {
+          const row = await tx.host.findUnique({ where: hostWhere(args.host), include: { _count: { select: { tds: true } } } });
+          return row && { id: row.id, key: row.hostname, references: [{ entity: 'Td', count: row._count.tds }] };
+        },
+        (tx, id) => tx.host.delete({ where: { id } }),
+      ),
   }),
 }));

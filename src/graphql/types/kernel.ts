@@ -1,9 +1,9 @@
-import { NotFoundError, StillReferencedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { validateKernel } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
 import { KernelRef, kernelWhere, refKey } from '../refs.js';
-import { assertValid, mapWriteErrors } from '../write.js';
-import { deleted, DeletedRef, withoutNulls } from './deleted.js';
+import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { DeletedRef, withoutNulls } from './deleted.js';
 import { inventoryErrorTypes } from './errors.js';
 
 export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
@@ -105,17 +105,16 @@ builder.mutationFields((t) => ({
     description: 'Refused while hosts run this kernel.',
     errors: { types: inventoryErrorTypes },
     args: { kernel: t.arg({ type: KernelRef, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.kernel);
-      return mapWriteErrors('Kernel', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.kernel.findUnique({ where: kernelWhere(args.kernel), include: { _count: { select: { hosts: true } } } });
-          if (!current) throw new NotFoundError('Kernel', key);
-          if (current._count.hosts > 0) throw new StillReferencedError('Kernel', current.name, [{ entity: 'Host', count: current._count.hosts }]);
-          await tx.kernel.delete({ where: { id: current.id } });
-          return deleted('Kernel', current.id);
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) =>
+      deleteUnlessReferenced(
+        ctx.prisma,
+        'Kernel',
+        refKey(args.kernel),
+        async (tx) => {
+          const row = await tx.kernel.findUnique({ where: kernelWhere(args.kernel), include: { _count: { select: { hosts: true } } } });
+          return row && { id: row.id, key: row.name, references: [{ entity: 'Host', count: row._count.hosts }] };
+        },
+        (tx, id) => tx.kernel.delete({ where: { id } }),
+      ),
   }),
 }));

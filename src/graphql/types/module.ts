@@ -1,9 +1,9 @@
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, StillReferencedError, ValidationError, type FieldProblem } from '../../errors.js';
+import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
 import { validateModule } from '../../inventory/validation.js';
 import { ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, type PlatformRefShape } from '../refs.js';
-import { assertValid, mapWriteErrors } from '../write.js';
-import { deleted, DeletedRef } from './deleted.js';
+import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { DeletedRef } from './deleted.js';
 import { inventoryErrorTypes } from './errors.js';
 import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import { builder } from '../builder.js';
@@ -251,17 +251,16 @@ builder.mutationFields((t) => ({
     description: 'Refused while hosts have this module loaded; nothing changes then.',
     errors: { types: inventoryErrorTypes },
     args: { module: t.arg({ type: ModuleRef, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.module);
-      return mapWriteErrors('TdxModule', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.tdxModule.findUnique({ where: moduleWhere(args.module), include: { _count: { select: { hosts: true } } } });
-          if (!current) throw new NotFoundError('TdxModule', key);
-          if (current._count.hosts > 0) throw new StillReferencedError('TdxModule', current.version, [{ entity: 'Host', count: current._count.hosts }]);
-          await tx.tdxModule.delete({ where: { id: current.id } });
-          return deleted('TdxModule', current.id);
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) =>
+      deleteUnlessReferenced(
+        ctx.prisma,
+        'TdxModule',
+        refKey(args.module),
+        async (tx) => {
+          const row = await tx.tdxModule.findUnique({ where: moduleWhere(args.module), include: { _count: { select: { hosts: true } } } });
+          return row && { id: row.id, key: row.version, references: [{ entity: 'Host', count: row._count.hosts }] };
+        },
+        (tx, id) => tx.tdxModule.delete({ where: { id } }),
+      ),
   }),
 }));

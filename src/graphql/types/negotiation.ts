@@ -9,7 +9,7 @@ import { whatIf, type CapacityTotals, type HostImpact, type TdImpact, type WhatI
 import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypesOf } from '../builder.js';
 import type { Context } from '../context.js';
-import { HostRef, hostWhere, KernelRef, kernelWhere, ModuleRef, moduleWhere, refKey } from '../refs.js';
+import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, refKey } from '../refs.js';
 import { KvmCapLimitFactor, TdxDisabledReasonRef } from './capacity.js';
 import { TdxVcpuPolicyEnum } from './kernel.js';
 import { TdxModuleNode } from './module.js';
@@ -209,17 +209,7 @@ type ChangesInput = typeof WhatIfChangesInput.$inferInput;
 /** Resolves every reference of the changes to ids; every unknown one is a problem with its path. */
 async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIfChanges> {
   const problems: FieldProblem[] = [];
-  const find = async <T>(field: string, what: string, key: string, lookup: () => Promise<T | null>): Promise<T | null> => {
-    try {
-      const row = await lookup();
-      if (!row) problems.push({ field, message: `unknown ${what} "${key}"` });
-      return row;
-    } catch (err) {
-      if (err instanceof ValidationError) problems.push(...err.problems);
-      else throw err;
-      return null;
-    }
-  };
+  const find = <T>(field: string, what: string, key: string, lookup: () => Promise<T | null>): Promise<T | null> => lookupRef(problems, field, what, key, lookup);
   const changes: WhatIfChanges = { modules: [], kernels: [], hostMoves: [], hosts: [] };
   for (const [i, c] of (input.modules ?? []).entries()) {
     const field = `changes.modules[${i}]`;

@@ -5,12 +5,12 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { migrationBlockers, MIGRATION_BLOCKER_CODES, tdFitBlockers, type MigrationBlocker } from '../../capacity/rules.js';
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
 import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect } from '../../planning/host-facts.js';
 import { countPlacementCandidates, fitSummary, placementCandidates, type CandidateQuery, type FitCounts, type FitSummary } from '../../planning/placement.js';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
-import { HostRef, hostWhere, KernelRef, kernelWhere, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
+import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
 import { mapWriteErrors } from '../write.js';
 import { ErrorInterface } from './errors.js';
 import { HostNode } from './host.js';
@@ -133,16 +133,15 @@ async function candidateConnection(
 
 async function resolveFilterIds(ctx: Context, filter: typeof PlacementFilter.$inferInput | null | undefined): Promise<Pick<CandidateQuery, 'moduleId' | 'platformId' | 'kernelId'>> {
   if (!filter) return {};
-  const need = async (what: 'TdxModule' | 'Platform' | 'Kernel', key: string, find: () => Promise<{ id: number } | null>): Promise<number> => {
-    const row = await find();
-    if (!row) throw new ValidationError([{ field: `filter.${what === 'TdxModule' ? 'module' : what.toLowerCase()}`, message: `unknown ${what} "${key}"` }]);
-    return row.id;
+  const problems: FieldProblem[] = [];
+  const { module, platform, kernel } = filter;
+  const ids = {
+    moduleId: module ? (await lookupRef(problems, 'filter.module', 'module', refKey(module), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(module, 'filter.module'), select: { id: true } })))?.id : undefined,
+    platformId: platform ? (await lookupRef(problems, 'filter.platform', 'platform', refKey(platform), () => ctx.prisma.platform.findUnique({ where: platformWhere(platform, 'filter.platform'), select: { id: true } })))?.id : undefined,
+    kernelId: kernel ? (await lookupRef(problems, 'filter.kernel', 'kernel', refKey(kernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(kernel, 'filter.kernel'), select: { id: true } })))?.id : undefined,
   };
-  return {
-    moduleId: filter.module ? await need('TdxModule', refKey(filter.module), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(filter.module!, 'filter.module'), select: { id: true } })) : undefined,
-    platformId: filter.platform ? await need('Platform', refKey(filter.platform), () => ctx.prisma.platform.findUnique({ where: platformWhere(filter.platform!, 'filter.platform'), select: { id: true } })) : undefined,
-    kernelId: filter.kernel ? await need('Kernel', refKey(filter.kernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(filter.kernel!, 'filter.kernel'), select: { id: true } })) : undefined,
-  };
+  if (problems.length > 0) throw new ValidationError(problems);
+  return ids;
 }
 
 builder.queryField('placementCandidates', (t) =>

@@ -1,9 +1,9 @@
-import { NotFoundError, StillReferencedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { validatePlatform } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
 import { PlatformRef, platformWhere, refKey } from '../refs.js';
-import { assertValid, mapWriteErrors } from '../write.js';
-import { deleted, DeletedRef, withoutNulls } from './deleted.js';
+import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { DeletedRef, withoutNulls } from './deleted.js';
 import { inventoryErrorTypes } from './errors.js';
 
 export const PlatformNode = builder.prismaNode('Platform', {
@@ -108,17 +108,16 @@ builder.mutationFields((t) => ({
     description: 'Refused while hosts are of this platform. Module support for it is removed with it.',
     errors: { types: inventoryErrorTypes },
     args: { platform: t.arg({ type: PlatformRef, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.platform);
-      return mapWriteErrors('Platform', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.platform.findUnique({ where: platformWhere(args.platform), include: { _count: { select: { hosts: true } } } });
-          if (!current) throw new NotFoundError('Platform', key);
-          if (current._count.hosts > 0) throw new StillReferencedError('Platform', current.name, [{ entity: 'Host', count: current._count.hosts }]);
-          await tx.platform.delete({ where: { id: current.id } });
-          return deleted('Platform', current.id);
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) =>
+      deleteUnlessReferenced(
+        ctx.prisma,
+        'Platform',
+        refKey(args.platform),
+        async (tx) => {
+          const row = await tx.platform.findUnique({ where: platformWhere(args.platform), include: { _count: { select: { hosts: true } } } });
+          return row && { id: row.id, key: row.name, references: [{ entity: 'Host', count: row._count.hosts }] };
+        },
+        (tx, id) => tx.platform.delete({ where: { id } }),
+      ),
   }),
 }));

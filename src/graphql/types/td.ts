@@ -1,10 +1,10 @@
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
+import { NotFoundError, type FieldProblem } from '../../errors.js';
 import { validateTd } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
-import { HostRef, hostWhere, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
-import { assertValid, mapWriteErrors } from '../write.js';
-import { deleted, DeletedRef } from './deleted.js';
+import { HostRef, hostWhere, lookupRef, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
+import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { DeletedRef } from './deleted.js';
 import { inventoryErrorTypes } from './errors.js';
 
 export const TdNode = builder.prismaNode('Td', {
@@ -75,17 +75,8 @@ const UpdateTdInput = builder.inputType('UpdateTdInput', {
 });
 
 async function hostIdOf(tx: Prisma.TransactionClient, ref: HostRefShape, problems: FieldProblem[]): Promise<number | null> {
-  try {
-    const row = await tx.host.findUnique({ where: hostWhere(ref), select: { id: true } });
-    if (!row) problems.push({ field: 'host', message: `unknown host "${refKey(ref)}"` });
-    return row?.id ?? null;
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      problems.push(...err.problems);
-      return null;
-    }
-    throw err;
-  }
+  const row = await lookupRef(problems, 'host', 'host', refKey(ref), () => tx.host.findUnique({ where: hostWhere(ref), select: { id: true } }));
+  return row?.id ?? null;
 }
 
 builder.mutationFields((t) => ({
@@ -137,14 +128,16 @@ builder.mutationFields((t) => ({
     type: DeletedRef,
     errors: { types: inventoryErrorTypes },
     args: { td: t.arg({ type: TdRef, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.td);
-      return mapWriteErrors('Td', key, async () => {
-        const current = await ctx.prisma.td.findUnique({ where: tdWhere(args.td), select: { id: true } });
-        if (!current) throw new NotFoundError('Td', key);
-        await ctx.prisma.td.delete({ where: { id: current.id } });
-        return deleted('Td', current.id);
-      });
-    },
+    resolve: (_root, args, ctx) =>
+      deleteUnlessReferenced(
+        ctx.prisma,
+        'Td',
+        refKey(args.td),
+        async (tx) => {
+          const row = await tx.td.findUnique({ where: tdWhere(args.td), select: { id: true, name: true } });
+          return row && { id: row.id, key: row.name, references: [] };
+        },
+        (tx, id) => tx.td.delete({ where: { id } }),
+      ),
   }),
 }));
