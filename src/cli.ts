@@ -5,6 +5,7 @@ import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { demoFleet } from './inventory/demo-fleet.js';
 import { exportInventory } from './inventory/export.js';
+import { generateFleet } from './inventory/generate.js';
 import { importInventory, type ImportMode } from './inventory/import.js';
 import { floorReport, matrixReport, whatIfReport } from './report.js';
 import { createTdplanYoga, listen } from './server.js';
@@ -141,6 +142,32 @@ Examples:
         importDocument(opened, demoFleet(), 'MERGE'),
       );
       console.log(summary);
+    });
+
+  const count = (what: string) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new InvalidArgumentError(`${what} must be a whole number 0..10000000`);
+    return n;
+  };
+  program
+    .command('generate')
+    .description('a deterministic, realistic synthetic fleet: written as an inventory document, or straight into the database')
+    .requiredOption('--hosts <n>', 'hosts', count('--hosts'))
+    .requiredOption('--tds <n>', 'TDs', count('--tds'))
+    .option('--seed <n>', 'random seed: the same seed gives the same fleet', count('--seed'), 1)
+    .option('-o, --output <file>', 'write the document to a file (default: standard output)')
+    .option('--into-db', 'import it into the database instead (replacing the inventory), in one transaction')
+    .action(async (opts: { hosts: number; tds: number; seed: number; output?: string; intoDb?: boolean }) => {
+      const document = generateFleet(opts);
+      if (opts.intoDb) {
+        const started = performance.now();
+        const summary = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => importDocument(o, document, 'REPLACE'));
+        console.log(`${summary}\nimported ${opts.hosts} hosts and ${opts.tds} TDs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        return;
+      }
+      const text = JSON.stringify(document);
+      if (opts.output) await writeFile(opts.output, text);
+      else await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     });
 
   const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
