@@ -1,0 +1,194 @@
+// npm run bench: every planning query through the real HTTP server, side by side with its
+// baseline (the same answer from hand-written SQL over pg), on a generated fleet in a local
+// PostgreSQL. Prints median and p95 latency, throughput under concurrency, SQL round trips per
+// request and the ratio to the baseline; writes bench/results/latest.json.
+//
+// BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8),
+// BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
+// the database tdplan_bench).
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import pg from 'pg';
+import { connectDatabase } from '../src/db/client.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { generateFleet } from '../src/inventory/generate.js';
+import { importInventory } from '../src/inventory/import.js';
+import { createTdplanYoga, listen } from '../src/server.js';
+
+const HOSTS = Number(process.env.BENCH_HOSTS ?? 100_000);
+const TDS = Number(process.env.BENCH_TDS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const NAME = 'tdplan_bench';
+
+function urlFor(database: string): string {
+  const u = new URL(SERVER);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface Measure {
+  medianMs: number;
+  p95Ms: number;
+  throughputPerS: number;
+}
+
+async function measure(run: () => Promise<unknown>): Promise<Measure> {
+  for (let i = 0; i < 3; i++) await run(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  // Throughput: CONCURRENCY clients, RUNS requests each.
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    for (let i = 0; i < RUNS; i++) await run();
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  return { medianMs: times[Math.floor(times.length / 2)]!, p95Ms: percentile(times, 95), throughputPerS: (CONCURRENCY * RUNS) / seconds };
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${NAME} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${NAME}`);
+  await admin.end();
+  await applyMigrations(urlFor(NAME));
+  const db = connectDatabase(urlFor(NAME), { max: CONCURRENCY + 4 });
+
+  console.log(`generating ${HOSTS} hosts and ${TDS} TDs...`);
+  let t = performance.now();
+  const doc = generateFleet({ hosts: HOSTS, tds: TDS, seed: 42 });
+  const generateS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const imported = await importInventory(db, doc, 'REPLACE');
+  const importS = (performance.now() - t) / 1000;
+  if (!imported.ok) throw new Error(`import failed: ${JSON.stringify(imported.errors.slice(0, 3))}`);
+  await db.pool.query('ANALYZE');
+  console.log(`generated in ${generateS.toFixed(1)} s, imported in ${importS.toFixed(1)} s (${Math.round((HOSTS + TDS) / importS)} rows/s)`);
+
+  const server = await listen(createTdplanYoga(db, { exposeSqlRoundTrips: true }), '127.0.0.1', 0);
+  let lastRoundTrips = 0;
+  const gql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> => {
+    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const body = (await response.json()) as { data?: unknown; errors?: unknown[]; extensions?: { sqlRoundTrips?: number } };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    lastRoundTrips = body.extensions?.sqlRoundTrips ?? 0;
+    return body.data;
+  };
+  const sql = (text: string, params: unknown[] = []) => () => db.pool.query(text, params);
+
+  const module = (await db.pool.query<{ id: number; version: string }>(`SELECT id, version FROM tdx_module WHERE version = '2.0.02.00.0420'`)).rows[0]!;
+  const td = (await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number }>(
+    `SELECT t.id, t.name, t.vcpus, t.host_id FROM td t JOIN host h ON h.id = t.host_id WHERE t.migratable AND h.module_id = $1 ORDER BY t.id LIMIT 1`, [module.id])).rows[0]!;
+
+  // The baselines: what a careful engineer would write by hand for the same answer.
+  const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string }[] = [
+    {
+      name: 'hosts page (100, nested module/platform/kernel/TDs)',
+      graphql: () => gql(`{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
+        tds(first: 20) { totalCount edges { node { name vcpus } } } } } } }`),
+      baseline: sql(`SELECT h.hostname, h.present_cpus, p.name, m.version, m.max_vcpus_per_td, k.name, k.kvm_max_vcpus,
+          (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 20) x),
+          (SELECT count(*) FROM td t WHERE t.host_id = h.id), (SELECT count(*) FROM host)
+        FROM host h JOIN platform p ON p.id = h.platform_id JOIN kernel k ON k.id = h.kernel_id LEFT JOIN tdx_module m ON m.id = h.module_id
+        ORDER BY h.id LIMIT 100`),
+      baselineNote: 'one SQL statement: joins, a lateral page of TDs and counts',
+    },
+    {
+      name: 'fleetSummary',
+      graphql: () => gql('{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts } byModule { key hosts tdSlots } byPlatform { key hosts } byKernel { key hosts } } }'),
+      baseline: sql(`SELECT m.version, count(*), count(*) FILTER (WHERE s.tdx_enabled), sum(GREATEST(0, h.guest_key_ids - u.td_count)) FILTER (WHERE s.tdx_enabled)
+        FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id LEFT JOIN tdx_module m ON m.id = h.module_id
+        GROUP BY GROUPING SETS ((), (m.version))`),
+      baselineNote: 'one grouped aggregate over the capacity views (totals and per module only)',
+    },
+    {
+      name: 'placementCandidates (vcpus 16, first 50)',
+      graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { totalCount edges { remainingVcpus node { hostname } } } }'),
+      baseline: sql(`SELECT h.hostname, floor(h.present_cpus * h.allocation_ratio)::int - u.allocated_vcpus - 16 AS remaining
+        FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id
+        WHERE s.tdx_enabled AND 16 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + 16 <= floor(h.present_cpus * h.allocation_ratio)
+        ORDER BY remaining, h.guest_key_ids - u.td_count DESC, h.id LIMIT 50`),
+      baselineNote: 'the R5 conditions in one statement over the capacity views (no total count)',
+    },
+    {
+      name: 'migrationTargets (first 50)',
+      graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`, { n: td.name }),
+      baseline: sql(`SELECT h.hostname FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id JOIN tdx_module m ON m.id = h.module_id
+        WHERE h.id <> $1 AND s.tdx_enabled AND $2 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + $2 <= floor(h.present_cpus * h.allocation_ratio)
+          AND m.min_import_version <= 3 AND 2 <= m.max_import_version
+        ORDER BY floor(h.present_cpus * h.allocation_ratio)::int - u.allocated_vcpus, h.id LIMIT 50`, [td.host_id, td.vcpus]),
+      baselineNote: 'R6 in one statement (no total count)',
+    },
+    {
+      name: 'moduleFloor',
+      graphql: () => gql(`query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundByCount } tdVcpus { value } platformMaxLogicalCpus { value } } }`, { v: module.version }),
+      baseline: sql(`SELECT (SELECT max(h.present_cpus) FROM host h JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
+          (SELECT max(t.vcpus) FROM td t JOIN host h ON h.id = t.host_id JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
+          (SELECT max(p.sockets * p.cores_per_socket * p.threads_per_core) FROM module_platform mp JOIN platform p ON p.id = mp.platform_id WHERE mp.module_id = $1)`, [module.id]),
+      baselineNote: 'three maxima in one statement (no binding names)',
+    },
+    {
+      name: 'whatIf (2.0 module lowered to 512)',
+      graphql: () => gql(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
+        hostsLosingTdx { totalCount } hostsWithNewCap { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } capacityDelta { tdSlots schedulableVcpus } } }`),
+      baseline: sql(`SELECT count(*) FILTER (WHERE k.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h.present_cpus) AS losing,
+          (SELECT count(*) FROM td t JOIN host h2 ON h2.id = t.host_id JOIN kernel k2 ON k2.id = h2.kernel_id JOIN host_tdx_status s2 ON s2.host_id = h2.id
+            WHERE h2.module_id = $1 AND s2.tdx_enabled AND ((k2.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h2.present_cpus) OR t.vcpus > LEAST(k2.kvm_max_vcpus, 512))) AS broken
+        FROM host h JOIN kernel k ON k.id = h.kernel_id JOIN host_tdx_status s ON s.host_id = h.id WHERE h.module_id = $1 AND s.tdx_enabled`, [module.id]),
+      baselineNote: 'hosts losing TDX and TDs no longer fitting for this one change (no migration targets, no capacity delta)',
+    },
+  ];
+
+  const results = [];
+  for (const c of cases) {
+    const g = await measure(c.graphql);
+    await c.graphql();
+    const roundTrips = lastRoundTrips;
+    const b = await measure(c.baseline);
+    const row = { query: c.name, graphql: g, baseline: b, baselineNote: c.baselineNote, sqlRoundTrips: roundTrips, medianRatio: g.medianMs / b.medianMs };
+    results.push(row);
+    console.log(
+      `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
+        `${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
+    );
+  }
+  // Round trips must not depend on the page size.
+  const tripsByPage: Record<string, number> = {};
+  for (const first of [1, 10, 100]) {
+    await gql(`query($n: Int!) { hosts(first: $n) { edges { node { hostname platform { name } module { version } kernel { name } tds(first: 5) { totalCount edges { node { name } } } } } } }`, { n: first });
+    tripsByPage[first] = lastRoundTrips;
+  }
+  console.log(`round trips for a hosts page of 1, 10, 100: ${Object.values(tripsByPage).join(', ')}`);
+
+  await server.close();
+  await db.close();
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    fleet: { hosts: HOSTS, tds: TDS, seed: 42 },
+    settings: { runs: RUNS, concurrency: CONCURRENCY },
+    import: { seconds: importS, rowsPerSecond: (HOSTS + TDS) / importS, generateSeconds: generateS },
+    queries: results,
+    roundTripsByHostsPageSize: tripsByPage,
+  };
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log('wrote bench/results/latest.json');
+  process.exit(0); // the schema engine leaves timers behind (see src/cli.ts)
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exit(1);
+});
