@@ -28,6 +28,24 @@ async function loadWasm(): Promise<void> {
   (instance.exports as { __wbindgen_start: () => void }).__wbindgen_start();
 }
 
+type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
+
+// @prisma/adapter-pg runs a migration script by splitting it on every ";", which breaks
+// plpgsql function bodies (and semicolons in comments). PostgreSQL's simple query protocol runs
+// a whole multi-statement script in one call, as the native schema engine does: use that.
+function wholeScripts(factory: PrismaPg): PrismaPg {
+  const patch = (adapter: Adapter): Adapter => {
+    adapter.executeScript = async (script: string) => {
+      await adapter.underlyingDriver().query(script);
+    };
+    return adapter;
+  };
+  return Object.assign(Object.create(factory) as PrismaPg, {
+    connect: async () => patch(await factory.connect()),
+    connectToShadowDb: async () => patch(await factory.connectToShadowDb()),
+  });
+}
+
 export interface EngineHandle {
   engine: SchemaEngine;
   close(): Promise<void>;
@@ -40,7 +58,7 @@ export async function openSchemaEngine(connectionString: string, datamodel?: { p
   // Our own pool, so close() can end it: freeing the engine leaves the adapter's connections open.
   const pool = new pg.Pool({ connectionString, max: 2 });
   pool.on('error', () => undefined);
-  const adapterFactory = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
+  const adapterFactory = bindMigrationAwareSqlAdapterFactory(wholeScripts(new PrismaPg(pool)));
   const engine = await engineGlue.SchemaEngine.new(
     { datamodels: datamodel ? [[datamodel.path, datamodel.content]] : undefined },
     // The engine's tracing/log callback: its logs are not ours to print.

@@ -143,12 +143,13 @@ describe('concurrency', () => {
     // 30 TDs race for 5 KeyIDs on one host, 30 others for 64 vCPUs (10 TDs of 6) on the other.
     const outcomes = await Promise.all(doc.tds.map((td, i) => place(td.name, i < 30 ? 'race-keys' : 'race-cpus')));
     const { rows } = await db.pool.query<{ hostname: string; tds: number; vcpus: number }>(
-      `SELECT h.hostname, count(t.id)::int AS tds, COALESCE(sum(t.vcpus), 0)::int AS vcpus
-       FROM host h LEFT JOIN td t ON t.host_id = h.id WHERE h.hostname LIKE 'race-%' GROUP BY h.hostname ORDER BY h.hostname`,
+      `SELECT h.hostname, count(t.id)::int AS tds, COALESCE(sum(t.vcpus), 0)::int AS vcpus, h.td_count AS kept_tds, h.allocated_vcpus AS kept_vcpus
+       FROM host h LEFT JOIN td t ON t.host_id = h.id WHERE h.hostname LIKE 'race-%' GROUP BY h.id ORDER BY h.hostname`,
     );
+    // The counts the rules read (kept by triggers) agree with the TDs themselves.
     expect(rows).toEqual([
-      { hostname: 'race-cpus', tds: 10, vcpus: 60 },
-      { hostname: 'race-keys', tds: 5, vcpus: 30 },
+      { hostname: 'race-cpus', tds: 10, vcpus: 60, kept_tds: 10, kept_vcpus: 60 },
+      { hostname: 'race-keys', tds: 5, vcpus: 30, kept_tds: 5, kept_vcpus: 30 },
     ]);
     expect(outcomes.filter((o) => o === 'MutationPlaceTdSuccess')).toHaveLength(15);
     expect(outcomes.filter((o) => o === 'PlacementRefused')).toHaveLength(45);

@@ -243,7 +243,7 @@ builder.prismaObjectFields('Td', (t) => ({
 const placementErrors = [PlacementRefusedError, NotFoundError, ValidationError];
 
 /**
- * Runs a placement or migration: the TD row, then the target host row, are locked FOR UPDATE, so
+ * Runs a placement or migration: the TD row, then the host rows, are locked FOR UPDATE, so
  * concurrent placements onto one host are serialised and each sees the others' TDs: a host never
  * gets more TDs than guest KeyIDs, nor more vCPUs than it can schedule.
  */
@@ -258,8 +258,11 @@ async function moveTd(ctx: Context, tdRef: typeof TdRef.$inferInput, hostRef: ty
       if (!found) throw new NotFoundError('Td', tdKey);
       const targetId = await tx.host.findUnique({ where: hostWhereInput, select: { id: true } });
       if (!targetId) throw new NotFoundError('Host', hostKey);
-      await tx.$queryRaw`SELECT id FROM td WHERE id = ${found.id} FOR UPDATE`;
-      await tx.$queryRaw`SELECT id FROM host WHERE id = ${targetId.id} FOR UPDATE`;
+      const [locked] = await tx.$queryRaw<{ host_id: number | null }[]>`SELECT host_id FROM td WHERE id = ${found.id} FOR UPDATE`;
+      // The usage triggers update the source host too: lock source and target in id order, so
+      // two migrations crossing between the same hosts cannot deadlock.
+      const hostIds = [...new Set([targetId.id, locked?.host_id ?? targetId.id])].sort((a, b) => a - b);
+      await tx.$queryRaw`SELECT id FROM host WHERE id = ANY(${hostIds}::int[]) ORDER BY id FOR UPDATE`;
       const td = await tx.td.findUniqueOrThrow({
         where: { id: found.id },
         select: { id: true, name: true, vcpus: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
