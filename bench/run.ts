@@ -88,8 +88,9 @@ async function main(): Promise<void> {
   const sql = (text: string, params: unknown[] = []) => () => db.pool.query(text, params);
 
   const module = (await db.pool.query<{ id: number; version: string }>(`SELECT id, version FROM tdx_module WHERE version = '2.0.02.00.0420'`)).rows[0]!;
-  const td = (await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number }>(
-    `SELECT t.id, t.name, t.vcpus, t.host_id FROM td t JOIN host h ON h.id = t.host_id WHERE t.migratable AND h.module_id = $1 ORDER BY t.id LIMIT 1`, [module.id])).rows[0]!;
+  const td = (await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number; min_export_version: number; max_export_version: number }>(
+    `SELECT t.id, t.name, t.vcpus, t.host_id, m.min_export_version, m.max_export_version FROM td t JOIN host h ON h.id = t.host_id JOIN tdx_module m ON m.id = h.module_id
+     WHERE t.migratable AND h.module_id = $1 ORDER BY t.id LIMIT 1`, [module.id])).rows[0]!;
 
   // The baselines: what a careful engineer would write by hand for the same answer.
   const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string }[] = [
@@ -115,20 +116,23 @@ async function main(): Promise<void> {
     {
       name: 'placementCandidates (vcpus 16, first 50)',
       graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { totalCount edges { remainingVcpus node { hostname } } } }'),
-      baseline: sql(`SELECT h.hostname, floor(h.present_cpus * h.allocation_ratio)::int - u.allocated_vcpus - 16 AS remaining
-        FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id
-        WHERE s.tdx_enabled AND 16 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + 16 <= floor(h.present_cpus * h.allocation_ratio)
-        ORDER BY remaining, h.guest_key_ids - u.td_count DESC, h.id LIMIT 50`),
-      baselineNote: 'the R5 conditions in one statement over the capacity views (no total count)',
+      baseline: sql(`WITH c AS (
+          SELECT h.id, h.hostname, floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus - 16 AS remaining, h.guest_key_ids - u.td_count AS free_key_ids
+          FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id
+          WHERE s.tdx_enabled AND 16 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + 16 <= floor(h.present_cpus * h.allocation_ratio + 1e-9))
+        SELECT (SELECT count(*) FROM c) AS total, hostname, remaining FROM c ORDER BY remaining, free_key_ids DESC, id LIMIT 50`),
+      baselineNote: 'the R5 conditions, the total count and the first page in one statement over the capacity views',
     },
     {
       name: 'migrationTargets (first 50)',
       graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`, { n: td.name }),
-      baseline: sql(`SELECT h.hostname FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id JOIN tdx_module m ON m.id = h.module_id
-        WHERE h.id <> $1 AND s.tdx_enabled AND $2 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + $2 <= floor(h.present_cpus * h.allocation_ratio)
-          AND m.min_import_version <= 3 AND 2 <= m.max_import_version
-        ORDER BY floor(h.present_cpus * h.allocation_ratio)::int - u.allocated_vcpus, h.id LIMIT 50`, [td.host_id, td.vcpus]),
-      baselineNote: 'R6 in one statement (no total count)',
+      baseline: sql(`WITH c AS (
+          SELECT h.id, h.hostname, floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus - $2 AS remaining, h.guest_key_ids - u.td_count AS free_key_ids
+          FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id JOIN tdx_module m ON m.id = h.module_id
+          WHERE h.id <> $1 AND s.tdx_enabled AND $2 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + $2 <= floor(h.present_cpus * h.allocation_ratio + 1e-9)
+            AND m.min_import_version <= $3 AND $4 <= m.max_import_version)
+        SELECT (SELECT count(*) FROM c) AS total, hostname FROM c ORDER BY remaining, free_key_ids DESC, id LIMIT 50`, [td.host_id, td.vcpus, td.max_export_version, td.min_export_version]),
+      baselineNote: 'R6, the total count and the first page in one statement (the TD and its module looked up beforehand)',
     },
     {
       name: 'moduleFloor',

@@ -1,6 +1,9 @@
 // The tdplan command: serve, migrate, import, export, seed.
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { API_ROLES, createApiToken, hasActiveTokens, listApiTokens, revokeApiToken, type ApiRole, type Principal } from './auth/tokens.js';
 import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { demoFleet } from './inventory/demo-fleet.js';
@@ -9,6 +12,14 @@ import { generateFleet } from './inventory/generate.js';
 import { importInventory, type ImportMode } from './inventory/import.js';
 import { floorReport, matrixReport, whatIfReport } from './report.js';
 import { createTdplanYoga, listen } from './server.js';
+
+/** The CLI acts as an admin (it holds the database credentials); the audit trail names the OS user. */
+const CLI_ACTOR: Principal = { name: `cli:${os.userInfo().username}`, role: 'ADMIN' };
+
+/** Addresses only this machine can reach: the only ones `serve --no-auth` accepts. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 const DEFAULT_DATA_DIR = process.env.TDPLAN_DATA_DIR ?? '.tdplan';
 
@@ -28,7 +39,7 @@ async function withDatabase<T>(dataDir: string, fn: (opened: OpenedDatabase) => 
 }
 
 async function importDocument(opened: OpenedDatabase, document: unknown, mode: ImportMode): Promise<string> {
-  const result = await importInventory(opened.db, document, mode);
+  const result = await importInventory(opened.db, document, mode, CLI_ACTOR);
   if (!result.ok) {
     throw new CliError(
       `import refused, nothing was written (${result.errors.length} error${result.errors.length === 1 ? '' : 's'}):\n` +
@@ -38,6 +49,34 @@ async function importDocument(opened: OpenedDatabase, document: unknown, mode: I
   return Object.entries(result.counts)
     .map(([kind, c]) => `${kind}: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted`)
     .join('\n');
+}
+
+async function tokenErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof Error && ['TokenNameTakenError', 'TokenNotFoundError', 'InvalidTokenNameError'].includes(err.name)) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * A server that no token can use would be useless, and one without auth unsafe. So when no active
+ * token exists, the embedded default creates an admin token and writes it, readable by this user
+ * only, to <data-dir>/admin-token; with DATABASE_URL it says how to create one.
+ */
+async function bootstrapAdminToken(opened: OpenedDatabase, dataDir: string): Promise<void> {
+  if (await hasActiveTokens(opened.db.prisma)) return;
+  if (!opened.embedded) {
+    console.log('tdplan: no API tokens yet: every request will get 401. Create one with: tdplan token create --name <you> --role admin');
+    return;
+  }
+  const file = path.join(dataDir, 'admin-token');
+  const name = `bootstrap-admin-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+  const { token } = await createApiToken(opened.db.prisma, CLI_ACTOR, name, 'ADMIN');
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  console.log(`tdplan: no API tokens yet: created admin token "${name}" in ${file}; send it as "Authorization: Bearer $(cat ${file})"`);
 }
 
 export function buildProgram(): Command {
@@ -62,14 +101,21 @@ Examples:
     .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(4000).argParser(parsePort))
     .option('--no-seed', 'do not load the demo fleet into a newly created embedded database')
-    .action(async (opts: { host: string; port: number; seed: boolean }) => {
-      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: program.opts<{ dataDir: string }>().dataDir, migrate: true });
+    .option('--no-auth', 'no API tokens needed: every request acts as admin (refused unless --host is a loopback address)')
+    .action(async (opts: { host: string; port: number; seed: boolean; auth: boolean }) => {
+      if (!opts.auth && !isLoopback(opts.host)) {
+        throw new CliError(`--no-auth is refused on ${opts.host}: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens`, 2);
+      }
+      const dataDir = program.opts<{ dataDir: string }>().dataDir;
+      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
       try {
         if (opened.embedded && opened.createdNow && opts.seed) {
           await importDocument(opened, demoFleet(), 'MERGE');
           console.log('tdplan: new embedded database: loaded the demo fleet (skip with --no-seed)');
         }
-        const running = await listen(createTdplanYoga(opened.db), opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
+        if (opts.auth) await bootstrapAdminToken(opened, dataDir);
+        else console.log('tdplan: --no-auth: every request acts as admin; only this machine can reach it');
+        const running = await listen(createTdplanYoga(opened.db, { auth: opts.auth ? 'required' : 'off' }), opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
           throw new CliError(
             err.code === 'EADDRINUSE' ? `${opts.host}:${opts.port} is in use; choose another --port` : `cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
           );
@@ -168,6 +214,39 @@ Examples:
       const text = JSON.stringify(document);
       if (opts.output) await writeFile(opts.output, text);
       else await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+    });
+
+  const token = program.command('token').description('API tokens: create (shown once), revoke, list');
+  const parseRole = (v: string): ApiRole => {
+    const role = v.toUpperCase() as ApiRole;
+    if (!API_ROLES.includes(role)) throw new InvalidArgumentError(`must be one of ${API_ROLES.map((r) => r.toLowerCase()).join(', ')}`);
+    return role;
+  };
+  token
+    .command('create')
+    .description('create an API token and print it (only its hash is stored: it is shown this once)')
+    .requiredOption('--name <name>', 'who or what holds it, e.g. planning-ui or alice')
+    .requiredOption('--role <role>', 'viewer (read), planner (also place/migrate, what-if) or admin (also inventory writes, imports, tokens)', parseRole)
+    .action(async (opts: { name: string; role: ApiRole }) => {
+      const created = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => tokenErrors(() => createApiToken(o.db.prisma, CLI_ACTOR, opts.name, opts.role)));
+      console.log(created.token);
+      console.error(`tdplan: created ${opts.role} token "${opts.name}"; send it as: Authorization: Bearer <token>`);
+    });
+  token
+    .command('revoke')
+    .description('revoke the active token with this name')
+    .argument('<name>', 'token name')
+    .action(async (name: string) => {
+      await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => tokenErrors(() => revokeApiToken(o.db.prisma, CLI_ACTOR, name)));
+      console.log(`tdplan: revoked token "${name}"`);
+    });
+  token
+    .command('list')
+    .description('list tokens (names, roles, dates; never the tokens)')
+    .action(async () => {
+      const tokens = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => listApiTokens(o.db.prisma));
+      if (tokens.length === 0) console.log('no API tokens');
+      for (const t of tokens) console.log(`${t.name}\t${t.role}\tcreated ${t.createdAt.toISOString()}${t.revokedAt ? `\trevoked ${t.revokedAt.toISOString()}` : ''}`);
     });
 
   const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');

@@ -15,7 +15,7 @@ export class ValidationError extends Error {
   }
 }
 
-export type EntityKind = 'TdxModule' | 'Platform' | 'Kernel' | 'Host' | 'Td';
+export type EntityKind = 'TdxModule' | 'Platform' | 'Kernel' | 'Host' | 'Td' | 'ApiToken';
 
 /** A referenced entity does not exist. */
 export class NotFoundError extends Error {
@@ -58,5 +58,31 @@ export class StillReferencedError extends Error {
         .map((r) => `${r.count} ${r.entity}${r.count === 1 ? '' : 's'}`)
         .join(' and ')}; nothing was deleted`,
     );
+  }
+}
+
+/** Optimistic concurrency: the update named a generation the entity has moved past. */
+export class StaleGenerationError extends Error {
+  override readonly name = 'StaleGenerationError';
+  constructor(
+    readonly entity: EntityKind,
+    readonly key: string,
+    readonly expectedGeneration: number,
+    readonly currentGeneration: number,
+  ) {
+    super(
+      `${entity} ${JSON.stringify(key)} is at generation ${currentGeneration}, not ${expectedGeneration}: someone changed it since you read it; nothing was changed (read it again and retry)`,
+    );
+  }
+}
+
+/** The caller's role does not allow the field. */
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError';
+  constructor(
+    readonly principal: { name: string; role: string },
+    readonly field: string,
+  ) {
+    super(`${field} is not allowed for role ${principal.role} (token "${principal.name}")`);
   }
 }

@@ -3,10 +3,14 @@
 import { graphql } from 'graphql';
 import { CliError } from './cli-error.js';
 import type { Database } from './db/client.js';
+import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 
+// The reports only read and ask what-if questions: a planner's rights are all they need.
+const REPORT_PRINCIPAL = { name: 'cli:report', role: 'PLANNER' } as const;
+
 async function query<T>(db: Database, source: string, variableValues?: Record<string, unknown>): Promise<T> {
-  const result = await graphql({ schema, source, variableValues, contextValue: { db, prisma: db.prisma } });
+  const result = await graphql({ schema, source, variableValues, contextValue: { db, prisma: db.prisma, principal: REPORT_PRINCIPAL } satisfies Context });
   if (result.errors?.length) {
     const e = result.errors[0]!;
     const problems = (e.extensions?.problems as { field: string; message: string }[] | undefined) ?? [];

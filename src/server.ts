@@ -4,13 +4,42 @@ import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
-import { ConflictError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
+import { authenticate, bearerToken, type Principal } from './auth/tokens.js';
+import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 
 export interface ServerOptions {
   /** Report `extensions.sqlRoundTrips` on every response: for tests, benchmarks and profiling. */
   exposeSqlRoundTrips?: boolean;
+  /**
+   * `required` (the default): every request needs `Authorization: Bearer <API token>`.
+   * `off`: every request acts as a local admin; `tdplan serve --no-auth` allows it on loopback only.
+   */
+  auth?: 'required' | 'off';
+}
+
+/** Who requests are when the server runs with auth off. */
+export const LOCAL_PRINCIPAL: Principal = { name: 'local (auth off)', role: 'ADMIN' };
+
+function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="tdplan"' } } },
+  });
+}
+
+/** The principal of a request: its bearer token's, or a 401 before anything runs. */
+async function principalOf(db: Database, request: Request): Promise<Principal> {
+  const header = request.headers.get('authorization');
+  const token = bearerToken(header);
+  if (!token) {
+    throw unauthenticated(
+      header ? 'the Authorization header must be "Bearer <API token>"' : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)',
+    );
+  }
+  const principal = await authenticate(db.prisma, token);
+  if (!principal) throw unauthenticated('invalid or revoked API token');
+  return principal;
 }
 
 // Counts the SQL round trips of one GraphQL execution: execution runs inside the counter's
@@ -40,9 +69,13 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
   if (original instanceof NotFoundError) {
     return new GraphQLError(original.message, { extensions: { code: 'NOT_FOUND', entity: original.entity, key: original.key } });
   }
+  if (original instanceof ForbiddenError) {
+    return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', role: original.principal.role, field: original.field } });
+  }
   if (original instanceof ConflictError || original instanceof StillReferencedError) {
     return new GraphQLError(original.message, { extensions: { code: 'CONFLICT' } });
   }
+  if (process.env.TDPLAN_DEBUG_ERRORS) console.error(error);
   return defaultMaskError(error, message, isDev);
 }
 
@@ -54,7 +87,11 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'tdplan: TDX capacity planning', defaultQuery: EXAMPLE_QUERY },
-    context: () => ({ db, prisma: db.prisma }),
+    context: async ({ request }) => ({
+      db,
+      prisma: db.prisma,
+      principal: options.auth === 'off' ? LOCAL_PRINCIPAL : await principalOf(db, request),
+    }),
     plugins: [sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false)],
     maskedErrors: { maskError },
     logging: false,

@@ -1,6 +1,6 @@
 // The tdplan command as a user runs it: a real process, real exit codes and output.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -124,26 +124,58 @@ describe('tdplan command', () => {
         });
       return { url, stop };
     };
+    const auth = async (): Promise<Record<string, string>> => ({ authorization: `Bearer ${(await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim()}` });
     const count = async (url: string): Promise<number> => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ hosts { totalCount } }' }) });
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await auth()) }, body: JSON.stringify({ query: '{ hosts { totalCount } }' }) });
       return ((await response.json()) as { data: { hosts: { totalCount: number } } }).data.hosts.totalCount;
     };
 
     const first = await serve();
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    // No token configured: the first start made an admin token, readable by this user only.
+    expect((await stat(path.join(dataDir, 'admin-token'))).mode & 0o777).toBe(0o600);
+    const anonymous = await fetch(first.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ hosts { totalCount } }' }) });
+    expect(anonymous.status).toBe(401);
     expect(await count(first.url)).toBe(13); // the demo fleet
     const page = await fetch(first.url, { headers: { accept: 'text/html' } });
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('GraphiQL');
     await fetch(first.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await auth()) },
       body: JSON.stringify({ query: 'mutation { deleteHost(host: { hostname: "emr-a04" }) { __typename } }' }),
     });
-    expect(await first.stop()).toContain('loaded the demo fleet');
+    const firstOutput = await first.stop();
+    expect(firstOutput).toContain('loaded the demo fleet');
+    expect(firstOutput).toContain('created admin token');
 
     const second = await serve();
-    expect(await count(second.url)).toBe(12); // kept, and not seeded again
-    expect(await second.stop()).not.toContain('loaded the demo fleet');
+    expect(await count(second.url)).toBe(12); // kept, and not seeded again; the token still works
+    const secondOutput = await second.stop();
+    expect(secondOutput).not.toContain('loaded the demo fleet');
+    expect(secondOutput).not.toContain('created admin token');
+  });
+
+  it('never serves without auth on a non-loopback address', async () => {
+    const out = await tdplan(['serve', '--no-auth', '--host', '0.0.0.0', '--port', '0']);
+    expect(out.code).toBe(2);
+    expect(out.stderr.trim()).toBe('tdplan: --no-auth is refused on 0.0.0.0: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens');
+  });
+
+  it('creates, lists and revokes API tokens; the token is printed once and only its hash is stored', async () => {
+    const created = await tdplan(['token', 'create', '--name', 'planning-ui', '--role', 'planner']);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^tdp_[A-Za-z0-9_-]{43}$/);
+    const listed = await tdplan(['token', 'list']);
+    expect(listed.stdout).toMatch(/^planning-ui\tPLANNER\tcreated \S+$/m);
+    expect(listed.stdout).not.toContain(token);
+    const taken = await tdplan(['token', 'create', '--name', 'planning-ui', '--role', 'viewer']);
+    expect(taken).toMatchObject({ code: 1, stderr: expect.stringContaining('exists already') });
+    const badRole = await tdplan(['token', 'create', '--name', 'x', '--role', 'root']);
+    expect(badRole.code).toBe(2);
+    expect((await tdplan(['token', 'revoke', 'planning-ui'])).code).toBe(0);
+    expect((await tdplan(['token', 'list'])).stdout).toMatch(/^planning-ui\tPLANNER\tcreated \S+\trevoked \S+$/m);
+    expect(await tdplan(['token', 'revoke', 'planning-ui'])).toMatchObject({ code: 1, stderr: 'tdplan: no active API token named "planning-ui"\n' });
   });
 });

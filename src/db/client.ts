@@ -76,13 +76,23 @@ export interface ConnectOptions {
   max?: number;
 }
 
+/**
+ * Pool size for the embedded PGlite: one. pglite-socket 0.2.17 queues each wire-protocol message,
+ * not each Parse..Sync batch, so two connections' extended-protocol queries can interleave and
+ * clobber each other's unnamed prepared statement (seen under concurrent placements). PGlite runs
+ * one query at a time anyway, so a single connection costs no throughput.
+ */
+export const EMBEDDED_POOL_SIZE = 1;
+
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const pool = instrumentPool(
     new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5_000 }),
   );
   // An idle client losing its connection (database restarted) must not crash the process.
   pool.on('error', () => undefined);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Writers queue for a pooled connection under load (and on the embedded database there is only
+  // one): wait for it rather than fail after Prisma's default 2 s.
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 15_000, timeout: 30_000 } });
   return {
     prisma,
     pool,

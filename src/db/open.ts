@@ -3,7 +3,7 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from '../cli-error.js';
-import { connectDatabase, type Database } from './client.js';
+import { connectDatabase, EMBEDDED_POOL_SIZE, type Database } from './client.js';
 import { startEmbeddedDatabase } from './embedded.js';
 import { applyMigrations } from './migrate.js';
 
@@ -99,7 +99,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
     }
     description = `embedded PGlite in ${pgData}`;
   }
-  const db = connectDatabase(url);
+  const db = connectDatabase(url, options.databaseUrl ? {} : { max: EMBEDDED_POOL_SIZE });
   const closeAll = async (): Promise<void> => {
     await db.close();
     await stopEmbedded();

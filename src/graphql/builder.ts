@@ -5,6 +5,9 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { roleAllows } from '../auth/tokens.js';
+import { ForbiddenError } from '../errors.js';
 import { JSONObjectResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
@@ -13,6 +16,8 @@ import type { Context } from './context.js';
 export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
   Context: Context;
+  // Roles as scopes: each includes the ones before it (src/auth/tokens.ts).
+  AuthScopes: { viewer: boolean; planner: boolean; admin: boolean };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: false;
@@ -20,7 +25,16 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
-  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  // Scope auth first, so no other plugin's wrapper runs for a request that may not see the field.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      viewer: roleAllows(ctx.principal.role, 'VIEWER'),
+      planner: roleAllows(ctx.principal.role, 'PLANNER'),
+      admin: roleAllows(ctx.principal.role, 'ADMIN'),
+    }),
+    unauthorizedError: (_parent, ctx, info) => new ForbiddenError(ctx.principal, `${info.parentType.name}.${info.fieldName}`),
+  },
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.prisma,
@@ -42,8 +56,13 @@ export const builder = new SchemaBuilder<{
 
 builder.addScalarType('JSONObject', JSONObjectResolver);
 
-builder.queryType({ description: 'Fleet inventory and capacity answers.' });
-builder.mutationType({ description: 'Changes to the fleet inventory. Failures are typed errors in the result.' });
+// Deny by default: every query needs a viewer token and every mutation an admin one, unless a
+// field says otherwise (placements and what-if questions are for planners).
+builder.queryType({ description: 'Fleet inventory and capacity answers. Needs a VIEWER token or better.', authScopes: { viewer: true } });
+builder.mutationType({
+  description: 'Changes to the fleet inventory (ADMIN) and placements (PLANNER). Failures are typed errors in the result.',
+  authScopes: { admin: true },
+});
 
 /** The builder's schema types, for helpers that build fields outside a type's own definition. */
 export type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;

@@ -12,6 +12,8 @@ import './types/capacity.js';
 import './types/inventory.js';
 import './types/placement.js';
 import './types/negotiation.js';
+import './types/audit.js';
+import './types/auth.js';
 
 export const schema: GraphQLSchema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));
 

@@ -2,7 +2,9 @@
 // This is a bulk path (a region is 100,000 hosts and 1,000,000 TDs), so it writes with
 // set-based SQL on one pg connection (INSERT ... SELECT FROM unnest(arrays) in large chunks,
 // natural keys resolved to ids by joins) rather than one Prisma call per row.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import type { Principal } from '../auth/tokens.js';
 import type { Database } from '../db/client.js';
 import {
   mergeProblems,
@@ -34,6 +36,9 @@ export interface ImportCounts {
 export type ImportResult = { ok: true; counts: ImportCounts } | { ok: false; errors: DocumentProblem[] };
 
 const CHUNK = 20_000;
+
+/** Who an import is recorded as when no one is named (library use, tests). */
+export const SYSTEM_ACTOR: Principal = { name: 'system', role: 'ADMIN' };
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -102,7 +107,7 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
     add(counts.platforms, await upsert(client,
       `INSERT INTO platform (name, sockets, cores_per_socket, threads_per_core)
        SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])
-       ON CONFLICT (name) DO UPDATE SET sockets = EXCLUDED.sockets, cores_per_socket = EXCLUDED.cores_per_socket, threads_per_core = EXCLUDED.threads_per_core
+       ON CONFLICT (name) DO UPDATE SET generation = platform.generation + 1, sockets = EXCLUDED.sockets, cores_per_socket = EXCLUDED.cores_per_socket, threads_per_core = EXCLUDED.threads_per_core
        WHERE (platform.sockets, platform.cores_per_socket, platform.threads_per_core) IS DISTINCT FROM (EXCLUDED.sockets, EXCLUDED.cores_per_socket, EXCLUDED.threads_per_core)`,
       [part.map((p) => p.name), part.map((p) => p.sockets), part.map((p) => p.coresPerSocket), part.map((p) => p.threadsPerCore)]));
   }
@@ -112,7 +117,7 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
        SELECT u.version, u.max_vcpus, string_to_array(u.features, ',')::"TdxFeature"[], u.min_export, u.max_export, u.min_import, u.max_import
        FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
          AS u(version, max_vcpus, features, min_export, max_export, min_import, max_import)
-       ON CONFLICT (version) DO UPDATE SET max_vcpus_per_td = EXCLUDED.max_vcpus_per_td, features = EXCLUDED.features,
+       ON CONFLICT (version) DO UPDATE SET generation = tdx_module.generation + 1, max_vcpus_per_td = EXCLUDED.max_vcpus_per_td, features = EXCLUDED.features,
          min_export_version = EXCLUDED.min_export_version, max_export_version = EXCLUDED.max_export_version,
          min_import_version = EXCLUDED.min_import_version, max_import_version = EXCLUDED.max_import_version
        WHERE (tdx_module.max_vcpus_per_td, tdx_module.features, tdx_module.min_export_version, tdx_module.max_export_version, tdx_module.min_import_version, tdx_module.max_import_version)
@@ -149,7 +154,7 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
     add(counts.kernels, await upsert(client,
       `INSERT INTO kernel (name, kvm_max_vcpus, tdx_vcpu_policy)
        SELECT u.name, u.kvm_max_vcpus, u.policy::"TdxVcpuPolicy" FROM unnest($1::text[], $2::int[], $3::text[]) AS u(name, kvm_max_vcpus, policy)
-       ON CONFLICT (name) DO UPDATE SET kvm_max_vcpus = EXCLUDED.kvm_max_vcpus, tdx_vcpu_policy = EXCLUDED.tdx_vcpu_policy
+       ON CONFLICT (name) DO UPDATE SET generation = kernel.generation + 1, kvm_max_vcpus = EXCLUDED.kvm_max_vcpus, tdx_vcpu_policy = EXCLUDED.tdx_vcpu_policy
        WHERE (kernel.kvm_max_vcpus, kernel.tdx_vcpu_policy) IS DISTINCT FROM (EXCLUDED.kvm_max_vcpus, EXCLUDED.tdx_vcpu_policy)`,
       [part.map((k) => k.name), part.map((k) => k.kvmMaxVcpus), part.map((k) => k.tdxVcpuPolicy)]));
   }
@@ -162,7 +167,7 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
        JOIN platform p ON p.name = u.platform
        JOIN kernel k ON k.name = u.kernel
        LEFT JOIN tdx_module m ON m.version = u.module
-       ON CONFLICT (hostname) DO UPDATE SET platform_id = EXCLUDED.platform_id, module_id = EXCLUDED.module_id, kernel_id = EXCLUDED.kernel_id,
+       ON CONFLICT (hostname) DO UPDATE SET generation = host.generation + 1, platform_id = EXCLUDED.platform_id, module_id = EXCLUDED.module_id, kernel_id = EXCLUDED.kernel_id,
          present_cpus = EXCLUDED.present_cpus, guest_key_ids = EXCLUDED.guest_key_ids, allocation_ratio = EXCLUDED.allocation_ratio
        WHERE (host.platform_id, host.module_id, host.kernel_id, host.present_cpus, host.guest_key_ids, host.allocation_ratio)
          IS DISTINCT FROM (EXCLUDED.platform_id, EXCLUDED.module_id, EXCLUDED.kernel_id, EXCLUDED.present_cpus, EXCLUDED.guest_key_ids, EXCLUDED.allocation_ratio)`,
@@ -176,13 +181,18 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
         part.map((h) => h.allocationRatio),
       ]));
   }
+  // Host usage columns: for more than one batch of TDs, recomputed once below rather than by the
+  // per-statement triggers, which would rewrite every host once per batch (migration
+  // 20261124212000_td_usage_deferrable). A small document keeps the cheap triggers.
+  const deferUsage = doc.tds.length > CHUNK;
+  if (deferUsage) await client.query(`SET LOCAL tdplan.td_usage_deferred = 'on'`);
   for (const part of chunks(doc.tds)) {
     add(counts.tds, await upsert(client,
       `INSERT INTO td (name, vcpus, host_id, migratable)
        SELECT u.name, u.vcpus, h.id, u.migratable
        FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[]) AS u(name, vcpus, host, migratable)
        LEFT JOIN host h ON h.hostname = u.host
-       ON CONFLICT (name) DO UPDATE SET vcpus = EXCLUDED.vcpus, host_id = EXCLUDED.host_id, migratable = EXCLUDED.migratable
+       ON CONFLICT (name) DO UPDATE SET generation = td.generation + 1, vcpus = EXCLUDED.vcpus, host_id = EXCLUDED.host_id, migratable = EXCLUDED.migratable
        WHERE (td.vcpus, td.host_id, td.migratable) IS DISTINCT FROM (EXCLUDED.vcpus, EXCLUDED.host_id, EXCLUDED.migratable)`,
       [part.map((t) => t.name), part.map((t) => t.vcpus), part.map((t) => t.host), part.map((t) => t.migratable)]));
   }
@@ -194,6 +204,10 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
     counts.modules.deleted = await gone('DELETE FROM tdx_module WHERE NOT (version = ANY($1::text[]))', doc.modules.map((m) => m.version));
     counts.kernels.deleted = await gone('DELETE FROM kernel WHERE NOT (name = ANY($1::text[]))', doc.kernels.map((k) => k.name));
     counts.platforms.deleted = await gone('DELETE FROM platform WHERE NOT (name = ANY($1::text[]))', doc.platforms.map((p) => p.name));
+  }
+  if (deferUsage) {
+    await client.query('SELECT host_usage_recompute()');
+    await client.query(`SET LOCAL tdplan.td_usage_deferred = 'off'`);
   }
   return counts;
 }
@@ -213,7 +227,7 @@ async function crossTableProblems(client: pg.PoolClient): Promise<DocumentProble
 }
 
 /** Imports `input` (an inventory document) in one transaction; every problem is reported, and then nothing is written. */
-export async function importInventory(db: Database, input: unknown, mode: ImportMode): Promise<ImportResult> {
+export async function importInventory(db: Database, input: unknown, mode: ImportMode, actor: Principal = SYSTEM_ACTOR): Promise<ImportResult> {
   const parsed = parseInventoryDocument(input);
   if (!parsed.document) return { ok: false, errors: parsed.errors };
   const given = parsed.document;
@@ -233,6 +247,12 @@ export async function importInventory(db: Database, input: unknown, mode: Import
       await client.query('ROLLBACK');
       return { ok: false, errors: late };
     }
+    // The audit trail records the import as one event: who, when, the mode, what changed by kind,
+    // and the document's SHA-256 (row-by-row before/after of a million-row import would double it).
+    await client.query(
+      `INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after) VALUES ($1, 'IMPORT', 'Inventory', $2, NULL, $3)`,
+      [actor.name, mode, JSON.stringify({ counts, documentSha256: createHash('sha256').update(JSON.stringify(input)).digest('hex') })],
+    );
     await client.query('COMMIT');
     return { ok: true, counts };
   } catch (err) {

@@ -3,6 +3,7 @@
 // equal the sums over td after any mix of writes, bulk or single, through every path that writes td.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateFleet } from '../../src/inventory/generate.js';
 import { importInventory } from '../../src/inventory/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fleetWithTdsArb } from '../support/random-fleet.js';
@@ -73,5 +74,21 @@ describe('host usage columns', () => {
       }),
       { numRuns: 15 },
     );
+  });
+
+  it('R5/R6: a bulk import of more than one batch (triggers skipped, columns recomputed once) leaves no drift', async () => {
+    const doc = generateFleet({ hosts: 400, tds: 25_000, seed: 7 });
+    expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+    expect(await driftedHosts()).toEqual([]);
+    const { rows } = await db.pool.query<{ n: number }>('SELECT sum(td_count)::int AS n FROM host');
+    expect(rows[0]!.n).toBe(doc.tds.filter((t) => t.host !== null).length);
+    // Move every TD to another host in one MERGE: old hosts lose them, new hosts gain them.
+    const moved = { ...doc, tds: doc.tds.map((td, i) => ({ ...td, host: doc.hosts[(i * 7) % doc.hosts.length]!.hostname })) };
+    expect(await importInventory(db, moved, 'MERGE')).toMatchObject({ ok: true });
+    expect(await driftedHosts()).toEqual([]);
+    // And the triggers are back on for the next writer in the same session.
+    const res = await client.gql('mutation { deleteTd(td: { name: "' + doc.tds[0]!.name + '" }) { __typename } }');
+    expect(res.errors).toBeUndefined();
+    expect(await driftedHosts()).toEqual([]);
   });
 });

@@ -16,9 +16,9 @@ afterAll(async () => {
   await db.destroy();
 });
 
-function fetchGraphql(init: RequestInit & { query?: string }, accept = GRAPHQL_RESPONSE): Promise<Response> {
+async function fetchGraphql(init: RequestInit & { query?: string }, accept = GRAPHQL_RESPONSE): Promise<Response> {
   const url = `http://localhost/graphql${init.query ?? ''}`;
-  return Promise.resolve(client.yoga.fetch(url, { ...init, headers: { accept, ...(init.headers as Record<string, string>) } }));
+  return client.yoga.fetch(url, { ...init, headers: { accept, ...(await client.authHeaders()), ...(init.headers as Record<string, string>) } });
 }
 
 describe('GraphQL over HTTP', () => {

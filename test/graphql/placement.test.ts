@@ -130,10 +130,13 @@ describe('concurrency', () => {
       tds: Array.from({ length: 60 }, (_, i) => ({ name: `race-${i}`, vcpus: 6, host: null })),
     };
     expect(await importInventory(db, doc, 'MERGE')).toMatchObject({ ok: true });
+    // A planner's token: placing is what planners may do.
+    const planner = testClient(db, 'PLANNER');
+    const auth = await planner.authHeaders();
     const place = async (td: string, host: string): Promise<string> => {
       const response = await fetch(server.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ query: `mutation($td: String!, $host: String!) { placeTd(td: { name: $td }, host: { hostname: $host }) { __typename } }`, variables: { td, host } }),
       });
       const body = (await response.json()) as { data?: { placeTd: { __typename: string } }; errors?: unknown };

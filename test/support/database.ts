@@ -2,7 +2,7 @@
 // PostgreSQL named by DATABASE_URL, or an in-memory embedded PGlite when there is none.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { connectDatabase, type Database } from '../../src/db/client.js';
+import { connectDatabase, EMBEDDED_POOL_SIZE, type Database } from '../../src/db/client.js';
 import { startEmbeddedDatabase } from '../../src/db/embedded.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { adminUrl, databaseUrlFor, TEMPLATE_DATABASE } from './names.js';
@@ -53,7 +53,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const embedded = await startEmbeddedDatabase();
   await applyMigrations(embedded.url);
-  const db = connectDatabase(embedded.url, { max: 4 });
+  const db = connectDatabase(embedded.url, { max: EMBEDDED_POOL_SIZE });
   return {
     ...db,
     kind: 'embedded',

@@ -1,4 +1,7 @@
-// Tests talk to the real GraphQL server through yoga.fetch (the same handler node:http serves).
+// Tests talk to the real GraphQL server through yoga.fetch (the same handler node:http serves),
+// authenticated with a real API token of the role they need (admin by default).
+import { randomUUID } from 'node:crypto';
+import { createApiToken, type ApiRole } from '../../src/auth/tokens.js';
 import { createTdplanYoga, type TdplanYoga } from '../../src/server.js';
 import type { TestDatabase } from './database.js';
 
@@ -11,18 +14,31 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface TestClient {
   yoga: TdplanYoga;
+  /** The token's name (what the audit trail records). */
+  tokenName: string;
+  /** `Authorization: Bearer <token>` for requests made by hand. */
+  authHeaders(): Promise<Record<string, string>>;
   /** POSTs a GraphQL request and returns the parsed body and HTTP status. */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
 }
 
-export function testClient(db: TestDatabase): TestClient {
-  const yoga = createTdplanYoga(db, { exposeSqlRoundTrips: true });
+/** Creates an API token with `role` in the test database; returns the token. */
+export async function tokenFor(db: TestDatabase, role: ApiRole, name = `test-${role.toLowerCase()}-${randomUUID().slice(0, 8)}`): Promise<string> {
+  return (await createApiToken(db.prisma, { name: 'test-setup', role: 'ADMIN' }, name, role)).token;
+}
+
+export function testClient(db: TestDatabase, role: ApiRole = 'ADMIN', yoga: TdplanYoga = createTdplanYoga(db, { exposeSqlRoundTrips: true })): TestClient {
+  const tokenName = `test-${role.toLowerCase()}-${randomUUID().slice(0, 8)}`;
+  let token: Promise<string> | undefined;
+  const authHeaders = async (): Promise<Record<string, string>> => ({ authorization: `Bearer ${await (token ??= tokenFor(db, role, tokenName))}` });
   return {
     yoga,
+    tokenName,
+    authHeaders,
     async gql<T>(query: string, variables?: Record<string, unknown>) {
       const response = await yoga.fetch('http://localhost/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(await authHeaders()) },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;

@@ -1,5 +1,5 @@
 // Typed errors as GraphQL types: every mutation result is `Success | one of these`.
-import { ConflictError, NotFoundError, StillReferencedError, ValidationError, type FieldProblem, type Reference } from '../../errors.js';
+import { ConflictError, NotFoundError, StaleGenerationError, StillReferencedError, ValidationError, type FieldProblem, type Reference } from '../../errors.js';
 import { builder } from '../builder.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -15,6 +15,7 @@ const EntityKindEnum = builder.enumType('EntityKind', {
     Kernel: { description: 'A KVM build.' },
     Host: { description: 'A host.' },
     Td: { description: 'A trust domain.' },
+    ApiToken: { description: 'An API token.' },
   } as const,
 });
 
@@ -77,5 +78,24 @@ builder.objectType(StillReferencedError, {
   }),
 });
 
+builder.objectType(StaleGenerationError, {
+  name: 'StaleGenerationError',
+  description:
+    'Optimistic concurrency: the update gave `expectedGeneration`, and the entity has changed since (its generation moved on). Nothing was changed; read it again and retry.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof StaleGenerationError,
+  fields: (t) => ({
+    entity: t.field({ type: EntityKindEnum, description: 'The kind of the entity.', resolve: (e) => e.entity }),
+    key: t.exposeString('key', { description: 'Its natural key (or the global ID given).' }),
+    expectedGeneration: t.exposeInt('expectedGeneration', { description: 'The generation the update expected.' }),
+    currentGeneration: t.exposeInt('currentGeneration', { description: 'The generation it has now.' }),
+  }),
+});
+
+export const GENERATION_DESCRIPTION =
+  'Optimistic concurrency: starts at 1 and grows with every change. Pass it as `expectedGeneration` to an update to have the update refused if someone changed the entity in between.';
+export const EXPECTED_GENERATION_DESCRIPTION =
+  'The `generation` you read: the update is refused with a StaleGenerationError if the entity has changed since. Omit it to update whatever the current generation is.';
+
 /** The error types every inventory mutation may return. */
-export const inventoryErrorTypes = [ValidationError, NotFoundError, ConflictError, StillReferencedError];
+export const inventoryErrorTypes = [ValidationError, NotFoundError, ConflictError, StillReferencedError, StaleGenerationError];

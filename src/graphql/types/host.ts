@@ -17,16 +17,17 @@ import {
   type ModuleRefShape,
   type PlatformRefShape,
 } from '../refs.js';
-import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { TdxDisabledReasonCode } from './capacity.js';
 import { DeletedRef } from './deleted.js';
-import { inventoryErrorTypes } from './errors.js';
+import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const HostNode = builder.prismaNode('Host', {
   id: { field: 'id' },
   description: 'A KVM host that may run TDs.',
   fields: (t) => ({
     hostname: t.exposeString('hostname', { description: 'Unique host name.' }),
+    generation: t.exposeInt('generation', { description: GENERATION_DESCRIPTION }),
     platform: t.relation('platform', { description: 'The CPU platform of the host.' }),
     module: t.relation('module', { nullable: true, description: 'The loaded TDX module; null when none is loaded.' }),
     kernel: t.relation('kernel', { description: 'The KVM build the host runs.' }),
@@ -118,6 +119,7 @@ const UpdateHostInput = builder.inputType('UpdateHostInput', {
     presentCpus: t.int(),
     guestKeyIds: t.int(),
     allocationRatio: t.float(),
+    expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });
 
@@ -137,8 +139,7 @@ builder.mutationFields((t) => ({
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateHostInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      mapWriteErrors('Host', input.hostname, () =>
-        ctx.prisma.$transaction(async (tx) => {
+      auditedCreate(ctx, 'Host', input.hostname, async (tx) => {
           const problems: FieldProblem[] = [];
           const platform = await platformOf(tx, input.platform, problems);
           const module = input.module ? await moduleOf(tx, input.module, problems) : null;
@@ -155,7 +156,6 @@ builder.mutationFields((t) => ({
             data: { ...facts, platformId: platform!.id, moduleId: module?.id ?? null, kernelId: kernel!.id },
           });
         }),
-      ),
   }),
   updateHost: t.field({
     description: 'Changes the given fields of a host; the others keep their values.',
@@ -164,11 +164,13 @@ builder.mutationFields((t) => ({
     args: { host: t.arg({ type: HostRef, required: true }), input: t.arg({ type: UpdateHostInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const key = refKey(args.host);
-      const { input } = args;
+      const { expectedGeneration, ...input } = args.input;
       return mapWriteErrors('Host', key, () =>
         ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.host.findUnique({ where: hostWhere(args.host), include: { platform: true } });
-          if (!current) throw new NotFoundError('Host', key);
+          const found = await tx.host.findUnique({ where: hostWhere(args.host), select: { id: true } });
+          if (!found) throw new NotFoundError('Host', key);
+          await lockForUpdate(tx, 'Host', found.id, key, expectedGeneration);
+          const current = await tx.host.findUniqueOrThrow({ where: { id: found.id }, include: { platform: true } });
           const problems: FieldProblem[] = [];
           const platform = input.platform ? await platformOf(tx, input.platform, problems) : current.platform;
           const module = input.module === undefined ? { id: current.moduleId } : input.module === null ? { id: null } : await moduleOf(tx, input.module, problems);
@@ -181,10 +183,12 @@ builder.mutationFields((t) => ({
           };
           problems.push(...validateHost(facts, platform));
           assertValid(problems);
-          return tx.host.update({
-            where: { id: current.id },
-            data: { ...facts, platformId: platform!.id, moduleId: module!.id, kernelId: kernel!.id },
-          });
+          return auditedUpdate(tx, ctx.principal, 'Host', current.id, () =>
+            tx.host.update({
+              where: { id: current.id },
+              data: { ...facts, platformId: platform!.id, moduleId: module!.id, kernelId: kernel!.id },
+            }),
+          );
         }),
       );
     },
@@ -196,7 +200,7 @@ builder.mutationFields((t) => ({
     args: { host: t.arg({ type: HostRef, required: true }) },
     resolve: (_root, args, ctx) =>
       deleteUnlessReferenced(
-        ctx.prisma,
+        ctx,
         'Host',
         refKey(args.host),
         async (tx) => {

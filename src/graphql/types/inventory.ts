@@ -51,7 +51,7 @@ builder.mutationField('importInventory', (t) =>
       mode: t.arg({ type: ImportModeEnum, defaultValue: 'MERGE' }),
     },
     resolve: async (_root, args, ctx) => {
-      const result = await importInventory(ctx.db, args.document, args.mode ?? 'MERGE');
+      const result = await importInventory(ctx.db, args.document, args.mode ?? 'MERGE', ctx.principal);
       if (!result.ok) {
         throw new ValidationError(
           result.errors.map((e) => ({ field: e.path, message: e.message })),

@@ -2,9 +2,9 @@ import { NotFoundError } from '../../errors.js';
 import { validateKernel } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
 import { KernelRef, kernelWhere, refKey } from '../refs.js';
-import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef, withoutNulls } from './deleted.js';
-import { inventoryErrorTypes } from './errors.js';
+import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
   description: 'How a KVM build caps the vCPUs of a TD.',
@@ -28,6 +28,7 @@ export const KernelNode = builder.prismaNode('Kernel', {
       description: 'KVM_MAX_VCPUS: 1024 on x86 by default, up to 4096 with CONFIG_KVM_MAX_NR_VCPUS.',
     }),
     tdxVcpuPolicy: t.expose('tdxVcpuPolicy', { type: TdxVcpuPolicyEnum, description: 'How this build caps the vCPUs of a TD.' }),
+    generation: t.exposeInt('generation', { description: GENERATION_DESCRIPTION }),
     hosts: t.relatedConnection('hosts', {
       cursor: 'id',
       totalCount: true,
@@ -68,6 +69,7 @@ const UpdateKernelInput = builder.inputType('UpdateKernelInput', {
     name: t.string(),
     kvmMaxVcpus: t.int(),
     tdxVcpuPolicy: t.field({ type: TdxVcpuPolicyEnum }),
+    expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });
 
@@ -79,7 +81,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateKernelInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       assertValid(validateKernel(input));
-      return mapWriteErrors('Kernel', input.name, () => ctx.prisma.kernel.create({ data: input }));
+      return auditedCreate(ctx, 'Kernel', input.name, (tx) => tx.kernel.create({ data: input }));
     },
   }),
   updateKernel: t.field({
@@ -91,11 +93,14 @@ builder.mutationFields((t) => ({
       const key = refKey(args.kernel);
       return mapWriteErrors('Kernel', key, () =>
         ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.kernel.findUnique({ where: kernelWhere(args.kernel) });
-          if (!current) throw new NotFoundError('Kernel', key);
-          const changes = withoutNulls(args.input);
+          const { expectedGeneration, ...input } = args.input;
+          const found = await tx.kernel.findUnique({ where: kernelWhere(args.kernel), select: { id: true } });
+          if (!found) throw new NotFoundError('Kernel', key);
+          await lockForUpdate(tx, 'Kernel', found.id, key, expectedGeneration);
+          const current = await tx.kernel.findUniqueOrThrow({ where: { id: found.id } });
+          const changes = withoutNulls(input);
           assertValid(validateKernel({ ...current, ...changes }));
-          return tx.kernel.update({ where: { id: current.id }, data: changes });
+          return auditedUpdate(tx, ctx.principal, 'Kernel', current.id, () => tx.kernel.update({ where: { id: current.id }, data: changes }));
         }),
       );
     },
@@ -107,7 +112,7 @@ builder.mutationFields((t) => ({
     args: { kernel: t.arg({ type: KernelRef, required: true }) },
     resolve: (_root, args, ctx) =>
       deleteUnlessReferenced(
-        ctx.prisma,
+        ctx,
         'Kernel',
         refKey(args.kernel),
         async (tx) => {

@@ -2,9 +2,9 @@ import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
 import { validateModule } from '../../inventory/validation.js';
 import { ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, type PlatformRefShape } from '../refs.js';
-import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef } from './deleted.js';
-import { inventoryErrorTypes } from './errors.js';
+import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import { builder } from '../builder.js';
 import { PlatformNode } from './platform.js';
@@ -46,6 +46,7 @@ export const TdxModuleNode = builder.prismaNode('TdxModule', {
   description: 'A TDX module version (the firmware that runs TDs).',
   fields: (t) => ({
     version: t.exposeString('version', { description: 'major.minor.update.internal.build, e.g. `1.5.06.00.0744`.' }),
+    generation: t.exposeInt('generation', { description: GENERATION_DESCRIPTION }),
     maxVcpusPerTd: t.exposeInt('maxVcpusPerTd', {
       nullable: true,
       description: 'MAX_VCPUS_PER_TD as the module reports it (576 on TDX 1.5, over 1000 on 2.0); null if it does not report it.',
@@ -140,6 +141,7 @@ const UpdateModuleInput = builder.inputType('UpdateModuleInput', {
     features: t.field({ type: [TdxFeatureEnum] }),
     supportedPlatforms: t.field({ type: [PlatformRef], description: 'Replaces the whole list.' }),
     migration: t.field({ type: MigrationVersionsInput }),
+    expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });
 
@@ -180,8 +182,7 @@ builder.mutationFields((t) => ({
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateModuleInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      mapWriteErrors('TdxModule', input.version, () =>
-        ctx.prisma.$transaction(async (tx) => {
+      auditedCreate(ctx, 'TdxModule', input.version, async (tx) => {
           const facts = {
             version: input.version,
             maxVcpusPerTd: input.maxVcpusPerTd ?? null,
@@ -200,7 +201,6 @@ builder.mutationFields((t) => ({
             },
           });
         }),
-      ),
   }),
   updateModule: t.field({
     description: 'Changes the given fields of a TDX module; the others keep their values.',
@@ -209,11 +209,13 @@ builder.mutationFields((t) => ({
     args: { module: t.arg({ type: ModuleRef, required: true }), input: t.arg({ type: UpdateModuleInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const key = refKey(args.module);
-      const { input } = args;
+      const { expectedGeneration, ...input } = args.input;
       return mapWriteErrors('TdxModule', key, () =>
         ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.tdxModule.findUnique({ where: moduleWhere(args.module) });
-          if (!current) throw new NotFoundError('TdxModule', key);
+          const found = await tx.tdxModule.findUnique({ where: moduleWhere(args.module), select: { id: true } });
+          if (!found) throw new NotFoundError('TdxModule', key);
+          await lockForUpdate(tx, 'TdxModule', found.id, key, expectedGeneration);
+          const current = await tx.tdxModule.findUniqueOrThrow({ where: { id: found.id } });
           const currentMigration =
             current.minExportVersion === null || current.maxExportVersion === null || current.minImportVersion === null || current.maxImportVersion === null
               ? null
@@ -231,8 +233,9 @@ builder.mutationFields((t) => ({
           };
           const supported = input.supportedPlatforms ? await platformIds(tx, input.supportedPlatforms) : null;
           assertValid([...validateModule(facts), ...(supported?.problems ?? [])]);
-          if (supported) await tx.modulePlatform.deleteMany({ where: { moduleId: current.id } });
-          return tx.tdxModule.update({
+          return auditedUpdate(tx, ctx.principal, 'TdxModule', current.id, async () => {
+            if (supported) await tx.modulePlatform.deleteMany({ where: { moduleId: current.id } });
+            return tx.tdxModule.update({
             where: { id: current.id },
             data: {
               version: facts.version,
@@ -241,6 +244,7 @@ builder.mutationFields((t) => ({
               ...(facts.migration ?? noMigration),
               ...(supported ? { platforms: { create: supported.ids.map((platformId) => ({ platformId })) } } : {}),
             },
+            });
           });
         }),
       );
@@ -253,7 +257,7 @@ builder.mutationFields((t) => ({
     args: { module: t.arg({ type: ModuleRef, required: true }) },
     resolve: (_root, args, ctx) =>
       deleteUnlessReferenced(
-        ctx.prisma,
+        ctx,
         'TdxModule',
         refKey(args.module),
         async (tx) => {

@@ -408,7 +408,8 @@ const WhatIfRef = builder.objectRef<WhatIfResult>('WhatIf').implement({
 builder.queryField('whatIf', (t) =>
   t.field({
     type: WhatIfRef,
-    description: 'N2: what the proposed changes would do to the fleet, before they happen. Read-only.',
+    description: 'N2: what the proposed changes would do to the fleet, before they happen. Read-only. PLANNER or ADMIN.',
+    authScopes: { planner: true },
     args: { changes: t.arg({ type: WhatIfChangesInput, required: true }) },
     resolve: async (_root, args, ctx) => whatIf(ctx.db, await resolveChanges(ctx, args.changes)),
   }),

@@ -11,7 +11,7 @@ import { countPlacementCandidates, fitSummary, placementCandidates, type Candida
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
-import { mapWriteErrors } from '../write.js';
+import { auditedUpdate, mapWriteErrors } from '../write.js';
 import { ErrorInterface } from './errors.js';
 import { HostNode } from './host.js';
 import { TdNode } from './td.js';
@@ -276,7 +276,7 @@ async function moveTd(ctx: Context, tdRef: typeof TdRef.$inferInput, hostRef: ty
       }
       const blockers = kind === 'place' ? tdFitBlockers(hostFacts(target), hostUsage(target), td.vcpus) : migrationCheckOf(td, target);
       if (blockers.length > 0) throw new PlacementRefusedError(blockers);
-      return tx.td.update({ where: { id: td.id }, data: { hostId: target.id } });
+      return auditedUpdate(tx, ctx.principal, 'Td', td.id, () => tx.td.update({ where: { id: td.id }, data: { hostId: target.id } }), kind === 'place' ? 'PLACE' : 'MIGRATE');
     }),
   );
 }
@@ -284,6 +284,9 @@ async function moveTd(ctx: Context, tdRef: typeof TdRef.$inferInput, hostRef: ty
 builder.mutationFields((t) => ({
   placeTd: t.field({
     type: TdNode,
+    // Planners act on the plan; changing the inventory itself stays with admins.
+    skipTypeScopes: true,
+    authScopes: { planner: true },
     description: 'Places a planned TD on a host if R5 allows it; otherwise PlacementRefused with every blocker, and nothing changes.',
     errors: { types: placementErrors },
     args: { td: t.arg({ type: TdRef, required: true }), host: t.arg({ type: HostRef, required: true }) },
@@ -291,6 +294,9 @@ builder.mutationFields((t) => ({
   }),
   migrateTd: t.field({
     type: TdNode,
+    // Planners act on the plan; changing the inventory itself stays with admins.
+    skipTypeScopes: true,
+    authScopes: { planner: true },
     description: 'Moves a placed TD to another host if R6 allows it; otherwise PlacementRefused with every blocker, and nothing changes.',
     errors: { types: placementErrors },
     args: { td: t.arg({ type: TdRef, required: true }), targetHost: t.arg({ type: HostRef, required: true }) },

@@ -2,9 +2,9 @@ import { NotFoundError } from '../../errors.js';
 import { validatePlatform } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
 import { PlatformRef, platformWhere, refKey } from '../refs.js';
-import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef, withoutNulls } from './deleted.js';
-import { inventoryErrorTypes } from './errors.js';
+import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const PlatformNode = builder.prismaNode('Platform', {
   id: { field: 'id' },
@@ -14,6 +14,7 @@ export const PlatformNode = builder.prismaNode('Platform', {
     sockets: t.exposeInt('sockets', { description: 'CPU sockets.' }),
     coresPerSocket: t.exposeInt('coresPerSocket', { description: 'Cores per socket.' }),
     threadsPerCore: t.exposeInt('threadsPerCore', { description: 'Hardware threads per core (2 with Hyper-Threading).' }),
+    generation: t.exposeInt('generation', { description: GENERATION_DESCRIPTION }),
     maxLogicalCpus: t.int({
       description: 'sockets x coresPerSocket x threadsPerCore: the most CPUs a host of this platform can present.',
       select: { sockets: true, coresPerSocket: true, threadsPerCore: true },
@@ -61,6 +62,7 @@ const UpdatePlatformInput = builder.inputType('UpdatePlatformInput', {
     sockets: t.int(),
     coresPerSocket: t.int(),
     threadsPerCore: t.int(),
+    expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });
 
@@ -72,7 +74,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreatePlatformInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       assertValid(validatePlatform(input));
-      return mapWriteErrors('Platform', input.name, () => ctx.prisma.platform.create({ data: input }));
+      return auditedCreate(ctx, 'Platform', input.name, (tx) => tx.platform.create({ data: input }));
     },
   }),
   updatePlatform: t.field({
@@ -85,9 +87,12 @@ builder.mutationFields((t) => ({
       const key = refKey(args.platform);
       return mapWriteErrors('Platform', key, () =>
         ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.platform.findUnique({ where: platformWhere(args.platform) });
-          if (!current) throw new NotFoundError('Platform', key);
-          const next = { ...current, ...withoutNulls(args.input) };
+          const { expectedGeneration, ...changes } = args.input;
+          const found = await tx.platform.findUnique({ where: platformWhere(args.platform), select: { id: true } });
+          if (!found) throw new NotFoundError('Platform', key);
+          await lockForUpdate(tx, 'Platform', found.id, key, expectedGeneration);
+          const current = await tx.platform.findUniqueOrThrow({ where: { id: found.id } });
+          const next = { ...current, ...withoutNulls(changes) };
           const problems = validatePlatform(next);
           const largestHost = await tx.host.aggregate({ where: { platformId: current.id }, _max: { presentCpus: true } });
           const maxLogical = next.sockets * next.coresPerSocket * next.threadsPerCore;
@@ -98,7 +103,7 @@ builder.mutationFields((t) => ({
             });
           }
           assertValid(problems);
-          return tx.platform.update({ where: { id: current.id }, data: withoutNulls(args.input) });
+          return auditedUpdate(tx, ctx.principal, 'Platform', current.id, () => tx.platform.update({ where: { id: current.id }, data: withoutNulls(changes) }));
         }),
       );
     },
@@ -110,7 +115,7 @@ builder.mutationFields((t) => ({
     args: { platform: t.arg({ type: PlatformRef, required: true }) },
     resolve: (_root, args, ctx) =>
       deleteUnlessReferenced(
-        ctx.prisma,
+        ctx,
         'Platform',
         refKey(args.platform),
         async (tx) => {

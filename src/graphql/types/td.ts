@@ -3,15 +3,16 @@ import { NotFoundError, type FieldProblem } from '../../errors.js';
 import { validateTd } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
 import { HostRef, hostWhere, lookupRef, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
-import { assertValid, deleteUnlessReferenced, mapWriteErrors } from '../write.js';
+import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef } from './deleted.js';
-import { inventoryErrorTypes } from './errors.js';
+import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const TdNode = builder.prismaNode('Td', {
   id: { field: 'id' },
   description: 'A trust domain: a TDX confidential VM.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique TD name.' }),
+    generation: t.exposeInt('generation', { description: GENERATION_DESCRIPTION }),
     vcpus: t.exposeInt('vcpus', { description: 'The maximum vCPUs of the TD.' }),
     host: t.relation('host', { nullable: true, description: 'The host it runs on; null for a planned TD.' }),
     migratable: t.exposeBoolean('migratable', { description: 'Whether the TD may be migrated (R6).' }),
@@ -71,6 +72,7 @@ const UpdateTdInput = builder.inputType('UpdateTdInput', {
     vcpus: t.int(),
     host: t.field({ type: HostRef }),
     migratable: t.boolean(),
+    expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });
 
@@ -86,8 +88,7 @@ builder.mutationFields((t) => ({
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateTdInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      mapWriteErrors('Td', input.name, () =>
-        ctx.prisma.$transaction(async (tx) => {
+      auditedCreate(ctx, 'Td', input.name, async (tx) => {
           const problems: FieldProblem[] = [];
           const hostId = input.host ? await hostIdOf(tx, input.host, problems) : null;
           const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true };
@@ -95,7 +96,6 @@ builder.mutationFields((t) => ({
           assertValid(problems);
           return tx.td.create({ data: { ...facts, hostId } });
         }),
-      ),
   }),
   updateTd: t.field({
     description: 'Changes the given fields of a TD; the others keep their values.',
@@ -104,11 +104,13 @@ builder.mutationFields((t) => ({
     args: { td: t.arg({ type: TdRef, required: true }), input: t.arg({ type: UpdateTdInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const key = refKey(args.td);
-      const { input } = args;
+      const { expectedGeneration, ...input } = args.input;
       return mapWriteErrors('Td', key, () =>
         ctx.prisma.$transaction(async (tx) => {
-          const current = await tx.td.findUnique({ where: tdWhere(args.td) });
-          if (!current) throw new NotFoundError('Td', key);
+          const found = await tx.td.findUnique({ where: tdWhere(args.td), select: { id: true } });
+          if (!found) throw new NotFoundError('Td', key);
+          await lockForUpdate(tx, 'Td', found.id, key, expectedGeneration);
+          const current = await tx.td.findUniqueOrThrow({ where: { id: found.id } });
           const problems: FieldProblem[] = [];
           const hostId = input.host === undefined ? current.hostId : input.host === null ? null : await hostIdOf(tx, input.host, problems);
           const facts = {
@@ -118,7 +120,7 @@ builder.mutationFields((t) => ({
           };
           problems.push(...validateTd(facts));
           assertValid(problems);
-          return tx.td.update({ where: { id: current.id }, data: { ...facts, hostId } });
+          return auditedUpdate(tx, ctx.principal, 'Td', current.id, () => tx.td.update({ where: { id: current.id }, data: { ...facts, hostId } }));
         }),
       );
     },
@@ -130,7 +132,7 @@ builder.mutationFields((t) => ({
     args: { td: t.arg({ type: TdRef, required: true }) },
     resolve: (_root, args, ctx) =>
       deleteUnlessReferenced(
-        ctx.prisma,
+        ctx,
         'Td',
         refKey(args.td),
         async (tx) => {
