@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
+import { createApiToken } from '../src/auth/tokens.js';
 import { connectDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { generateFleet } from '../src/inventory/generate.js';
@@ -78,8 +79,11 @@ async function main(): Promise<void> {
 
   const server = await listen(createTdplanYoga(db, { exposeSqlRoundTrips: true }), '127.0.0.1', 0);
   let lastRoundTrips = 0;
+  // A planner's token, as a planning UI would hold (whatIf needs PLANNER).
+  const { token } = await createApiToken(db.prisma, { name: 'bench', role: 'ADMIN' }, 'bench-planner', 'PLANNER');
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const gql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> => {
-    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
     const body = (await response.json()) as { data?: unknown; errors?: unknown[]; extensions?: { sqlRoundTrips?: number } };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     lastRoundTrips = body.extensions?.sqlRoundTrips ?? 0;

@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { authenticate, bearerToken, type Principal } from './auth/tokens.js';
+import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
@@ -92,7 +96,14 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       prisma: db.prisma,
       principal: options.auth === 'off' ? LOCAL_PRINCIPAL : await principalOf(db, request),
     }),
-    plugins: [sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false)],
+    plugins: [
+      sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false),
+      // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
+      maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
+      maxAliasesPlugin({ n: QUERY_LIMITS.aliases }),
+      // "Did you mean ...?" would map the schema for anyone probing it.
+      blockFieldSuggestionsPlugin(),
+    ],
     maskedErrors: { maskError },
     logging: false,
   });

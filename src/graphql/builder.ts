@@ -6,12 +6,14 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import { roleAllows } from '../auth/tokens.js';
 import { ForbiddenError } from '../errors.js';
 import { JSONObjectResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import type { Context } from './context.js';
+import { complexityError, fieldComplexity, QUERY_LIMITS } from './limits.js';
 
 export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
@@ -26,7 +28,12 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope auth first, so no other plugin's wrapper runs for a request that may not see the field.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, ComplexityPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  complexity: {
+    fieldComplexity,
+    complexityError,
+    limit: { complexity: QUERY_LIMITS.complexity, depth: QUERY_LIMITS.depth, breadth: QUERY_LIMITS.breadth },
+  },
   scopeAuth: {
     authScopes: (ctx) => ({
       viewer: roleAllows(ctx.principal.role, 'VIEWER'),
