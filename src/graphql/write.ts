@@ -110,8 +110,9 @@ export async function auditedUpdate<T>(
   action: 'UPDATE' | 'PLACE' | 'MIGRATE' = 'UPDATE',
 ): Promise<T> {
   const before = await auditSnapshot(tx, entity, id);
-  const row = await update();
+  // Bumped first, so the row `update` returns (what the client reads back) carries the new generation.
   await tx.$executeRawUnsafe(`UPDATE "${TABLE[entity]}" SET generation = generation + 1 WHERE id = $1`, id);
+  const row = await update();
   const after = await auditSnapshot(tx, entity, id);
   const entityKey = String((after ?? before ?? {})[naturalKeyField[entity]] ?? id);
   await recordAudit(tx, principal, { action, entityType: entity, entityKey, before, after });
