@@ -112,31 +112,48 @@ async function main(): Promise<void> {
     {
       name: 'fleetSummary',
       graphql: () => gql('{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts } byModule { key hosts tdSlots } byPlatform { key hosts } byKernel { key hosts } } }'),
-      baseline: sql(`SELECT m.version, count(*), count(*) FILTER (WHERE s.tdx_enabled), sum(GREATEST(0, h.guest_key_ids - u.td_count)) FILTER (WHERE s.tdx_enabled)
-        FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id LEFT JOIN tdx_module m ON m.id = h.module_id
+      baseline: sql(`SELECT m.version, count(*), count(*) FILTER (WHERE c.tdx_enabled), sum(GREATEST(0, c.free_key_ids)) FILTER (WHERE c.tdx_enabled)
+        FROM host_capacity c LEFT JOIN tdx_module m ON m.id = c.module_id
         GROUP BY GROUPING SETS ((), (m.version))`),
-      baselineNote: 'one grouped aggregate over the capacity views (totals and per module only)',
+      baselineNote: 'one grouped aggregate over host_capacity (totals and per module only: less than the API answers)',
     },
     {
       name: 'placementCandidates (vcpus 16, first 50)',
+      graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { edges { remainingVcpus node { hostname } } pageInfo { hasNextPage endCursor } } }'),
+      baseline: sql(`SELECT h.hostname, c.free_vcpus - 16 AS remaining FROM host_capacity c JOIN host h ON h.id = c.host_id
+        WHERE c.tdx_enabled AND 16 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= 16
+        ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 51`),
+      baselineNote: 'the R5 conditions and the first page, best fit first, in one statement over host_capacity (walks host_best_fit_idx)',
+    },
+    {
+      name: 'placementCandidates + totalCount',
       graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { totalCount edges { remainingVcpus node { hostname } } } }'),
       baseline: sql(`WITH c AS (
-          SELECT h.id, h.hostname, floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus - 16 AS remaining, h.guest_key_ids - u.td_count AS free_key_ids
-          FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id
-          WHERE s.tdx_enabled AND 16 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + 16 <= floor(h.present_cpus * h.allocation_ratio + 1e-9))
-        SELECT (SELECT count(*) FROM c) AS total, hostname, remaining FROM c ORDER BY remaining, free_key_ids DESC, id LIMIT 50`),
-      baselineNote: 'the R5 conditions, the total count and the first page in one statement over the capacity views',
+          SELECT c.host_id, c.free_vcpus, c.free_key_ids FROM host_capacity c
+          WHERE c.tdx_enabled AND 16 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= 16)
+        SELECT (SELECT count(*) FROM c) AS total, h.hostname, c.free_vcpus - 16 AS remaining FROM c JOIN host h ON h.id = c.host_id
+        ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 50`),
+      baselineNote: 'the total count and the first page in one statement (the count must visit every host)',
     },
     {
       name: 'migrationTargets (first 50)',
+      graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { edges { node { hostname } } pageInfo { hasNextPage } } } }`, { n: td.name }),
+      baseline: sql(`SELECT h.hostname FROM host_capacity c JOIN host h ON h.id = c.host_id JOIN tdx_module m ON m.id = c.module_id
+        WHERE c.host_id <> $1 AND c.tdx_enabled AND $2 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= $2
+          AND m.min_import_version <= $3 AND $4 <= m.max_import_version
+        ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 51`, [td.host_id, td.vcpus, td.max_export_version, td.min_export_version]),
+      baselineNote: 'R6 and the first page in one statement (the TD and its module looked up beforehand)',
+    },
+    {
+      name: 'migrationTargets + totalCount',
       graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`, { n: td.name }),
       baseline: sql(`WITH c AS (
-          SELECT h.id, h.hostname, floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus - $2 AS remaining, h.guest_key_ids - u.td_count AS free_key_ids
-          FROM host h JOIN host_tdx_status s ON s.host_id = h.id JOIN host_usage u ON u.host_id = h.id JOIN tdx_module m ON m.id = h.module_id
-          WHERE h.id <> $1 AND s.tdx_enabled AND $2 <= s.kvm_cap_max_vcpus AND u.td_count < h.guest_key_ids AND u.allocated_vcpus + $2 <= floor(h.present_cpus * h.allocation_ratio + 1e-9)
+          SELECT c.host_id, c.free_vcpus, c.free_key_ids FROM host_capacity c JOIN tdx_module m ON m.id = c.module_id
+          WHERE c.host_id <> $1 AND c.tdx_enabled AND $2 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= $2
             AND m.min_import_version <= $3 AND $4 <= m.max_import_version)
-        SELECT (SELECT count(*) FROM c) AS total, hostname FROM c ORDER BY remaining, free_key_ids DESC, id LIMIT 50`, [td.host_id, td.vcpus, td.max_export_version, td.min_export_version]),
-      baselineNote: 'R6, the total count and the first page in one statement (the TD and its module looked up beforehand)',
+        SELECT (SELECT count(*) FROM c) AS total, h.hostname FROM c JOIN host h ON h.id = c.host_id ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 50`,
+        [td.host_id, td.vcpus, td.max_export_version, td.min_export_version]),
+      baselineNote: 'R6, the total count and the first page in one statement',
     },
     {
       name: 'moduleFloor',
@@ -151,9 +168,9 @@ async function main(): Promise<void> {
       graphql: () => gql(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
         hostsLosingTdx { totalCount } hostsWithNewCap { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } capacityDelta { tdSlots schedulableVcpus } } }`),
       baseline: sql(`SELECT count(*) FILTER (WHERE k.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h.present_cpus) AS losing,
-          (SELECT count(*) FROM td t JOIN host h2 ON h2.id = t.host_id JOIN kernel k2 ON k2.id = h2.kernel_id JOIN host_tdx_status s2 ON s2.host_id = h2.id
-            WHERE h2.module_id = $1 AND s2.tdx_enabled AND ((k2.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h2.present_cpus) OR t.vcpus > LEAST(k2.kvm_max_vcpus, 512))) AS broken
-        FROM host h JOIN kernel k ON k.id = h.kernel_id JOIN host_tdx_status s ON s.host_id = h.id WHERE h.module_id = $1 AND s.tdx_enabled`, [module.id]),
+          (SELECT count(*) FROM td t JOIN host_capacity c2 ON c2.host_id = t.host_id JOIN kernel k2 ON k2.id = c2.kernel_id
+            WHERE c2.module_id = $1 AND c2.tdx_enabled AND ((k2.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < c2.present_cpus) OR t.vcpus > LEAST(k2.kvm_max_vcpus, 512))) AS broken
+        FROM host h JOIN kernel k ON k.id = h.kernel_id JOIN host_capacity c ON c.host_id = h.id WHERE c.module_id = $1 AND c.tdx_enabled`, [module.id]),
       baselineNote: 'hosts losing TDX and TDs no longer fitting for this one change (no migration targets, no capacity delta)',
     },
   ];

@@ -53,8 +53,8 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
       present_cpus: number; guest_key_ids: number; allocation_ratio: number; td_count: number; allocated_vcpus: number;
     }>(
       `SELECT h.id, h.hostname, h.platform_id, h.module_id, h.kernel_id, h.present_cpus, h.guest_key_ids, h.allocation_ratio,
-              u.td_count, u.allocated_vcpus
-       FROM host h JOIN host_usage u ON u.host_id = h.id ORDER BY h.id`,
+              h.td_count, h.allocated_vcpus
+       FROM host h ORDER BY h.id`,
     );
     await client.query('COMMIT');
     return {

@@ -56,15 +56,13 @@ function groupingSets(extra?: string): string {
 const SUMMARY_SQL = `
 WITH h AS MATERIALIZED (
   SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name,
-         s.tdx_enabled, s.tdx_disabled_reasons, s.kvm_cap_max_vcpus,
-         GREATEST(0, h.guest_key_ids - u.td_count) AS free_key_ids,
-         GREATEST(0, floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus) AS free_vcpus
-  FROM host h
-  JOIN host_tdx_status s ON s.host_id = h.id
-  JOIN host_usage u ON u.host_id = h.id
-  JOIN platform p ON p.id = h.platform_id
-  JOIN kernel k ON k.id = h.kernel_id
-  LEFT JOIN tdx_module m ON m.id = h.module_id
+         c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus,
+         GREATEST(0, c.free_key_ids) AS free_key_ids,
+         GREATEST(0, c.free_vcpus) AS free_vcpus
+  FROM host_capacity c
+  JOIN platform p ON p.id = c.platform_id
+  JOIN kernel k ON k.id = c.kernel_id
+  LEFT JOIN tdx_module m ON m.id = c.module_id
 )
 SELECT ${DIMENSION} AS dim, ${KEY} AS key, 'totals' AS kind,
        count(*)::int AS hosts,

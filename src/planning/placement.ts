@@ -1,5 +1,5 @@
 // Where a TD may go, in SQL: the R5 (fit) and R6 (migration) conditions of src/capacity/rules.ts
-// over the capacity views, ordered best first and paginated with a keyset cursor, so a fleet of
+// over the host_capacity view, ordered best first and paginated with a keyset cursor, so a fleet of
 // 100,000 hosts is never loaded into memory. test/capacity/placement-agreement.test.ts checks
 // that these sets equal the hosts the pure rules accept.
 //
@@ -49,7 +49,7 @@ export function decodeCandidateCursor(cursor: string): CursorKey | null {
   return m ? { remaining: Number(m[1]), freeKeyIds: Number(m[2]), id: Number(m[3]) } : null;
 }
 
-/** The fit conditions and filters as SQL over host h, host_tdx_status s and host_usage u. */
+/** The fit conditions and filters as SQL over the host_capacity view c (one row per host). */
 function whereClause(q: CandidateQuery, params: unknown[]): string {
   const p = (value: unknown): string => {
     params.push(value);
@@ -58,51 +58,46 @@ function whereClause(q: CandidateQuery, params: unknown[]): string {
   const vcpus = p(q.vcpus);
   const conditions = [
     // R5 (rules.ts tdFitBlockers): TDX enabled, within the cap, a free KeyID, vCPUs within presentCpus x ratio.
-    's.tdx_enabled',
-    `${vcpus} <= s.kvm_cap_max_vcpus`,
-    'u.td_count < h.guest_key_ids',
-    `u.allocated_vcpus + ${vcpus} <= floor(h.present_cpus * h.allocation_ratio + 1e-9)`,
+    'c.tdx_enabled',
+    `${vcpus} <= c.kvm_cap_max_vcpus`,
+    'c.free_key_ids > 0',
+    `c.free_vcpus >= ${vcpus}`,
   ];
-  if (q.moduleId !== undefined) conditions.push(`h.module_id = ${p(q.moduleId)}`);
-  if (q.platformId !== undefined) conditions.push(`h.platform_id = ${p(q.platformId)}`);
-  if (q.kernelId !== undefined) conditions.push(`h.kernel_id = ${p(q.kernelId)}`);
+  if (q.moduleId !== undefined) conditions.push(`c.module_id = ${p(q.moduleId)}`);
+  if (q.platformId !== undefined) conditions.push(`c.platform_id = ${p(q.platformId)}`);
+  if (q.kernelId !== undefined) conditions.push(`c.kernel_id = ${p(q.kernelId)}`);
   if (q.migration) {
     // R6: another host, whose module imports a version the source module exports.
-    if (q.migration.sourceHostId !== null) conditions.push(`h.id <> ${p(q.migration.sourceHostId)}`);
+    if (q.migration.sourceHostId !== null) conditions.push(`c.host_id <> ${p(q.migration.sourceHostId)}`);
     conditions.push(
-      `m.min_import_version <= ${p(q.migration.maxExportVersion)}`,
-      `${p(q.migration.minExportVersion)} <= m.max_import_version`,
+      `EXISTS (SELECT 1 FROM tdx_module m WHERE m.id = c.module_id AND m.min_import_version <= ${p(q.migration.maxExportVersion)} AND ${p(q.migration.minExportVersion)} <= m.max_import_version)`,
     );
   }
   return conditions.join(' AND ');
 }
 
-const FROM = `FROM host h
-  JOIN host_tdx_status s ON s.host_id = h.id
-  JOIN host_usage u ON u.host_id = h.id
-  LEFT JOIN tdx_module m ON m.id = h.module_id`;
-
-const REMAINING = (vcpusParam: string): string => `(floor(h.present_cpus * h.allocation_ratio + 1e-9)::int - u.allocated_vcpus - ${vcpusParam})`;
-
-/** One page of hosts that accept the TD, best first. */
+/**
+ * One page of hosts that accept the TD, best first. The order is (free vCPUs, free KeyIDs desc, id),
+ * which is the host_best_fit_idx index: the page walks it from the TD's size up and stops early.
+ */
 export async function placementCandidates(db: Database, q: CandidateQuery): Promise<CandidatePage> {
   const params: unknown[] = [];
   const where = whereClause(q, params);
-  const remaining = REMAINING('$1');
   let keyset = '';
   const after = q.after ? decodeCandidateCursor(q.after) : null;
   if (after) {
-    params.push(after.remaining, after.freeKeyIds, after.id);
-    const [r, k, i] = [params.length - 2, params.length - 1, params.length];
-    // (remaining ASC, free key IDs DESC, id ASC) strictly after the cursor.
-    keyset = ` AND (${remaining} > $${r} OR (${remaining} = $${r} AND ((h.guest_key_ids - u.td_count) < $${k}
-      OR ((h.guest_key_ids - u.td_count) = $${k} AND h.id > $${i}))))`;
+    // The cursor holds `remaining` = free vCPUs - the TD's size; compare free vCPUs directly.
+    params.push(after.remaining + q.vcpus, after.freeKeyIds, after.id);
+    const [f, k, i] = [params.length - 2, params.length - 1, params.length];
+    // (free ASC, free key IDs DESC, id ASC) strictly after the cursor; the first term bounds the index scan.
+    keyset = ` AND c.free_vcpus >= $${f} AND (c.free_vcpus > $${f} OR (c.free_vcpus = $${f} AND (c.free_key_ids < $${k}
+      OR (c.free_key_ids = $${k} AND c.host_id > $${i}))))`;
   }
   params.push(q.first + 1);
   const { rows } = await db.pool.query<{ id: number; remaining: number; free_key_ids: number }>(
-    `SELECT h.id, ${remaining} AS remaining, (h.guest_key_ids - u.td_count) AS free_key_ids
-     ${FROM} WHERE ${where}${keyset}
-     ORDER BY remaining ASC, free_key_ids DESC, h.id ASC
+    `SELECT c.host_id AS id, c.free_vcpus - $1 AS remaining, c.free_key_ids
+     FROM host_capacity c WHERE ${where}${keyset}
+     ORDER BY c.free_vcpus ASC, c.free_key_ids DESC, c.host_id ASC
      LIMIT $${params.length}`,
     params,
   );
@@ -122,7 +117,7 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
 export async function countPlacementCandidates(db: Database, q: Omit<CandidateQuery, 'first' | 'after'>): Promise<number> {
   const params: unknown[] = [];
   const where = whereClause({ ...q, first: 0 }, params);
-  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n ${FROM} WHERE ${where}`, params);
+  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM host_capacity c WHERE ${where}`, params);
   return rows[0]?.n ?? 0;
 }
 
@@ -147,17 +142,15 @@ export interface FitSummary {
 const FIT_SUMMARY_SQL = `
 WITH f AS MATERIALIZED (
   SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name,
-         array_remove(CASE WHEN NOT s.tdx_enabled THEN ARRAY['TDX_DISABLED'] ELSE ARRAY[
-           CASE WHEN $1 > s.kvm_cap_max_vcpus THEN 'VCPUS_EXCEED_KVM_CAP' END,
-           CASE WHEN u.td_count >= h.guest_key_ids THEN 'NO_FREE_KEYID' END,
-           CASE WHEN u.allocated_vcpus + $1 > floor(h.present_cpus * h.allocation_ratio + 1e-9) THEN 'INSUFFICIENT_VCPUS' END
+         array_remove(CASE WHEN NOT c.tdx_enabled THEN ARRAY['TDX_DISABLED'] ELSE ARRAY[
+           CASE WHEN $1 > c.kvm_cap_max_vcpus THEN 'VCPUS_EXCEED_KVM_CAP' END,
+           CASE WHEN c.free_key_ids <= 0 THEN 'NO_FREE_KEYID' END,
+           CASE WHEN c.free_vcpus < $1 THEN 'INSUFFICIENT_VCPUS' END
          ] END, NULL) AS blockers
-  FROM host h
-  JOIN host_tdx_status s ON s.host_id = h.id
-  JOIN host_usage u ON u.host_id = h.id
-  JOIN platform p ON p.id = h.platform_id
-  JOIN kernel k ON k.id = h.kernel_id
-  LEFT JOIN tdx_module m ON m.id = h.module_id
+  FROM host_capacity c
+  JOIN platform p ON p.id = c.platform_id
+  JOIN kernel k ON k.id = c.kernel_id
+  LEFT JOIN tdx_module m ON m.id = c.module_id
 )
 SELECT CASE WHEN GROUPING(module_version, platform_name, kernel_name) = 7 THEN 'fleet'
             WHEN GROUPING(module_version) = 0 THEN 'module' WHEN GROUPING(platform_name) = 0 THEN 'platform' ELSE 'kernel' END AS dim,

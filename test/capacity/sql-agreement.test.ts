@@ -24,18 +24,21 @@ describe('SQL capacity view agrees with the pure rules', () => {
     await fc.assert(
       fc.asyncProperty(fleetArb, async (doc) => {
         expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
-        const { rows } = await db.pool.query<{ hostname: string; tdx_enabled: boolean; tdx_disabled_reasons: string[]; kvm_cap_max_vcpus: number | null }>(
-          'SELECT h.hostname, s.tdx_enabled, s.tdx_disabled_reasons, s.kvm_cap_max_vcpus FROM host_tdx_status s JOIN host h ON h.id = s.host_id',
+        const { rows } = await db.pool.query<{ hostname: string; tdx_enabled: boolean; tdx_disabled_reasons: string[]; kvm_cap_max_vcpus: number | null; schedulable_vcpus: number }>(
+          `SELECT h.hostname, s.tdx_enabled, s.tdx_disabled_reasons, s.kvm_cap_max_vcpus, c.schedulable_vcpus
+           FROM host_tdx_status s JOIN host h ON h.id = s.host_id JOIN host_capacity c ON c.host_id = h.id`,
         );
         expect(rows).toHaveLength(doc.hosts.length);
         const facts = factsOf(doc);
         for (const row of rows) {
           const expected = hostCapacity(facts.get(row.hostname)!, { tdCount: 0, allocatedVcpus: 0 });
-          expect({ host: row.hostname, enabled: row.tdx_enabled, reasons: row.tdx_disabled_reasons, cap: row.kvm_cap_max_vcpus }).toEqual({
+          // tdx_enabled is a conjunction of its own (for the planner's estimates): it must agree with the reasons too.
+          expect({ host: row.hostname, enabled: row.tdx_enabled, reasons: row.tdx_disabled_reasons, cap: row.kvm_cap_max_vcpus, schedulable: row.schedulable_vcpus }).toEqual({
             host: row.hostname,
             enabled: expected.tdxEnabled,
             reasons: expected.tdxDisabledReasons.map((r) => r.code),
             cap: expected.kvmCapMaxVcpus,
+            schedulable: expected.schedulableVcpus,
           });
         }
       }),
