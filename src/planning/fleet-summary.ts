@@ -53,30 +53,39 @@ function groupingSets(extra?: string): string {
   return `GROUPING SETS ((${extra ?? ''}), (module_version${e}), (platform_name${e}), (kernel_name${e}))`;
 }
 
+// One pass over host_capacity aggregates hosts into the few combinations of module, platform,
+// kernel, TDX status and cap (hundreds, for 100,000 hosts); the grouping sets then roll those up.
+// Grouping by ids and naming the groups afterwards keeps the pass over the hosts cheap.
 const SUMMARY_SQL = `
-WITH h AS MATERIALIZED (
-  SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name,
-         c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus,
-         GREATEST(0, c.free_key_ids) AS free_key_ids,
-         GREATEST(0, c.free_vcpus) AS free_vcpus
+WITH combo AS MATERIALIZED (
+  SELECT c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus,
+         count(*) AS hosts,
+         sum(GREATEST(0, c.free_key_ids)) AS free_key_ids,
+         sum(GREATEST(0, c.free_vcpus)) AS free_vcpus,
+         max(LEAST(c.kvm_cap_max_vcpus, c.free_vcpus)) FILTER (WHERE c.free_key_ids > 0 AND c.free_vcpus > 0) AS largest
   FROM host_capacity c
-  JOIN platform p ON p.id = c.platform_id
-  JOIN kernel k ON k.id = c.kernel_id
-  LEFT JOIN tdx_module m ON m.id = c.module_id
+  GROUP BY c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus
+),
+h AS MATERIALIZED (
+  SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name, combo.*
+  FROM combo
+  JOIN platform p ON p.id = combo.platform_id
+  JOIN kernel k ON k.id = combo.kernel_id
+  LEFT JOIN tdx_module m ON m.id = combo.module_id
 )
 SELECT ${DIMENSION} AS dim, ${KEY} AS key, 'totals' AS kind,
-       count(*)::int AS hosts,
-       count(*) FILTER (WHERE tdx_enabled)::int AS enabled,
+       sum(hosts)::int AS hosts,
+       COALESCE(sum(hosts) FILTER (WHERE tdx_enabled), 0)::int AS enabled,
        COALESCE(sum(free_key_ids) FILTER (WHERE tdx_enabled), 0)::int AS slots,
        COALESCE(sum(free_vcpus) FILTER (WHERE tdx_enabled), 0)::int AS free_vcpus,
-       max(LEAST(kvm_cap_max_vcpus, free_vcpus)) FILTER (WHERE tdx_enabled AND free_key_ids > 0 AND free_vcpus > 0)::int AS largest,
+       max(largest) FILTER (WHERE tdx_enabled)::int AS largest,
        NULL::text AS reason, NULL::int AS cap
 FROM h GROUP BY ${groupingSets()}
 UNION ALL
-SELECT ${DIMENSION}, ${KEY}, 'reason', count(*)::int, 0, 0, 0, NULL, reason, NULL
+SELECT ${DIMENSION}, ${KEY}, 'reason', sum(hosts)::int, 0, 0, 0, NULL, reason, NULL
 FROM h, unnest(tdx_disabled_reasons) AS reason GROUP BY ${groupingSets('reason')}
 UNION ALL
-SELECT ${DIMENSION}, ${KEY}, 'cap', count(*)::int, 0, 0, 0, NULL, NULL, kvm_cap_max_vcpus
+SELECT ${DIMENSION}, ${KEY}, 'cap', sum(hosts)::int, 0, 0, 0, NULL, NULL, kvm_cap_max_vcpus
 FROM h WHERE kvm_cap_max_vcpus IS NOT NULL GROUP BY ${groupingSets('kvm_cap_max_vcpus')}
 `;
 
