@@ -11,7 +11,19 @@ import { exportInventory } from './inventory/export.js';
 import { generateFleet } from './inventory/generate.js';
 import { importInventory, type ImportMode } from './inventory/import.js';
 import { floorReport, matrixReport, whatIfReport } from './report.js';
-import { createTdplanYoga, listen } from './server.js';
+import { createLogger, type Logger } from './ops/logger.js';
+import { createTdplanYoga, DEFAULT_MAX_BODY_BYTES, listen } from './server.js';
+
+/** How long `serve` lets in-flight requests finish after SIGTERM. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+function maxBodyBytes(): number {
+  const raw = process.env.TDPLAN_MAX_BODY_BYTES;
+  if (raw === undefined) return DEFAULT_MAX_BODY_BYTES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1024) throw new CliError(`TDPLAN_MAX_BODY_BYTES must be a whole number of bytes, at least 1024 (got "${raw}")`, 2);
+  return n;
+}
 
 /** The CLI acts as an admin (it holds the database credentials); the audit trail names the OS user. */
 const CLI_ACTOR: Principal = { name: `cli:${os.userInfo().username}`, role: 'ADMIN' };
@@ -65,10 +77,10 @@ async function tokenErrors<T>(run: () => Promise<T>): Promise<T> {
  * token exists, the embedded default creates an admin token and writes it, readable by this user
  * only, to <data-dir>/admin-token; with DATABASE_URL it says how to create one.
  */
-async function bootstrapAdminToken(opened: OpenedDatabase, dataDir: string): Promise<void> {
+async function bootstrapAdminToken(opened: OpenedDatabase, dataDir: string, logger: Logger): Promise<void> {
   if (await hasActiveTokens(opened.db.prisma)) return;
   if (!opened.embedded) {
-    console.log('tdplan: no API tokens yet: every request will get 401. Create one with: tdplan token create --name <you> --role admin');
+    logger.warn('no API tokens yet: every request will get 401. Create one with: tdplan token create --name <you> --role admin');
     return;
   }
   const file = path.join(dataDir, 'admin-token');
@@ -76,7 +88,7 @@ async function bootstrapAdminToken(opened: OpenedDatabase, dataDir: string): Pro
   const { token } = await createApiToken(opened.db.prisma, CLI_ACTOR, name, 'ADMIN');
   await writeFile(file, `${token}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
-  console.log(`tdplan: no API tokens yet: created admin token "${name}" in ${file}; send it as "Authorization: Bearer $(cat ${file})"`);
+  logger.info({ token: name, file }, `no API tokens yet: created admin token "${name}" in ${file}; send it as "Authorization: Bearer $(cat ${file})"`);
 }
 
 export function buildProgram(): Command {
@@ -107,25 +119,29 @@ Examples:
         throw new CliError(`--no-auth is refused on ${opts.host}: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens`, 2);
       }
       const dataDir = program.opts<{ dataDir: string }>().dataDir;
+      const logger = createLogger();
       const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
       try {
         if (opened.embedded && opened.createdNow && opts.seed) {
           await importDocument(opened, demoFleet(), 'MERGE');
-          console.log('tdplan: new embedded database: loaded the demo fleet (skip with --no-seed)');
+          logger.info('new embedded database: loaded the demo fleet (skip with --no-seed)');
         }
-        if (opts.auth) await bootstrapAdminToken(opened, dataDir);
-        else console.log('tdplan: --no-auth: every request acts as admin; only this machine can reach it');
-        const running = await listen(createTdplanYoga(opened.db, { auth: opts.auth ? 'required' : 'off' }), opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
+        if (opts.auth) await bootstrapAdminToken(opened, dataDir, logger);
+        else logger.warn('--no-auth: every request acts as admin; only this machine can reach it');
+        const yoga = createTdplanYoga(opened.db, { auth: opts.auth ? 'required' : 'off', logger, maxBodyBytes: maxBodyBytes() });
+        const running = await listen(yoga, opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
           throw new CliError(
             err.code === 'EADDRINUSE' ? `${opts.host}:${opts.port} is in use; choose another --port` : `cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
           );
         });
-        console.log(`tdplan: serving GraphQL at ${running.url} (database: ${opened.description})`);
+        logger.info({ url: running.url, database: opened.description }, `serving GraphQL at ${running.url}`);
         await new Promise<void>((resolve) => {
-          const stop = (): void => {
+          // Graceful: in-flight requests finish, new ones are refused, then the database closes.
+          const stop = (signal: string): void => {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
-            void running.close().then(resolve, resolve);
+            logger.info({ signal }, 'stopping');
+            void running.shutdown(SHUTDOWN_TIMEOUT_MS).then(resolve, resolve);
           };
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);

@@ -110,7 +110,7 @@ describe('tdplan command', () => {
       const url = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no URL in: ${output}`)), 20_000);
         child.stdout.on('data', () => {
-          const m = /serving GraphQL at (\S+)/.exec(output);
+          const m = /serving GraphQL at (http:\/\/[^\s"]+)/.exec(output);
           if (m) {
             clearTimeout(timer);
             resolve(m[1]!);

@@ -1,0 +1,176 @@
+// The service as operators run it, through a real port: health and readiness, Prometheus metrics,
+// structured request logs, request size limits, graceful shutdown, and a database that goes away
+// under load and comes back.
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, EMBEDDED_POOL_SIZE } from '../../src/db/client.js';
+import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import { importInventory } from '../../src/inventory/import.js';
+import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
+import { tokenFor } from '../support/server.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+
+let db: TestDatabase;
+let token: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  token = await tokenFor(db, 'ADMIN');
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+function capturedLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
+}
+
+async function gql(url: string, query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] } }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as never };
+}
+
+describe('operational endpoints', () => {
+  let server: RunningServer;
+  let base: string;
+  let lines: Record<string, unknown>[];
+
+  beforeAll(async () => {
+    const captured = capturedLogger();
+    lines = captured.lines;
+    server = await listen(createTdplanYoga(db, { logger: captured.logger, maxBodyBytes: 4096 }), '127.0.0.1', 0);
+    base = server.url.replace(/\/graphql$/, '');
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('/healthz says the process is up and /readyz that the database answers', async () => {
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+  });
+
+  it('/metrics counts requests, GraphQL operations, SQL round trips and pool connections; every request is one JSON log line', async () => {
+    const res = await gql(server.url, 'query FleetPage { hosts(first: 3) { edges { node { hostname } } } }');
+    expect(res.status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^tdplan_http_requests_total\{route="\/graphql",status="200"\} [1-9]/m);
+    expect(text).toMatch(/^tdplan_graphql_operations_total\{operation="query",outcome="ok"\} [1-9]/m);
+    expect(text).toMatch(/^tdplan_graphql_sql_round_trips_count [1-9]/m);
+    expect(text).toMatch(/^tdplan_db_pool_connections\{state="total"\} \d+/m);
+    expect(text).toMatch(/^tdplan_process_resident_memory_bytes \d+/m);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'request', method: 'POST', path: '/graphql', status: 200, operation: 'FleetPage', durationMs: expect.any(Number) }),
+    );
+  });
+
+  it('refuses a body over the limit with 413, and a body of unknown length with 411, before reading it', async () => {
+    const big = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `{ hosts { totalCount } }`, variables: { pad: 'x'.repeat(5000) } }),
+    });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE', limit: 4096 } }] });
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"query":"{ hosts { totalCount } }"}'));
+        controller.close();
+      },
+    });
+    const chunked = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(411);
+    // and the server is fine
+    expect((await gql(server.url, '{ hosts { totalCount } }')).status).toBe(200);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets an in-flight request finish, refuses new connections, and stops only then', async () => {
+    const server = await listen(createTdplanYoga(db), '127.0.0.1', 0);
+    // Hold the TD's row so the mutation below waits for it: an in-flight request we control.
+    const blocker = await db.pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(`SELECT id FROM td WHERE name = 'td-web-01' FOR UPDATE`);
+    const inFlight = gql(server.url, 'mutation { updateTd(td: { name: "td-web-01" }, input: { vcpus: 5 }) { __typename } }');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let stopped = false;
+    const shutdown = server.shutdown(20_000).then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(fetch(server.url.replace('/graphql', '/healthz'))).rejects.toThrow();
+    expect(stopped).toBe(false);
+    await blocker.query('COMMIT');
+    blocker.release();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ updateTd: { __typename: 'MutationUpdateTdSuccess' } });
+    await shutdown;
+    expect(stopped).toBe(true);
+  });
+});
+
+describe('database outage', () => {
+  it('fails fast and says so while the database is gone, recovers by itself, and loses no acknowledged write', async () => {
+    const proxy = await startTcpProxy(db.url);
+    const proxied = connectDatabase(proxy.url, { max: databaseKind === 'embedded' ? EMBEDDED_POOL_SIZE : 5 });
+    const server = await listen(createTdplanYoga(proxied), '127.0.0.1', 0);
+    const readyz = server.url.replace('/graphql', '/readyz');
+    const acknowledged: string[] = [];
+    let n = 0;
+    const write = async (): Promise<{ status: number; code?: unknown; ms: number }> => {
+      const name = `outage-${++n}`;
+      const started = performance.now();
+      const res = await gql(server.url, 'mutation($n: String!) { createTd(input: { name: $n, vcpus: 2 }) { __typename } }', { n: name });
+      if ((res.body.data?.createTd as { __typename?: string } | undefined)?.__typename === 'MutationCreateTdSuccess') acknowledged.push(name);
+      return { status: res.status, code: res.body.errors?.[0]?.extensions?.code, ms: performance.now() - started };
+    };
+    try {
+      for (let i = 0; i < 10; i++) expect((await write()).status).toBe(200);
+
+      proxy.cut();
+      const during = await Promise.all(Array.from({ length: 6 }, () => write()));
+      for (const r of during) {
+        expect(r).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+        expect(r.ms).toBeLessThan(5_000); // the pool's 3 s connection timeout, at most
+      }
+      const notReady = await fetch(readyz);
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('database') });
+
+      proxy.restore();
+      const deadline = Date.now() + 15_000;
+      while ((await fetch(readyz)).status !== 200) {
+        if (Date.now() > deadline) throw new Error('not ready 15 s after the database came back');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      for (let i = 0; i < 5; i++) expect((await write()).status).toBe(200);
+
+      const { rows } = await db.pool.query<{ name: string }>(`SELECT name FROM td WHERE name LIKE 'outage-%'`);
+      const stored = new Set(rows.map((r) => r.name));
+      expect(acknowledged.filter((name) => !stored.has(name))).toEqual([]);
+      expect(acknowledged.length).toBe(15);
+    } finally {
+      await server.close();
+      await proxied.close();
+      await proxy.close();
+    }
+  });
+});
