@@ -117,9 +117,10 @@ describe('tdplan command', () => {
           }
         });
       });
+      // SIGTERM: a graceful stop, exit 0, and the log says so.
       const stop = () =>
         new Promise<string>((resolve) => {
-          child.on('exit', () => resolve(output));
+          child.on('exit', (code) => resolve(`${output}\nexit code ${code}`));
           child.kill('SIGTERM');
         });
       return { url, stop };
@@ -146,6 +147,10 @@ describe('tdplan command', () => {
       body: JSON.stringify({ query: 'mutation { deleteHost(host: { hostname: "emr-a04" }) { __typename } }' }),
     });
     const firstOutput = await first.stop();
+    expect(firstOutput).toContain('exit code 0');
+    // Structured logs: the serve command's own lines are JSON objects.
+    const logLines = firstOutput.split('\n').filter((l) => l.startsWith('{'));
+    expect(logLines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(expect.arrayContaining(['request', 'stopped']));
     expect(firstOutput).toContain('loaded the demo fleet');
     expect(firstOutput).toContain('created admin token');
 
