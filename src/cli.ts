@@ -3,7 +3,18 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { API_ROLES, createApiToken, hasActiveTokens, listApiTokens, revokeApiToken, type ApiRole, type Principal } from './auth/tokens.js';
+import {
+  API_ROLES,
+  createApiToken,
+  hasActiveTokens,
+  InvalidTokenNameError,
+  listApiTokens,
+  revokeApiToken,
+  TokenNameTakenError,
+  TokenNotFoundError,
+  type ApiRole,
+  type Principal,
+} from './auth/tokens.js';
 import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { demoFleet } from './inventory/demo-fleet.js';
@@ -67,7 +78,7 @@ async function tokenErrors<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof Error && ['TokenNameTakenError', 'TokenNotFoundError', 'InvalidTokenNameError'].includes(err.name)) throw new CliError(err.message);
+    if (err instanceof TokenNameTakenError || err instanceof TokenNotFoundError || err instanceof InvalidTokenNameError) throw new CliError(err.message);
     throw err;
   }
 }
