@@ -142,6 +142,31 @@ function hasTarget(fleet: FleetFacts, indexes: Map<number, TargetIndex>, capacit
   return n > 0;
 }
 
+/**
+ * A size at or under which no TD can be left without a migration target, or null when none can.
+ * After the change, a TD of v vCPUs on a host whose module has an import index keeps a target when
+ * at least two hosts in that index accept v (one of them may be its own host): v <= the index's
+ * second-largest threshold. A host whose module (after) has no migration support strands all its
+ * TDs, but only if it had targets before, that is if its module before had migration support.
+ * hasTarget() still decides every group read; this only narrows what is read.
+ */
+function strandingBound(before: FleetFacts, after: FleetFacts, indexesAfter: Map<number, TargetIndex>): number | null {
+  let bound: number | null = null;
+  const lower = (v: number): void => {
+    bound = bound === null ? v : Math.min(bound, v);
+  };
+  for (let i = 0; i < after.hosts.length; i++) {
+    const h = after.hosts[i]!;
+    const moduleAfter = h.moduleId === null ? null : after.modules.get(h.moduleId);
+    const beforeHost = before.hosts[i]!;
+    const moduleBefore = beforeHost.moduleId === null ? null : before.modules.get(beforeHost.moduleId);
+    if (!moduleBefore?.migration) continue; // no target before: nothing to lose
+    if (!moduleAfter?.migration) lower(0);
+    else lower(indexesAfter.get(moduleAfter.id)!.thresholds[1] ?? 0);
+  }
+  return bound;
+}
+
 export async function whatIf(db: Database, changes: WhatIfChanges): Promise<WhatIfResult> {
   const before = await loadFleetFacts(db);
   const after = applyChanges(before, changes);
@@ -182,12 +207,18 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     .filter((t) => fitsWhereItRuns(factsOfHost(before, beforeById.get(t.host_id)!), t.vcpus) && !fitsWhereItRuns(factsOfHost(after, afterById.get(t.host_id)!), t.vcpus))
     .map((t) => ({ id: t.id, name: t.name, vcpus: t.vcpus, hostname: t.hostname, capBefore: capBefore.get(t.host_id)!.kvmCapMaxVcpus, capAfter: capAfter.get(t.host_id)!.kvmCapMaxVcpus }));
 
-  // Migratable placed TDs, grouped by host and size: a group loses its targets as a whole.
-  const groups = await db.pool.query<{ host_id: number; vcpus: number; n: number }>(
-    'SELECT host_id, vcpus, count(*)::int AS n FROM td WHERE migratable AND host_id IS NOT NULL GROUP BY host_id, vcpus',
-  );
+  // Migratable placed TDs, grouped by host and size: a group loses its targets as a whole. Only
+  // TDs larger than strandingBound() can lose them, so the rest are not even read.
   const indexesBefore = targetIndexes(before, capBefore);
   const indexesAfter = targetIndexes(after, capAfter);
+  const bound = strandingBound(before, after, indexesAfter);
+  const groups =
+    bound === null
+      ? { rows: [] }
+      : await db.pool.query<{ host_id: number; vcpus: number; n: number }>(
+          'SELECT host_id, vcpus, count(*)::int AS n FROM td WHERE migratable AND host_id IS NOT NULL AND vcpus > $1 GROUP BY host_id, vcpus',
+          [bound],
+        );
   const stranded = groups.rows.filter(
     (g) =>
       hasTarget(before, indexesBefore, capBefore, beforeById.get(g.host_id)!, g.vcpus) &&
