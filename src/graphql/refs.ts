@@ -18,6 +18,23 @@ function globalIdOf(entity: EntityKind, id: string, field: string): number {
   return numeric;
 }
 
+/**
+ * How `node(id:)` and `nodes(ids:)` load one of our entities: the relay plugin has already matched the
+ * type name, `id` is the rest. A well-formed ID of a row that no longer exists answers null, as Relay
+ * expects (not Prisma's not-found error, which would be masked as internal); a malformed one is a
+ * ValidationError that says so.
+ */
+export function nodeLoading(entity: EntityKind) {
+  return {
+    nullable: true,
+    findUnique: (id: string | number): { id: number } => {
+      const numeric = typeof id === 'number' ? id : /^[0-9]+$/.test(id) ? Number(id) : Number.NaN;
+      if (!Number.isSafeInteger(numeric)) throw new ValidationError([{ field: 'id', message: `"${String(id)}" is not the ID of a ${entity}` }]);
+      return { id: numeric };
+    },
+  } as const;
+}
+
 export interface ModuleRefShape { id?: string | null; version?: string | null }
 export interface PlatformRefShape { id?: string | null; name?: string | null }
 export interface KernelRefShape { id?: string | null; name?: string | null }

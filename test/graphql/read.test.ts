@@ -82,3 +82,32 @@ describe('hosts with nested module, platform, kernel and TDs', () => {
     expect(new Set(seen).size).toBe(120);
   });
 });
+
+describe('node(id:) and nodes(ids:)', () => {
+  const globalId = (type: string, id: number | string) => Buffer.from(`${type}:${id}`).toString('base64');
+  const NODES = 'query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Host { hostname } } }';
+
+  it('answers null for a well-formed ID of a row that does not exist (Relay), not an internal error', async () => {
+    const missing = globalId('Host', 2_000_000_000);
+    const one = await client.gql<{ node: unknown }>('query($id: ID!) { node(id: $id) { id } }', { id: missing });
+    expect(one.errors).toBeUndefined();
+    expect(one.data!.node).toBeNull();
+
+    const page = await client.gql<HostsPage>(HOSTS_PAGE, { first: 1 });
+    const existing = page.data!.hosts.edges[0]!.node;
+    const many = await client.gql<{ nodes: ({ __typename: string; hostname: string } | null)[] }>(NODES, {
+      ids: [missing, existing.id, globalId('Td', 2_000_000_000)],
+    });
+    expect(many.errors).toBeUndefined();
+    expect(many.data!.nodes).toEqual([null, { __typename: 'Host', hostname: existing.hostname }, null]);
+  });
+
+  it('refuses an ID that is not one of ours with a clear error, not a masked one', async () => {
+    for (const id of ['not-an-id', globalId('Bogus', 1), globalId('Host', 'abc')]) {
+      const res = await client.gql<{ node: unknown }>('query($id: ID!) { node(id: $id) { id } }', { id });
+      expect(res.errors, id).toHaveLength(1);
+      expect(res.errors![0]!.message, id).not.toMatch(/Unexpected error/);
+      expect(res.data?.node ?? null).toBeNull();
+    }
+  });
+});

@@ -8,6 +8,7 @@ import {
   KernelRef,
   kernelWhere,
   lookupRef,
+  nodeLoading,
   ModuleRef,
   moduleWhere,
   PlatformRef,
@@ -24,6 +25,7 @@ import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryError
 
 export const HostNode = builder.prismaNode('Host', {
   id: { field: 'id' },
+  ...nodeLoading('Host'),
   description: 'A KVM host that may run TDs.',
   fields: (t) => ({
     hostname: t.exposeString('hostname', { description: 'Unique host name.' }),

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../../errors.js';
 import { validateKernel } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
-import { KernelRef, kernelWhere, refKey } from '../refs.js';
+import { KernelRef, kernelWhere, nodeLoading, refKey } from '../refs.js';
 import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef, withoutNulls } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
@@ -21,6 +21,7 @@ export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
 
 export const KernelNode = builder.prismaNode('Kernel', {
   id: { field: 'id' },
+  ...nodeLoading('Kernel'),
   description: 'A KVM build as deployed.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name, e.g. `linux-6.16`.' }),

@@ -1,7 +1,7 @@
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
 import { validateModule } from '../../inventory/validation.js';
-import { ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, type PlatformRefShape } from '../refs.js';
+import { ModuleRef, moduleWhere, nodeLoading, PlatformRef, platformWhere, refKey, type PlatformRefShape } from '../refs.js';
 import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
@@ -43,6 +43,7 @@ const supportedPlatforms = prismaConnectionHelpers(builder, 'ModulePlatform', {
 
 export const TdxModuleNode = builder.prismaNode('TdxModule', {
   id: { field: 'id' },
+  ...nodeLoading('TdxModule'),
   description: 'A TDX module version (the firmware that runs TDs).',
   fields: (t) => ({
     version: t.exposeString('version', { description: 'major.minor.update.internal.build, e.g. `1.5.06.00.0744`.' }),

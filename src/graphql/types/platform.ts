@@ -1,13 +1,14 @@
 import { NotFoundError } from '../../errors.js';
 import { validatePlatform } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
-import { PlatformRef, platformWhere, refKey } from '../refs.js';
+import { nodeLoading, PlatformRef, platformWhere, refKey } from '../refs.js';
 import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef, withoutNulls } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const PlatformNode = builder.prismaNode('Platform', {
   id: { field: 'id' },
+  ...nodeLoading('Platform'),
   description: 'A CPU platform as deployed: a CPU generation in a given socket and core configuration.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name, e.g. `EMR-2S`.' }),

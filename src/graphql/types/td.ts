@@ -2,13 +2,14 @@ import type { Prisma } from '../../db/client.js';
 import { NotFoundError, type FieldProblem } from '../../errors.js';
 import { validateTd } from '../../inventory/validation.js';
 import { builder } from '../builder.js';
-import { HostRef, hostWhere, lookupRef, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
+import { HostRef, hostWhere, lookupRef, nodeLoading, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
 import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const TdNode = builder.prismaNode('Td', {
   id: { field: 'id' },
+  ...nodeLoading('Td'),
   description: 'A trust domain: a TDX confidential VM.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique TD name.' }),
