@@ -50,9 +50,11 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   times.sort((a, b) => a - b);
   // Throughput: CONCURRENCY clients, RUNS requests each.
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    for (let i = 0; i < RUNS; i++) await run();
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = 0; i < RUNS; i++) await run();
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   return { medianMs: times[Math.floor(times.length / 2)]!, p95Ms: percentile(times, 95), throughputPerS: (CONCURRENCY * RUNS) / seconds };
 }
@@ -89,18 +91,26 @@ async function main(): Promise<void> {
     lastRoundTrips = body.extensions?.sqlRoundTrips ?? 0;
     return body.data;
   };
-  const sql = (text: string, params: unknown[] = []) => () => db.pool.query(text, params);
+  const sql =
+    (text: string, params: unknown[] = []) =>
+    () =>
+      db.pool.query(text, params);
 
   const module = (await db.pool.query<{ id: number; version: string }>(`SELECT id, version FROM tdx_module WHERE version = '2.0.02.00.0420'`)).rows[0]!;
-  const td = (await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number; min_export_version: number; max_export_version: number }>(
-    `SELECT t.id, t.name, t.vcpus, t.host_id, m.min_export_version, m.max_export_version FROM td t JOIN host h ON h.id = t.host_id JOIN tdx_module m ON m.id = h.module_id
-     WHERE t.migratable AND h.module_id = $1 ORDER BY t.id LIMIT 1`, [module.id])).rows[0]!;
+  const td = (
+    await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number; min_export_version: number; max_export_version: number }>(
+      `SELECT t.id, t.name, t.vcpus, t.host_id, m.min_export_version, m.max_export_version FROM td t JOIN host h ON h.id = t.host_id JOIN tdx_module m ON m.id = h.module_id
+     WHERE t.migratable AND h.module_id = $1 ORDER BY t.id LIMIT 1`,
+      [module.id],
+    )
+  ).rows[0]!;
 
   // The baselines: what a careful engineer would write by hand for the same answer.
   const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string }[] = [
     {
       name: 'hosts page (100, nested module/platform/kernel/TDs)',
-      graphql: () => gql(`{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
+      graphql: () =>
+        gql(`{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
         tds(first: 20) { totalCount edges { node { name vcpus } } } } } } }`),
       baseline: sql(`SELECT h.hostname, h.present_cpus, p.name, m.version, m.max_vcpus_per_td, k.name, k.kvm_max_vcpus,
           (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 20) x),
@@ -111,7 +121,10 @@ async function main(): Promise<void> {
     },
     {
       name: 'fleetSummary',
-      graphql: () => gql('{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts } byModule { key hosts tdSlots } byPlatform { key hosts } byKernel { key hosts } } }'),
+      graphql: () =>
+        gql(
+          '{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts } byModule { key hosts tdSlots } byPlatform { key hosts } byKernel { key hosts } } }',
+        ),
       baseline: sql(`SELECT m.version, count(*), count(*) FILTER (WHERE c.tdx_enabled), sum(GREATEST(0, c.free_key_ids)) FILTER (WHERE c.tdx_enabled)
         FROM host_capacity c LEFT JOIN tdx_module m ON m.id = c.module_id
         GROUP BY GROUPING SETS ((), (m.version))`),
@@ -137,40 +150,57 @@ async function main(): Promise<void> {
     },
     {
       name: 'migrationTargets (first 50)',
-      graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { edges { node { hostname } } pageInfo { hasNextPage } } } }`, { n: td.name }),
-      baseline: sql(`SELECT h.hostname FROM host_capacity c JOIN host h ON h.id = c.host_id JOIN tdx_module m ON m.id = c.module_id
+      graphql: () =>
+        gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { edges { node { hostname } } pageInfo { hasNextPage } } } }`, { n: td.name }),
+      baseline: sql(
+        `SELECT h.hostname FROM host_capacity c JOIN host h ON h.id = c.host_id JOIN tdx_module m ON m.id = c.module_id
         WHERE c.host_id <> $1 AND c.tdx_enabled AND $2 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= $2
           AND m.min_import_version <= $3 AND $4 <= m.max_import_version
-        ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 51`, [td.host_id, td.vcpus, td.max_export_version, td.min_export_version]),
+        ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 51`,
+        [td.host_id, td.vcpus, td.max_export_version, td.min_export_version],
+      ),
       baselineNote: 'R6 and the first page in one statement (the TD and its module looked up beforehand)',
     },
     {
       name: 'migrationTargets + totalCount',
       graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`, { n: td.name }),
-      baseline: sql(`WITH c AS (
+      baseline: sql(
+        `WITH c AS (
           SELECT c.host_id, c.free_vcpus, c.free_key_ids FROM host_capacity c JOIN tdx_module m ON m.id = c.module_id
           WHERE c.host_id <> $1 AND c.tdx_enabled AND $2 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= $2
             AND m.min_import_version <= $3 AND $4 <= m.max_import_version)
         SELECT (SELECT count(*) FROM c) AS total, h.hostname FROM c JOIN host h ON h.id = c.host_id ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 50`,
-        [td.host_id, td.vcpus, td.max_export_version, td.min_export_version]),
+        [td.host_id, td.vcpus, td.max_export_version, td.min_export_version],
+      ),
       baselineNote: 'R6, the total count and the first page in one statement',
     },
     {
       name: 'moduleFloor',
-      graphql: () => gql(`query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundByCount } tdVcpus { value } platformMaxLogicalCpus { value } } }`, { v: module.version }),
-      baseline: sql(`SELECT (SELECT max(h.present_cpus) FROM host h JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
+      graphql: () =>
+        gql(
+          `query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundByCount } tdVcpus { value } platformMaxLogicalCpus { value } } }`,
+          { v: module.version },
+        ),
+      baseline: sql(
+        `SELECT (SELECT max(h.present_cpus) FROM host h JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
           (SELECT max(t.vcpus) FROM td t JOIN host h ON h.id = t.host_id JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
-          (SELECT max(p.sockets * p.cores_per_socket * p.threads_per_core) FROM module_platform mp JOIN platform p ON p.id = mp.platform_id WHERE mp.module_id = $1)`, [module.id]),
+          (SELECT max(p.sockets * p.cores_per_socket * p.threads_per_core) FROM module_platform mp JOIN platform p ON p.id = mp.platform_id WHERE mp.module_id = $1)`,
+        [module.id],
+      ),
       baselineNote: 'three maxima in one statement (no binding names)',
     },
     {
       name: 'whatIf (2.0 module lowered to 512)',
-      graphql: () => gql(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
+      graphql: () =>
+        gql(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
         hostsLosingTdx { totalCount } hostsWithNewCap { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } capacityDelta { tdSlots schedulableVcpus } } }`),
-      baseline: sql(`SELECT count(*) FILTER (WHERE k.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h.present_cpus) AS losing,
+      baseline: sql(
+        `SELECT count(*) FILTER (WHERE k.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h.present_cpus) AS losing,
           (SELECT count(*) FROM td t JOIN host_capacity c2 ON c2.host_id = t.host_id JOIN kernel k2 ON k2.id = c2.kernel_id
             WHERE c2.module_id = $1 AND c2.tdx_enabled AND ((k2.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < c2.present_cpus) OR t.vcpus > LEAST(k2.kvm_max_vcpus, 512))) AS broken
-        FROM host h JOIN kernel k ON k.id = h.kernel_id JOIN host_capacity c ON c.host_id = h.id WHERE c.module_id = $1 AND c.tdx_enabled`, [module.id]),
+        FROM host h JOIN kernel k ON k.id = h.kernel_id JOIN host_capacity c ON c.host_id = h.id WHERE c.module_id = $1 AND c.tdx_enabled`,
+        [module.id],
+      ),
       baselineNote: 'hosts losing TDX and TDs no longer fitting for this one change (no migration targets, no capacity delta)',
     },
   ];
@@ -191,7 +221,10 @@ async function main(): Promise<void> {
   // Round trips must not depend on the page size.
   const tripsByPage: Record<string, number> = {};
   for (const first of [1, 10, 100]) {
-    await gql(`query($n: Int!) { hosts(first: $n) { edges { node { hostname platform { name } module { version } kernel { name } tds(first: 5) { totalCount edges { node { name } } } } } } }`, { n: first });
+    await gql(
+      `query($n: Int!) { hosts(first: $n) { edges { node { hostname platform { name } module { version } kernel { name } tds(first: 5) { totalCount edges { node { name } } } } } } }`,
+      { n: first },
+    );
     tripsByPage[first] = lastRoundTrips;
   }
   console.log(`round trips for a hosts page of 1, 10, 100: ${Object.values(tripsByPage).join(', ')}`);

@@ -142,7 +142,9 @@ Examples:
         const yoga = createTdplanYoga(opened.db, { auth: opts.auth ? 'required' : 'off', logger, maxBodyBytes: maxBodyBytes() });
         const running = await listen(yoga, opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
           throw new CliError(
-            err.code === 'EADDRINUSE' ? `${opts.host}:${opts.port} is in use; choose another --port` : `cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
+            err.code === 'EADDRINUSE'
+              ? `${opts.host}:${opts.port} is in use; choose another --port`
+              : `cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
           );
         });
         logger.info({ url: running.url, database: opened.description }, `serving GraphQL at ${running.url}`);
@@ -211,17 +213,17 @@ Examples:
     .command('seed')
     .description('merge the demo fleet into the inventory')
     .action(async () => {
-      const summary = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) =>
-        importDocument(opened, demoFleet(), 'MERGE'),
-      );
+      const summary = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) => importDocument(opened, demoFleet(), 'MERGE'));
       console.log(summary);
     });
 
-  const count = (what: string) => (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new InvalidArgumentError(`${what} must be a whole number 0..10000000`);
-    return n;
-  };
+  const count =
+    (what: string) =>
+    (v: string): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new InvalidArgumentError(`${what} must be a whole number 0..10000000`);
+      return n;
+    };
   program
     .command('generate')
     .description('a deterministic, realistic synthetic fleet: written as an inventory document, or straight into the database')
@@ -255,7 +257,9 @@ Examples:
     .requiredOption('--name <name>', 'who or what holds it, e.g. planning-ui or alice')
     .requiredOption('--role <role>', 'viewer (read), planner (also place/migrate, what-if) or admin (also inventory writes, imports, tokens)', parseRole)
     .action(async (opts: { name: string; role: ApiRole }) => {
-      const created = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => tokenErrors(() => createApiToken(o.db.prisma, CLI_ACTOR, opts.name, opts.role)));
+      const created = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) =>
+        tokenErrors(() => createApiToken(o.db.prisma, CLI_ACTOR, opts.name, opts.role)),
+      );
       console.log(created.token);
       console.error(`tdplan: created ${opts.role} token "${opts.name}"; send it as: Authorization: Bearer <token>`);
     });
@@ -273,7 +277,8 @@ Examples:
     .action(async () => {
       const tokens = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => listApiTokens(o.db.prisma));
       if (tokens.length === 0) console.log('no API tokens');
-      for (const t of tokens) console.log(`${t.name}\t${t.role}\tcreated ${t.createdAt.toISOString()}${t.revokedAt ? `\trevoked ${t.revokedAt.toISOString()}` : ''}`);
+      for (const t of tokens)
+        console.log(`${t.name}\t${t.role}\tcreated ${t.createdAt.toISOString()}${t.revokedAt ? `\trevoked ${t.revokedAt.toISOString()}` : ''}`);
     });
 
   const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
@@ -289,11 +294,16 @@ Examples:
   report
     .command('matrix')
     .description('N3: every module x supported platform, fully populated, under each kernel policy')
-    .option('--kvm-max-vcpus <n>', 'KVM_MAX_VCPUS assumed', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 4096) throw new InvalidArgumentError('must be 1..4096');
-      return n;
-    }, 4096)
+    .option(
+      '--kvm-max-vcpus <n>',
+      'KVM_MAX_VCPUS assumed',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 4096) throw new InvalidArgumentError('must be 1..4096');
+        return n;
+      },
+      4096,
+    )
     .option('--json', 'JSON instead of tables')
     .action(async (opts: { kvmMaxVcpus: number; json?: boolean }) => {
       console.log(await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => matrixReport(o.db, opts.kvmMaxVcpus, Boolean(opts.json))));

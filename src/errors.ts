@@ -10,7 +10,10 @@ export interface FieldProblem {
 /** The input breaks a rule; nothing was changed. */
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
-  constructor(readonly problems: readonly FieldProblem[], message?: string) {
+  constructor(
+    readonly problems: readonly FieldProblem[],
+    message?: string,
+  ) {
     super(message ?? problems.map((p) => `${p.field}: ${p.message}`).join('; '));
   }
 }

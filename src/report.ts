@@ -24,7 +24,11 @@ export function table(header: string[], rows: (string | number | null)[][]): str
   const cells = [header, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null));
-  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -50,7 +54,11 @@ function names(c: { boundBy: string[]; boundByCount: number }): string {
 }
 
 export async function floorReport(db: Database, versions: string[], json: boolean): Promise<string> {
-  const all = versions.length ? versions : (await query<{ modules: { edges: { node: { version: string } }[] } }>(db, '{ modules(first: 100) { edges { node { version } } } }')).modules.edges.map((e) => e.node.version);
+  const all = versions.length
+    ? versions
+    : (await query<{ modules: { edges: { node: { version: string } }[] } }>(db, '{ modules(first: 100) { edges { node { version } } } }')).modules.edges.map(
+        (e) => e.node.version,
+      );
   const floors = await Promise.all(all.map(async (v) => (await query<{ moduleFloor: FloorData }>(db, FLOOR_QUERY, { v })).moduleFloor));
   if (json) return JSON.stringify(floors, null, 2);
   return floors
@@ -79,7 +87,15 @@ interface Outcome {
 
 export async function matrixReport(db: Database, kvmMaxVcpus: number, json: boolean): Promise<string> {
   const outcome = 'tdxEnabled kvmCapMaxVcpus tdxDisabledReasons { code message }';
-  const data = await query<{ moduleMatrix: { module: { version: string; maxVcpusPerTd: number | null }; platform: { name: string }; maxLogicalCpus: number; presentCpusPolicy: Outcome; moduleLimitPolicy: Outcome }[] }>(
+  const data = await query<{
+    moduleMatrix: {
+      module: { version: string; maxVcpusPerTd: number | null };
+      platform: { name: string };
+      maxLogicalCpus: number;
+      presentCpusPolicy: Outcome;
+      moduleLimitPolicy: Outcome;
+    }[];
+  }>(
     db,
     `query($k: Int!) { moduleMatrix(kvmMaxVcpus: $k) { module { version maxVcpusPerTd } platform { name } maxLogicalCpus presentCpusPolicy { ${outcome} } moduleLimitPolicy { ${outcome} } } }`,
     { k: kvmMaxVcpus },
@@ -93,7 +109,14 @@ export async function matrixReport(db: Database, kvmMaxVcpus: number, json: bool
     '',
     table(
       ['module', 'MAX_VCPUS_PER_TD', 'platform', 'CPUs', 'PRESENT_CPUS (upstream)', 'MODULE_LIMIT (v19)'],
-      data.moduleMatrix.map((r) => [r.module.version, r.module.maxVcpusPerTd, r.platform.name, r.maxLogicalCpus, cell(r.presentCpusPolicy), cell(r.moduleLimitPolicy)]),
+      data.moduleMatrix.map((r) => [
+        r.module.version,
+        r.module.maxVcpusPerTd,
+        r.platform.name,
+        r.maxLogicalCpus,
+        cell(r.presentCpusPolicy),
+        cell(r.moduleLimitPolicy),
+      ]),
     ),
   ].join('\n');
 }
@@ -133,17 +156,39 @@ export async function whatIfReport(db: Database, changes: unknown, json: boolean
     `${title}: ${c.totalCount}${c.totalCount ? `\n\n${body()}${more(c)}` : ''}`;
   const keys = ['tdxEnabledHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus'];
   return [
-    `What if: ${JSON.stringify(changes)}\n\n${table(['capacity', 'before', 'after', 'change'], keys.map((k) => [k, w.capacityBefore[k]!, w.capacityAfter[k]!, w.capacityDelta[k]!]))}`,
-    section('Hosts losing TDX', w.hostsLosingTdx, () => table(['host', 'why'], w.hostsLosingTdx.edges.map((e) => [e.node.hostname, e.node.tdxDisabledReasonsAfter.map((r) => r.message).join('; ')]))),
-    section('Hosts gaining TDX', w.hostsGainingTdx, () => table(['host', 'cap'], w.hostsGainingTdx.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusAfter]))),
+    `What if: ${JSON.stringify(changes)}\n\n${table(
+      ['capacity', 'before', 'after', 'change'],
+      keys.map((k) => [k, w.capacityBefore[k]!, w.capacityAfter[k]!, w.capacityDelta[k]!]),
+    )}`,
+    section('Hosts losing TDX', w.hostsLosingTdx, () =>
+      table(
+        ['host', 'why'],
+        w.hostsLosingTdx.edges.map((e) => [e.node.hostname, e.node.tdxDisabledReasonsAfter.map((r) => r.message).join('; ')]),
+      ),
+    ),
+    section('Hosts gaining TDX', w.hostsGainingTdx, () =>
+      table(
+        ['host', 'cap'],
+        w.hostsGainingTdx.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
+      ),
+    ),
     section('Hosts with a new KVM_CAP_MAX_VCPUS', w.hostsWithNewCap, () =>
-      table(['host', 'before', 'after'], w.hostsWithNewCap.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusBefore, e.node.kvmCapMaxVcpusAfter])),
+      table(
+        ['host', 'before', 'after'],
+        w.hostsWithNewCap.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusBefore, e.node.kvmCapMaxVcpusAfter]),
+      ),
     ),
     section('TDs that would no longer fit where they run', w.tdsNoLongerFitting, () =>
-      table(['TD', 'vCPUs', 'host', 'new cap'], w.tdsNoLongerFitting.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname, e.node.kvmCapMaxVcpusAfter])),
+      table(
+        ['TD', 'vCPUs', 'host', 'new cap'],
+        w.tdsNoLongerFitting.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
+      ),
     ),
     section('TDs left with no migration target', w.tdsLeftWithoutMigrationTarget, () =>
-      table(['TD', 'vCPUs', 'host'], w.tdsLeftWithoutMigrationTarget.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname])),
+      table(
+        ['TD', 'vCPUs', 'host'],
+        w.tdsLeftWithoutMigrationTarget.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname]),
+      ),
     ),
   ].join('\n\n');
 }

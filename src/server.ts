@@ -57,7 +57,9 @@ async function principalOf(db: Database, request: Request): Promise<Principal> {
   const token = bearerToken(header);
   if (!token) {
     throw unauthenticated(
-      header ? 'the Authorization header must be "Bearer <API token>"' : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)',
+      header
+        ? 'the Authorization header must be "Bearer <API token>"'
+        : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)',
     );
   }
   const principal = await authenticate(db.prisma, token);
@@ -96,7 +98,14 @@ const SUGGESTION = / ?Did you mean [^?]*\?/g;
 function withoutSuggestion(error: Error): GraphQLError {
   if (!(error instanceof GraphQLError)) return new GraphQLError(error.message.replace(SUGGESTION, ''), { originalError: error });
   const e = error;
-  return new GraphQLError(e.message.replace(SUGGESTION, ''), { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError, extensions: e.extensions });
+  return new GraphQLError(e.message.replace(SUGGESTION, ''), {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    originalError: e.originalError,
+    extensions: e.extensions,
+  });
 }
 
 function noSuggestionsPlugin(): Plugin {
@@ -258,7 +267,14 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       }
       if (Number(declared) > maxBodyBytes) {
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, { errors: [{ message: `request body of ${declared} bytes exceeds the limit of ${maxBodyBytes}`, extensions: { code: 'PAYLOAD_TOO_LARGE', limit: maxBodyBytes } }] });
+        return sendJson(res, 413, {
+          errors: [
+            {
+              message: `request body of ${declared} bytes exceeds the limit of ${maxBodyBytes}`,
+              extensions: { code: 'PAYLOAD_TOO_LARGE', limit: maxBodyBytes },
+            },
+          ],
+        });
       }
     }
     await yoga(req, res);

@@ -87,7 +87,9 @@ describe('tdplan command', () => {
     expect((await tdplan(['seed'])).code).toBe(0);
     const floor = await tdplan(['report', 'floor', '--module', '1.5.10.00.0820', '--json']);
     expect(floor.code).toBe(0);
-    expect(JSON.parse(floor.stdout)).toEqual([expect.objectContaining({ floor: 688, headroom: -112, boundBy: ['HOST_PRESENT_CPUS', 'PLATFORM_MAX_LOGICAL_CPUS'] })]);
+    expect(JSON.parse(floor.stdout)).toEqual([
+      expect.objectContaining({ floor: 688, headroom: -112, boundBy: ['HOST_PRESENT_CPUS', 'PLATFORM_MAX_LOGICAL_CPUS'] }),
+    ]);
     const whatif = await tdplan(['report', 'whatif', '--module-limit', '2.0.02.00.0420=512']);
     expect(whatif.code).toBe(0);
     expect(whatif.stdout).toContain('Hosts losing TDX: 1');
@@ -125,9 +127,15 @@ describe('tdplan command', () => {
         });
       return { url, stop };
     };
-    const auth = async (): Promise<Record<string, string>> => ({ authorization: `Bearer ${(await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim()}` });
+    const auth = async (): Promise<Record<string, string>> => ({
+      authorization: `Bearer ${(await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim()}`,
+    });
     const count = async (url: string): Promise<number> => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await auth()) }, body: JSON.stringify({ query: '{ hosts { totalCount } }' }) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await auth()) },
+        body: JSON.stringify({ query: '{ hosts { totalCount } }' }),
+      });
       return ((await response.json()) as { data: { hosts: { totalCount: number } } }).data.hosts.totalCount;
     };
 
@@ -135,7 +143,11 @@ describe('tdplan command', () => {
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
     // No token configured: the first start made an admin token, readable by this user only.
     expect((await stat(path.join(dataDir, 'admin-token'))).mode & 0o777).toBe(0o600);
-    const anonymous = await fetch(first.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ hosts { totalCount } }' }) });
+    const anonymous = await fetch(first.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ hosts { totalCount } }' }),
+    });
     expect(anonymous.status).toBe(401);
     expect(await count(first.url)).toBe(13); // the demo fleet
     const page = await fetch(first.url, { headers: { accept: 'text/html' } });
@@ -164,7 +176,9 @@ describe('tdplan command', () => {
   it('never serves without auth on a non-loopback address', async () => {
     const out = await tdplan(['serve', '--no-auth', '--host', '0.0.0.0', '--port', '0']);
     expect(out.code).toBe(2);
-    expect(out.stderr.trim()).toBe('tdplan: --no-auth is refused on 0.0.0.0: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens');
+    expect(out.stderr.trim()).toBe(
+      'tdplan: --no-auth is refused on 0.0.0.0: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens',
+    );
   });
 
   it('creates, lists and revokes API tokens; the token is printed once and only its hash is stored', async () => {

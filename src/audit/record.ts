@@ -38,14 +38,24 @@ type EntityType = Exclude<AuditEntry['entityType'], 'Inventory' | 'ApiToken'>;
 export async function auditSnapshot(tx: Prisma.TransactionClient, entity: EntityType, id: number): Promise<Prisma.InputJsonObject | null> {
   switch (entity) {
     case 'Platform': {
-      const r = await tx.platform.findUnique({ where: { id }, select: { name: true, sockets: true, coresPerSocket: true, threadsPerCore: true, generation: true } });
+      const r = await tx.platform.findUnique({
+        where: { id },
+        select: { name: true, sockets: true, coresPerSocket: true, threadsPerCore: true, generation: true },
+      });
       return r;
     }
     case 'TdxModule': {
       const r = await tx.tdxModule.findUnique({
         where: { id },
         select: {
-          version: true, maxVcpusPerTd: true, features: true, minExportVersion: true, maxExportVersion: true, minImportVersion: true, maxImportVersion: true, generation: true,
+          version: true,
+          maxVcpusPerTd: true,
+          features: true,
+          minExportVersion: true,
+          maxExportVersion: true,
+          minImportVersion: true,
+          maxImportVersion: true,
+          generation: true,
           platforms: { select: { platform: { select: { name: true } } }, orderBy: { platform: { name: 'asc' } } },
         },
       });
@@ -57,14 +67,23 @@ export async function auditSnapshot(tx: Prisma.TransactionClient, entity: Entity
       const r = await tx.host.findUnique({
         where: { id },
         select: {
-          hostname: true, presentCpus: true, guestKeyIds: true, allocationRatio: true, generation: true,
-          platform: { select: { name: true } }, module: { select: { version: true } }, kernel: { select: { name: true } },
+          hostname: true,
+          presentCpus: true,
+          guestKeyIds: true,
+          allocationRatio: true,
+          generation: true,
+          platform: { select: { name: true } },
+          module: { select: { version: true } },
+          kernel: { select: { name: true } },
         },
       });
       return r && { ...r, platform: r.platform.name, module: r.module?.version ?? null, kernel: r.kernel.name };
     }
     case 'Td': {
-      const r = await tx.td.findUnique({ where: { id }, select: { name: true, vcpus: true, migratable: true, generation: true, host: { select: { hostname: true } } } });
+      const r = await tx.td.findUnique({
+        where: { id },
+        select: { name: true, vcpus: true, migratable: true, generation: true, host: { select: { hostname: true } } },
+      });
       return r && { ...r, host: r.host?.hostname ?? null };
     }
   }

@@ -270,13 +270,7 @@ export function fitsWhereItRuns(host: HostFacts, vcpus: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // R6: migration
 
-export const MIGRATION_BLOCKER_CODES = [
-  'NOT_MIGRATABLE',
-  'SAME_HOST',
-  ...FIT_BLOCKER_CODES,
-  'MIGRATION_UNSUPPORTED',
-  'MIGRATION_VERSION_MISMATCH',
-] as const;
+export const MIGRATION_BLOCKER_CODES = ['NOT_MIGRATABLE', 'SAME_HOST', ...FIT_BLOCKER_CODES, 'MIGRATION_UNSUPPORTED', 'MIGRATION_VERSION_MISMATCH'] as const;
 export type MigrationBlockerCode = (typeof MIGRATION_BLOCKER_CODES)[number];
 export type MigrationBlocker = Problem<MigrationBlockerCode>;
 
@@ -310,9 +304,7 @@ export function migrationBlockers(c: MigrationCase): MigrationBlocker[] {
     blockers.push({ code: 'SAME_HOST', message: `the TD already runs on the target host ${c.targetHostId}` });
   }
   blockers.push(...tdFitBlockers(c.targetHost, c.targetUsage, c.td.vcpus));
-  const gaps = [migrationSupportGap('source', c.sourceHost), migrationSupportGap('target', c.targetHost)].filter(
-    (gap): gap is string => gap !== null,
-  );
+  const gaps = [migrationSupportGap('source', c.sourceHost), migrationSupportGap('target', c.targetHost)].filter((gap): gap is string => gap !== null);
   const exporting = c.sourceHost.module?.migration;
   const importing = c.targetHost.module?.migration;
   if (!exporting || !importing) {
@@ -373,11 +365,7 @@ export interface ModuleFloor {
   boundBy: ModuleFloorComponentName[];
 }
 
-function floorComponent<Member>(
-  members: readonly Member[],
-  valueOf: (member: Member) => number,
-  nameOf: (member: Member) => string,
-): ModuleFloorComponent {
+function floorComponent<Member>(members: readonly Member[], valueOf: (member: Member) => number, nameOf: (member: Member) => string): ModuleFloorComponent {
   if (members.length === 0) return { value: null, boundBy: [] };
   const value = Math.max(...members.map(valueOf));
   return { value, boundBy: members.filter((m) => valueOf(m) === value).map(nameOf) };
@@ -385,9 +373,21 @@ function floorComponent<Member>(
 
 /** N1: the largest of (a) hosts' present CPUs, (b) placed TDs' vCPUs, (c) platforms' logical CPUs. */
 export function moduleFloor(input: ModuleFloorInput): ModuleFloor {
-  const hostPresentCpus = floorComponent(input.hosts, (h) => h.presentCpus, (h) => h.hostname);
-  const tdVcpus = floorComponent(input.tds, (t) => t.vcpus, (t) => t.name);
-  const platformMaxLogicalCpus = floorComponent(input.platforms, (p) => p.maxLogicalCpus, (p) => p.name);
+  const hostPresentCpus = floorComponent(
+    input.hosts,
+    (h) => h.presentCpus,
+    (h) => h.hostname,
+  );
+  const tdVcpus = floorComponent(
+    input.tds,
+    (t) => t.vcpus,
+    (t) => t.name,
+  );
+  const platformMaxLogicalCpus = floorComponent(
+    input.platforms,
+    (p) => p.maxLogicalCpus,
+    (p) => p.name,
+  );
   const components: [ModuleFloorComponentName, ModuleFloorComponent][] = [
     ['HOST_PRESENT_CPUS', hostPresentCpus],
     ['TD_VCPUS', tdVcpus],

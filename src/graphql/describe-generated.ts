@@ -53,8 +53,10 @@ export function describeGeneratedTypes(schema: GraphQLSchema): GraphQLSchema {
       else if (name.endsWith('Connection')) description = 'A page of items, with cursors to move on and the total count.';
       else if (name === 'PageInfo') description = 'Relay page information.';
       else if (name === 'Node') description = 'Anything with a global ID: fetch it again with `node(id:)`.';
-      else if (/^Mutation.+Result$/.test(name) || name.endsWith('Result')) description = `The outcome of ${lowerFirst(name.replace(/^Mutation/, '').replace(/Result$/, ''))}: its success type, or a typed error (nothing was changed then).`;
-      else if (/^Mutation.+Success$/.test(name) || name.endsWith('Success')) description = `${name.replace(/^Mutation/, '').replace(/Success$/, '')} succeeded.`;
+      else if (/^Mutation.+Result$/.test(name) || name.endsWith('Result'))
+        description = `The outcome of ${lowerFirst(name.replace(/^Mutation/, '').replace(/Result$/, ''))}: its success type, or a typed error (nothing was changed then).`;
+      else if (/^Mutation.+Success$/.test(name) || name.endsWith('Success'))
+        description = `${name.replace(/^Mutation/, '').replace(/Success$/, '')} succeeded.`;
       else if (name.endsWith('Ref') && isInputObjectType(type)) description = 'Exactly one of the natural key and the global ID.';
       else if (/^Create\w+Input$/.test(name)) description = `A new ${name.replace(/^Create|Input$/g, '')}.`;
       if (description) type.description = description;
@@ -62,7 +64,10 @@ export function describeGeneratedTypes(schema: GraphQLSchema): GraphQLSchema {
     if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
       for (const field of Object.values(type.getFields())) {
         if (field.description) continue;
-        if (field.name === 'id') field.description = isInputObjectType(type) ? 'The global ID.' : 'Global ID (Relay): stable, opaque, accepted by `node(id:)` and by every input reference.';
+        if (field.name === 'id')
+          field.description = isInputObjectType(type)
+            ? 'The global ID.'
+            : 'Global ID (Relay): stable, opaque, accepted by `node(id:)` and by every input reference.';
         else if (name === 'PageInfo') field.description = PAGE_INFO_FIELDS[field.name];
         else if (FIELD_DEFAULTS[field.name]) field.description = FIELD_DEFAULTS[field.name];
         else if (isInputObjectType(type)) {

@@ -19,7 +19,11 @@ export const QUERY_LIMITS = {
 /** Page size the relay plugin uses when a connection gets no `first`/`last`. */
 const DEFAULT_PAGE = 20;
 
-export function fieldComplexity<C>(args: Record<string, unknown>, _ctx: C, field: GraphQLField<unknown, C, Record<string, unknown>>): { field: number; multiplier: number } {
+export function fieldComplexity<C>(
+  args: Record<string, unknown>,
+  _ctx: C,
+  field: GraphQLField<unknown, C, Record<string, unknown>>,
+): { field: number; multiplier: number } {
   const page = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : null;
   const type = getNullableType(field.type);
   const typeName = 'name' in type ? String(type.name) : '';
@@ -29,7 +33,10 @@ export function fieldComplexity<C>(args: Record<string, unknown>, _ctx: C, field
   return { field: 1, multiplier: isListType(type) ? 10 : 1 };
 }
 
-export function complexityError(errorKind: string, result: { complexity: number; depth: number; breadth: number; maxComplexity?: number; maxDepth?: number; maxBreadth?: number }): GraphQLError {
+export function complexityError(
+  errorKind: string,
+  result: { complexity: number; depth: number; breadth: number; maxComplexity?: number; maxDepth?: number; maxBreadth?: number },
+): GraphQLError {
   const kind = errorKind.toLowerCase(); // the plugin says Complexity, Depth, Breadth
   const [value, max] =
     kind === 'depth' ? [result.depth, result.maxDepth] : kind === 'breadth' ? [result.breadth, result.maxBreadth] : [result.complexity, result.maxComplexity];

@@ -35,11 +35,26 @@ export function nodeLoading(entity: EntityKind) {
   } as const;
 }
 
-export interface ModuleRefShape { id?: string | null; version?: string | null }
-export interface PlatformRefShape { id?: string | null; name?: string | null }
-export interface KernelRefShape { id?: string | null; name?: string | null }
-export interface HostRefShape { id?: string | null; hostname?: string | null }
-export interface TdRefShape { id?: string | null; name?: string | null }
+export interface ModuleRefShape {
+  id?: string | null;
+  version?: string | null;
+}
+export interface PlatformRefShape {
+  id?: string | null;
+  name?: string | null;
+}
+export interface KernelRefShape {
+  id?: string | null;
+  name?: string | null;
+}
+export interface HostRefShape {
+  id?: string | null;
+  hostname?: string | null;
+}
+export interface TdRefShape {
+  id?: string | null;
+  name?: string | null;
+}
 
 export const ModuleRef = builder.inputRef<ModuleRefShape>('ModuleRef').implement({
   description: 'A TDX module: its version, or its global ID.',
@@ -90,12 +105,7 @@ export function refKey(ref: ModuleRefShape | PlatformRefShape | KernelRefShape |
 }
 
 /** Looks up the row id of a reference or throws NotFoundError. */
-export async function requireId<W>(
-  entity: EntityKind,
-  where: W,
-  find: (where: W) => Promise<{ id: number } | null>,
-  key: string,
-): Promise<number> {
+export async function requireId<W>(entity: EntityKind, where: W, find: (where: W) => Promise<{ id: number } | null>, key: string): Promise<number> {
   const row = await find(where);
   if (!row) throw new NotFoundError(entity, key);
   return row.id;

@@ -3,7 +3,16 @@
 import { auditSnapshot, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/tokens.js';
 import type { PrismaClient, Prisma } from '../db/client.js';
-import { ConflictError, NotFoundError, StaleGenerationError, StillReferencedError, ValidationError, type EntityKind, type FieldProblem, type Reference } from '../errors.js';
+import {
+  ConflictError,
+  NotFoundError,
+  StaleGenerationError,
+  StillReferencedError,
+  ValidationError,
+  type EntityKind,
+  type FieldProblem,
+  type Reference,
+} from '../errors.js';
 import { deleted, type Deleted } from './types/deleted.js';
 
 /** What a write needs from the request: the database and who is asking (for the audit trail). */
@@ -87,11 +96,22 @@ export async function lockForUpdate(
 }
 
 /** Creates an entity and records it in the audit trail, in one transaction. */
-export function auditedCreate<T extends { id: number }>(ctx: WriteContext, entity: InventoryEntity, key: string, create: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+export function auditedCreate<T extends { id: number }>(
+  ctx: WriteContext,
+  entity: InventoryEntity,
+  key: string,
+  create: (tx: Prisma.TransactionClient) => Promise<T>,
+): Promise<T> {
   return mapWriteErrors(entity, key, () =>
     ctx.prisma.$transaction(async (tx) => {
       const row = await create(tx);
-      await recordAudit(tx, ctx.principal, { action: 'CREATE', entityType: entity, entityKey: key, before: null, after: await auditSnapshot(tx, entity, row.id) });
+      await recordAudit(tx, ctx.principal, {
+        action: 'CREATE',
+        entityType: entity,
+        entityKey: key,
+        before: null,
+        after: await auditSnapshot(tx, entity, row.id),
+      });
       return row;
     }),
   );

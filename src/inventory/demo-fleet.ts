@@ -4,7 +4,15 @@ import type { HostDoc, InventoryDocument, TdDoc } from './document.js';
 
 const MIGRATION_V1_2 = { minExportVersion: 1, maxExportVersion: 2, minImportVersion: 1, maxImportVersion: 2 };
 
-function host(hostname: string, platform: string, module: string | null, kernel: string, presentCpus: number, guestKeyIds: number, allocationRatio = 1.0): HostDoc {
+function host(
+  hostname: string,
+  platform: string,
+  module: string | null,
+  kernel: string,
+  presentCpus: number,
+  guestKeyIds: number,
+  allocationRatio = 1.0,
+): HostDoc {
   return { hostname, platform, module, kernel, presentCpus, guestKeyIds, allocationRatio };
 }
 
@@ -28,7 +36,13 @@ export function demoFleet(): InventoryDocument {
       { version: '1.5.01.00.0482', maxVcpusPerTd: null, features: ['TOPOLOGY_ENUM'], platforms: ['SPR-2S'], migration: MIGRATION_V1_2 },
       { version: '1.5.06.00.0744', maxVcpusPerTd: 576, features: ['TOPOLOGY_ENUM'], platforms: ['EMR-2S', 'SPR-2S'], migration: MIGRATION_V1_2 },
       // A 1.5 module whose list outgrew its 576: GNR-SP-4S presents 688 CPUs.
-      { version: '1.5.10.00.0820', maxVcpusPerTd: 576, features: ['TOPOLOGY_ENUM'], platforms: ['EMR-2S', 'GNR-SP-4S', 'SPR-2S', 'SRF-AP-2S'], migration: MIGRATION_V1_2 },
+      {
+        version: '1.5.10.00.0820',
+        maxVcpusPerTd: 576,
+        features: ['TOPOLOGY_ENUM'],
+        platforms: ['EMR-2S', 'GNR-SP-4S', 'SPR-2S', 'SRF-AP-2S'],
+        migration: MIGRATION_V1_2,
+      },
       {
         version: '2.0.02.00.0420',
         maxVcpusPerTd: 2048,

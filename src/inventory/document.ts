@@ -21,7 +21,7 @@ export interface MigrationDoc {
 export interface ModuleDoc {
   version: string;
   maxVcpusPerTd: number | null;
-  features: ('TOPOLOGY_ENUM')[];
+  features: 'TOPOLOGY_ENUM'[];
   platforms: string[];
   migration?: MigrationDoc;
 }
@@ -68,7 +68,10 @@ const validateStructure = ajv.compile<InventoryDocument>(inventoryJsonSchema);
 
 /** `/hosts/3/platform` -> `hosts[3].platform` */
 function jsonPath(pointer: string, extra?: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
   return parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '') || '(document)';
 }
@@ -182,16 +185,20 @@ export function semanticProblems(doc: InventoryDocument, known: KnownEntities): 
 }
 
 // Code-point order, the same as PostgreSQL's "C" collation used by export.
-const byKey = <T>(key: (item: T) => string) => (a: T, b: T): number => {
-  const ka = key(a);
-  const kb = key(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
-};
+const byKey =
+  <T>(key: (item: T) => string) =>
+  (a: T, b: T): number => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
 
 /** The canonical form export produces: arrays sorted by natural key, every default explicit. */
 export function normalizeInventoryDocument(doc: InventoryDocument): InventoryDocument {
   return {
-    platforms: [...doc.platforms].sort(byKey((p) => p.name)).map((p) => ({ name: p.name, sockets: p.sockets, coresPerSocket: p.coresPerSocket, threadsPerCore: p.threadsPerCore })),
+    platforms: [...doc.platforms]
+      .sort(byKey((p) => p.name))
+      .map((p) => ({ name: p.name, sockets: p.sockets, coresPerSocket: p.coresPerSocket, threadsPerCore: p.threadsPerCore })),
     modules: [...doc.modules].sort(byKey((m) => m.version)).map((m) => ({
       version: m.version,
       maxVcpusPerTd: m.maxVcpusPerTd ?? null,

@@ -69,14 +69,23 @@ export function generateFleet(options: GenerateOptions): InventoryDocument {
     const logical = maxLogicalCpus(platform);
     const misconfigured = random() < 0.01;
     // Newer modules dominate; old ones linger on a few hosts.
-    const module = misconfigured && random() < 0.5 ? null : supporting[Math.floor(random() * random() * supporting.length)] ?? null;
+    const module = misconfigured && random() < 0.5 ? null : (supporting[Math.floor(random() * random() * supporting.length)] ?? null);
     hosts.push({
       hostname: `${prefix(platform.name)}-${String(i).padStart(width, '0')}`,
       platform: platform.name,
       module: module?.version ?? null,
-      kernel: weighted(random, [['linux-6.16', 60], ['distro-6.12-tdx', 35], ['tdx-v19-6.8', 5]]),
+      kernel: weighted(random, [
+        ['linux-6.16', 60],
+        ['distro-6.12-tdx', 35],
+        ['tdx-v19-6.8', 5],
+      ]),
       presentCpus: random() < 0.1 ? Math.max(1, Math.round(logical * 0.75)) : logical,
-      guestKeyIds: misconfigured ? 0 : weighted(random, [[64, 70], [128, 30]]),
+      guestKeyIds: misconfigured
+        ? 0
+        : weighted(random, [
+            [64, 70],
+            [128, 30],
+          ]),
       allocationRatio: random() < 0.2 ? 1.5 : 1,
     });
   }

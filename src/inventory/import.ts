@@ -54,7 +54,9 @@ async function knownEntities(client: pg.PoolClient, doc: InventoryDocument): Pro
     kernels: new Set(doc.kernels.map((k) => k.name)),
     hosts: new Set(doc.hosts.map((h) => h.hostname)),
   };
-  const unlisted = (names: Iterable<string | null>, set: Set<string>): string[] => [...new Set([...names].filter((n): n is string => n !== null && !set.has(n)))];
+  const unlisted = (names: Iterable<string | null>, set: Set<string>): string[] => [
+    ...new Set([...names].filter((n): n is string => n !== null && !set.has(n))),
+  ];
   const platformNames = unlisted([...doc.hosts.map((h) => h.platform), ...doc.modules.flatMap((m) => m.platforms)], listed.platforms);
   // One connection runs one query at a time: four short look-ups in sequence.
   const platforms = await client.query<{ name: string; sockets: number; cores_per_socket: number; threads_per_core: number }>(
@@ -62,12 +64,27 @@ async function knownEntities(client: pg.PoolClient, doc: InventoryDocument): Pro
     [platformNames],
   );
   const modules = await client.query<{ version: string }>('SELECT version FROM tdx_module WHERE version = ANY($1::text[])', [
-    unlisted(doc.hosts.map((h) => h.module), listed.modules),
+    unlisted(
+      doc.hosts.map((h) => h.module),
+      listed.modules,
+    ),
   ]);
-  const kernels = await client.query<{ name: string }>('SELECT name FROM kernel WHERE name = ANY($1::text[])', [unlisted(doc.hosts.map((h) => h.kernel), listed.kernels)]);
-  const hosts = await client.query<{ hostname: string }>('SELECT hostname FROM host WHERE hostname = ANY($1::text[])', [unlisted(doc.tds.map((t) => t.host), listed.hosts)]);
+  const kernels = await client.query<{ name: string }>('SELECT name FROM kernel WHERE name = ANY($1::text[])', [
+    unlisted(
+      doc.hosts.map((h) => h.kernel),
+      listed.kernels,
+    ),
+  ]);
+  const hosts = await client.query<{ hostname: string }>('SELECT hostname FROM host WHERE hostname = ANY($1::text[])', [
+    unlisted(
+      doc.tds.map((t) => t.host),
+      listed.hosts,
+    ),
+  ]);
   return {
-    platforms: new Map(platforms.rows.map((r) => [r.name, { name: r.name, sockets: r.sockets, coresPerSocket: r.cores_per_socket, threadsPerCore: r.threads_per_core }])),
+    platforms: new Map(
+      platforms.rows.map((r) => [r.name, { name: r.name, sockets: r.sockets, coresPerSocket: r.cores_per_socket, threadsPerCore: r.threads_per_core }]),
+    ),
     modules: new Set(modules.rows.map((r) => r.version)),
     kernels: new Set(kernels.rows.map((r) => r.name)),
     hosts: new Set(hosts.rows.map((r) => r.hostname)),
@@ -104,16 +121,24 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
     tds: { created: 0, updated: 0, deleted: 0 },
   };
   for (const part of chunks(doc.platforms)) {
-    add(counts.platforms, await upsert(client,
-      `INSERT INTO platform (name, sockets, cores_per_socket, threads_per_core)
+    add(
+      counts.platforms,
+      await upsert(
+        client,
+        `INSERT INTO platform (name, sockets, cores_per_socket, threads_per_core)
        SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])
        ON CONFLICT (name) DO UPDATE SET generation = platform.generation + 1, sockets = EXCLUDED.sockets, cores_per_socket = EXCLUDED.cores_per_socket, threads_per_core = EXCLUDED.threads_per_core
        WHERE (platform.sockets, platform.cores_per_socket, platform.threads_per_core) IS DISTINCT FROM (EXCLUDED.sockets, EXCLUDED.cores_per_socket, EXCLUDED.threads_per_core)`,
-      [part.map((p) => p.name), part.map((p) => p.sockets), part.map((p) => p.coresPerSocket), part.map((p) => p.threadsPerCore)]));
+        [part.map((p) => p.name), part.map((p) => p.sockets), part.map((p) => p.coresPerSocket), part.map((p) => p.threadsPerCore)],
+      ),
+    );
   }
   for (const part of chunks(doc.modules)) {
-    add(counts.modules, await upsert(client,
-      `INSERT INTO tdx_module (version, max_vcpus_per_td, features, min_export_version, max_export_version, min_import_version, max_import_version)
+    add(
+      counts.modules,
+      await upsert(
+        client,
+        `INSERT INTO tdx_module (version, max_vcpus_per_td, features, min_export_version, max_export_version, min_import_version, max_import_version)
        SELECT u.version, u.max_vcpus, string_to_array(u.features, ',')::"TdxFeature"[], u.min_export, u.max_export, u.min_import, u.max_import
        FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
          AS u(version, max_vcpus, features, min_export, max_export, min_import, max_import)
@@ -122,15 +147,17 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
          min_import_version = EXCLUDED.min_import_version, max_import_version = EXCLUDED.max_import_version
        WHERE (tdx_module.max_vcpus_per_td, tdx_module.features, tdx_module.min_export_version, tdx_module.max_export_version, tdx_module.min_import_version, tdx_module.max_import_version)
          IS DISTINCT FROM (EXCLUDED.max_vcpus_per_td, EXCLUDED.features, EXCLUDED.min_export_version, EXCLUDED.max_export_version, EXCLUDED.min_import_version, EXCLUDED.max_import_version)`,
-      [
-        part.map((m) => m.version),
-        part.map((m) => m.maxVcpusPerTd),
-        part.map((m) => [...m.features].sort().join(',')),
-        part.map((m) => m.migration?.minExportVersion ?? null),
-        part.map((m) => m.migration?.maxExportVersion ?? null),
-        part.map((m) => m.migration?.minImportVersion ?? null),
-        part.map((m) => m.migration?.maxImportVersion ?? null),
-      ]));
+        [
+          part.map((m) => m.version),
+          part.map((m) => m.maxVcpusPerTd),
+          part.map((m) => [...m.features].sort().join(',')),
+          part.map((m) => m.migration?.minExportVersion ?? null),
+          part.map((m) => m.migration?.maxExportVersion ?? null),
+          part.map((m) => m.migration?.minImportVersion ?? null),
+          part.map((m) => m.migration?.maxImportVersion ?? null),
+        ],
+      ),
+    );
   }
   // A listed module's supported platforms become exactly the document's list.
   const supportPairs = doc.modules.flatMap((m) => m.platforms.map((p) => [m.version, p] as const));
@@ -151,16 +178,24 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
     );
   }
   for (const part of chunks(doc.kernels)) {
-    add(counts.kernels, await upsert(client,
-      `INSERT INTO kernel (name, kvm_max_vcpus, tdx_vcpu_policy)
+    add(
+      counts.kernels,
+      await upsert(
+        client,
+        `INSERT INTO kernel (name, kvm_max_vcpus, tdx_vcpu_policy)
        SELECT u.name, u.kvm_max_vcpus, u.policy::"TdxVcpuPolicy" FROM unnest($1::text[], $2::int[], $3::text[]) AS u(name, kvm_max_vcpus, policy)
        ON CONFLICT (name) DO UPDATE SET generation = kernel.generation + 1, kvm_max_vcpus = EXCLUDED.kvm_max_vcpus, tdx_vcpu_policy = EXCLUDED.tdx_vcpu_policy
        WHERE (kernel.kvm_max_vcpus, kernel.tdx_vcpu_policy) IS DISTINCT FROM (EXCLUDED.kvm_max_vcpus, EXCLUDED.tdx_vcpu_policy)`,
-      [part.map((k) => k.name), part.map((k) => k.kvmMaxVcpus), part.map((k) => k.tdxVcpuPolicy)]));
+        [part.map((k) => k.name), part.map((k) => k.kvmMaxVcpus), part.map((k) => k.tdxVcpuPolicy)],
+      ),
+    );
   }
   for (const part of chunks(doc.hosts)) {
-    add(counts.hosts, await upsert(client,
-      `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio)
+    add(
+      counts.hosts,
+      await upsert(
+        client,
+        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio)
        SELECT u.hostname, p.id, m.id, k.id, u.present_cpus, u.guest_key_ids, u.allocation_ratio
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[])
          AS u(hostname, platform, module, kernel, present_cpus, guest_key_ids, allocation_ratio)
@@ -171,15 +206,17 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
          present_cpus = EXCLUDED.present_cpus, guest_key_ids = EXCLUDED.guest_key_ids, allocation_ratio = EXCLUDED.allocation_ratio
        WHERE (host.platform_id, host.module_id, host.kernel_id, host.present_cpus, host.guest_key_ids, host.allocation_ratio)
          IS DISTINCT FROM (EXCLUDED.platform_id, EXCLUDED.module_id, EXCLUDED.kernel_id, EXCLUDED.present_cpus, EXCLUDED.guest_key_ids, EXCLUDED.allocation_ratio)`,
-      [
-        part.map((h) => h.hostname),
-        part.map((h) => h.platform),
-        part.map((h) => h.module),
-        part.map((h) => h.kernel),
-        part.map((h) => h.presentCpus),
-        part.map((h) => h.guestKeyIds),
-        part.map((h) => h.allocationRatio),
-      ]));
+        [
+          part.map((h) => h.hostname),
+          part.map((h) => h.platform),
+          part.map((h) => h.module),
+          part.map((h) => h.kernel),
+          part.map((h) => h.presentCpus),
+          part.map((h) => h.guestKeyIds),
+          part.map((h) => h.allocationRatio),
+        ],
+      ),
+    );
   }
   // Host usage columns: for more than one batch of TDs, recomputed once below rather than by the
   // per-statement triggers, which would rewrite every host once per batch (migration
@@ -187,23 +224,43 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
   const deferUsage = doc.tds.length > CHUNK;
   if (deferUsage) await client.query(`SET LOCAL tdplan.td_usage_deferred = 'on'`);
   for (const part of chunks(doc.tds)) {
-    add(counts.tds, await upsert(client,
-      `INSERT INTO td (name, vcpus, host_id, migratable)
+    add(
+      counts.tds,
+      await upsert(
+        client,
+        `INSERT INTO td (name, vcpus, host_id, migratable)
        SELECT u.name, u.vcpus, h.id, u.migratable
        FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[]) AS u(name, vcpus, host, migratable)
        LEFT JOIN host h ON h.hostname = u.host
        ON CONFLICT (name) DO UPDATE SET generation = td.generation + 1, vcpus = EXCLUDED.vcpus, host_id = EXCLUDED.host_id, migratable = EXCLUDED.migratable
        WHERE (td.vcpus, td.host_id, td.migratable) IS DISTINCT FROM (EXCLUDED.vcpus, EXCLUDED.host_id, EXCLUDED.migratable)`,
-      [part.map((t) => t.name), part.map((t) => t.vcpus), part.map((t) => t.host), part.map((t) => t.migratable)]));
+        [part.map((t) => t.name), part.map((t) => t.vcpus), part.map((t) => t.host), part.map((t) => t.migratable)],
+      ),
+    );
   }
   if (mode === 'REPLACE') {
     // Whatever the document does not list goes, dependants first (foreign keys restrict).
     const gone = async (sql: string, keys: string[]): Promise<number> => (await client.query(sql, [keys])).rowCount ?? 0;
-    counts.tds.deleted = await gone('DELETE FROM td WHERE NOT (name = ANY($1::text[]))', doc.tds.map((t) => t.name));
-    counts.hosts.deleted = await gone('DELETE FROM host WHERE NOT (hostname = ANY($1::text[]))', doc.hosts.map((h) => h.hostname));
-    counts.modules.deleted = await gone('DELETE FROM tdx_module WHERE NOT (version = ANY($1::text[]))', doc.modules.map((m) => m.version));
-    counts.kernels.deleted = await gone('DELETE FROM kernel WHERE NOT (name = ANY($1::text[]))', doc.kernels.map((k) => k.name));
-    counts.platforms.deleted = await gone('DELETE FROM platform WHERE NOT (name = ANY($1::text[]))', doc.platforms.map((p) => p.name));
+    counts.tds.deleted = await gone(
+      'DELETE FROM td WHERE NOT (name = ANY($1::text[]))',
+      doc.tds.map((t) => t.name),
+    );
+    counts.hosts.deleted = await gone(
+      'DELETE FROM host WHERE NOT (hostname = ANY($1::text[]))',
+      doc.hosts.map((h) => h.hostname),
+    );
+    counts.modules.deleted = await gone(
+      'DELETE FROM tdx_module WHERE NOT (version = ANY($1::text[]))',
+      doc.modules.map((m) => m.version),
+    );
+    counts.kernels.deleted = await gone(
+      'DELETE FROM kernel WHERE NOT (name = ANY($1::text[]))',
+      doc.kernels.map((k) => k.name),
+    );
+    counts.platforms.deleted = await gone(
+      'DELETE FROM platform WHERE NOT (name = ANY($1::text[]))',
+      doc.platforms.map((p) => p.name),
+    );
   }
   if (deferUsage) {
     await client.query('SELECT host_usage_recompute()');
@@ -249,17 +306,21 @@ export async function importInventory(db: Database, input: unknown, mode: Import
     }
     // The audit trail records the import as one event: who, when, the mode, what changed by kind,
     // and the document's SHA-256 (row-by-row before/after of a million-row import would double it).
-    await client.query(
-      `INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after) VALUES ($1, 'IMPORT', 'Inventory', $2, NULL, $3)`,
-      [actor.name, mode, JSON.stringify({ counts, documentSha256: createHash('sha256').update(JSON.stringify(input)).digest('hex') })],
-    );
+    await client.query(`INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after) VALUES ($1, 'IMPORT', 'Inventory', $2, NULL, $3)`, [
+      actor.name,
+      mode,
+      JSON.stringify({ counts, documentSha256: createHash('sha256').update(JSON.stringify(input)).digest('hex') }),
+    ]);
     await client.query('COMMIT');
     return { ok: true, counts };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     const e = err as { message?: string; detail?: string; constraint?: string };
     // A rule the checks above missed, or a concurrent writer: report it, never a raw error.
-    return { ok: false, errors: [{ path: '(database)', message: [e.message, e.detail, e.constraint && `constraint ${e.constraint}`].filter(Boolean).join(': ') }] };
+    return {
+      ok: false,
+      errors: [{ path: '(database)', message: [e.message, e.detail, e.constraint && `constraint ${e.constraint}`].filter(Boolean).join(': ') }],
+    };
   } finally {
     client.release();
   }

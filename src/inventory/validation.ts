@@ -69,8 +69,16 @@ export function validateModule(m: ModuleFields): FieldProblem[] {
       checks.push([isNonNegativeInt(mig[key]), `migration.${key}`, `must be a non-negative integer, got ${mig[key]}`]);
     }
     checks.push(
-      [mig.minExportVersion <= mig.maxExportVersion, 'migration.maxExportVersion', `must be >= minExportVersion (${mig.minExportVersion}), got ${mig.maxExportVersion}`],
-      [mig.minImportVersion <= mig.maxImportVersion, 'migration.maxImportVersion', `must be >= minImportVersion (${mig.minImportVersion}), got ${mig.maxImportVersion}`],
+      [
+        mig.minExportVersion <= mig.maxExportVersion,
+        'migration.maxExportVersion',
+        `must be >= minExportVersion (${mig.minExportVersion}), got ${mig.maxExportVersion}`,
+      ],
+      [
+        mig.minImportVersion <= mig.maxImportVersion,
+        'migration.maxImportVersion',
+        `must be >= minImportVersion (${mig.minImportVersion}), got ${mig.maxImportVersion}`,
+      ],
     );
   }
   return problems(checks);

@@ -37,8 +37,15 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const modules = await client.query<{
-      id: number; version: string; max_vcpus_per_td: number | null; features: string[]; platform_ids: number[];
-      min_export_version: number | null; max_export_version: number | null; min_import_version: number | null; max_import_version: number | null;
+      id: number;
+      version: string;
+      max_vcpus_per_td: number | null;
+      features: string[];
+      platform_ids: number[];
+      min_export_version: number | null;
+      max_export_version: number | null;
+      min_import_version: number | null;
+      max_import_version: number | null;
     }>(
       `SELECT m.id, m.version, m.max_vcpus_per_td, m.features::text[] AS features,
               ARRAY(SELECT platform_id FROM module_platform mp WHERE mp.module_id = m.id) AS platform_ids,
@@ -49,8 +56,16 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
       'SELECT id, name, kvm_max_vcpus, tdx_vcpu_policy::text AS tdx_vcpu_policy FROM kernel',
     );
     const hosts = await client.query<{
-      id: number; hostname: string; platform_id: number; module_id: number | null; kernel_id: number;
-      present_cpus: number; guest_key_ids: number; allocation_ratio: number; td_count: number; allocated_vcpus: number;
+      id: number;
+      hostname: string;
+      platform_id: number;
+      module_id: number | null;
+      kernel_id: number;
+      present_cpus: number;
+      guest_key_ids: number;
+      allocation_ratio: number;
+      td_count: number;
+      allocated_vcpus: number;
     }>(
       `SELECT h.id, h.hostname, h.platform_id, h.module_id, h.kernel_id, h.present_cpus, h.guest_key_ids, h.allocation_ratio,
               h.td_count, h.allocated_vcpus
@@ -70,7 +85,12 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
             migration:
               m.min_export_version === null || m.max_export_version === null || m.min_import_version === null || m.max_import_version === null
                 ? null
-                : { minExportVersion: m.min_export_version, maxExportVersion: m.max_export_version, minImportVersion: m.min_import_version, maxImportVersion: m.max_import_version },
+                : {
+                    minExportVersion: m.min_export_version,
+                    maxExportVersion: m.max_export_version,
+                    minImportVersion: m.min_import_version,
+                    maxImportVersion: m.max_import_version,
+                  },
           },
         ]),
       ),

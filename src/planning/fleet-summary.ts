@@ -122,8 +122,7 @@ export async function fleetSummary(db: Database): Promise<FleetSummary> {
       t.kvmCapDistribution.push({ kvmCapMaxVcpus: row.cap!, hosts: row.hosts });
     }
   }
-  const ordered = (m: Map<string | null, GroupTotals>): GroupTotals[] =>
-    [...m.values()].map(sortLists).sort(byGroupKey);
+  const ordered = (m: Map<string | null, GroupTotals>): GroupTotals[] => [...m.values()].map(sortLists).sort(byGroupKey);
   return { ...sortLists(all), byModule: ordered(groups.module), byPlatform: ordered(groups.platform), byKernel: ordered(groups.kernel) };
 }
 

@@ -38,7 +38,10 @@ SELECT * FROM (SELECT 'PLATFORM', name, logical, count(*) OVER ()::int FROM ps W
 `;
 
 export async function moduleFloorOf(db: Database, moduleId: number): Promise<ModuleFloorAnswer> {
-  const { rows } = await db.pool.query<{ kind: 'HOST' | 'TD' | 'PLATFORM'; name: string; value: number; at_max: number }>(FLOOR_SQL, [moduleId, BOUND_BY_LIMIT]);
+  const { rows } = await db.pool.query<{ kind: 'HOST' | 'TD' | 'PLATFORM'; name: string; value: number; at_max: number }>(FLOOR_SQL, [
+    moduleId,
+    BOUND_BY_LIMIT,
+  ]);
   const of = (kind: string) => rows.filter((r) => r.kind === kind);
   const floor = moduleFloor({
     hosts: of('HOST').map((r) => ({ hostname: r.name, presentCpus: r.value })),

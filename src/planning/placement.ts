@@ -164,8 +164,15 @@ GROUP BY GROUPING SETS ((code), (module_version, code), (platform_name, code), (
 
 /** The planner's "what fits where" for a TD of `vcpus`: accepting hosts and blocker counts, by module, platform and kernel. */
 export async function fitSummary(db: Database, vcpus: number): Promise<FitSummary> {
-  const { rows } = await db.pool.query<{ dim: 'fleet' | 'module' | 'platform' | 'kernel'; key: string | null; code: string; hosts: number }>(FIT_SUMMARY_SQL, [vcpus]);
-  const groups = { fleet: new Map<string | null, FitCounts>(), module: new Map<string | null, FitCounts>(), platform: new Map<string | null, FitCounts>(), kernel: new Map<string | null, FitCounts>() };
+  const { rows } = await db.pool.query<{ dim: 'fleet' | 'module' | 'platform' | 'kernel'; key: string | null; code: string; hosts: number }>(FIT_SUMMARY_SQL, [
+    vcpus,
+  ]);
+  const groups = {
+    fleet: new Map<string | null, FitCounts>(),
+    module: new Map<string | null, FitCounts>(),
+    platform: new Map<string | null, FitCounts>(),
+    kernel: new Map<string | null, FitCounts>(),
+  };
   const get = (dim: keyof typeof groups, key: string | null): FitCounts => {
     let g = groups[dim].get(key);
     if (!g) groups[dim].set(key, (g = { key, acceptingHosts: 0, refusingHosts: 0, blockers: [] }));
@@ -179,9 +186,7 @@ export async function fitSummary(db: Database, vcpus: number): Promise<FitSummar
   }
   const order = ['TDX_DISABLED', 'VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'];
   const finish = (m: Map<string | null, FitCounts>): FitCounts[] =>
-    [...m.values()]
-      .map((g) => ({ ...g, blockers: g.blockers.sort((a, b) => order.indexOf(a.code) - order.indexOf(b.code)) }))
-      .sort(byGroupKey);
+    [...m.values()].map((g) => ({ ...g, blockers: g.blockers.sort((a, b) => order.indexOf(a.code) - order.indexOf(b.code)) })).sort(byGroupKey);
   return {
     vcpus,
     fleet: finish(groups.fleet)[0] ?? { key: null, acceptingHosts: 0, refusingHosts: 0, blockers: [] },

@@ -204,8 +204,18 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
   const afterById = new Map(after.hosts.map((h) => [h.id, h]));
   const tdsNoLongerFitting = broken.rows
     // the rules have the last word: the SQL above only narrows the rows down
-    .filter((t) => fitsWhereItRuns(factsOfHost(before, beforeById.get(t.host_id)!), t.vcpus) && !fitsWhereItRuns(factsOfHost(after, afterById.get(t.host_id)!), t.vcpus))
-    .map((t) => ({ id: t.id, name: t.name, vcpus: t.vcpus, hostname: t.hostname, capBefore: capBefore.get(t.host_id)!.kvmCapMaxVcpus, capAfter: capAfter.get(t.host_id)!.kvmCapMaxVcpus }));
+    .filter(
+      (t) =>
+        fitsWhereItRuns(factsOfHost(before, beforeById.get(t.host_id)!), t.vcpus) && !fitsWhereItRuns(factsOfHost(after, afterById.get(t.host_id)!), t.vcpus),
+    )
+    .map((t) => ({
+      id: t.id,
+      name: t.name,
+      vcpus: t.vcpus,
+      hostname: t.hostname,
+      capBefore: capBefore.get(t.host_id)!.kvmCapMaxVcpus,
+      capAfter: capAfter.get(t.host_id)!.kvmCapMaxVcpus,
+    }));
 
   // Migratable placed TDs, grouped by host and size: a group loses its targets as a whole. Only
   // TDs larger than strandingBound() can lose them, so the rest are not even read.
@@ -243,7 +253,14 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
            ORDER BY t.id LIMIT $3 OFFSET $4`,
           [stranded.map((g) => g.host_id), stranded.map((g) => g.vcpus), first, offset],
         );
-        return rows.map((t) => ({ id: t.id, name: t.name, vcpus: t.vcpus, hostname: t.hostname, capBefore: capBefore.get(t.host_id)!.kvmCapMaxVcpus, capAfter: capAfter.get(t.host_id)!.kvmCapMaxVcpus }));
+        return rows.map((t) => ({
+          id: t.id,
+          name: t.name,
+          vcpus: t.vcpus,
+          hostname: t.hostname,
+          capBefore: capBefore.get(t.host_id)!.kvmCapMaxVcpus,
+          capAfter: capAfter.get(t.host_id)!.kvmCapMaxVcpus,
+        }));
       },
     },
     capacityBefore: totals([...capBefore.values()]),

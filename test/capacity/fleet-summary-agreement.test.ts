@@ -22,7 +22,8 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const TOTALS = 'hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts }';
+const TOTALS =
+  'hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts }';
 const QUERY = `{ fleetSummary { ${TOTALS} byModule { key ${TOTALS} } byPlatform { key ${TOTALS} } byKernel { key ${TOTALS} } } }`;
 
 type Totals = Omit<CapacityTotals, never>;

@@ -30,12 +30,14 @@ async function data<T>(query: string, variables?: Record<string, unknown>): Prom
 /** Every table's rows, as PostgreSQL prints them: equal strings mean an unchanged inventory. */
 async function snapshot(): Promise<string> {
   const tables = ['platform', 'tdx_module', 'module_platform', 'kernel', 'host', 'td'];
-  const parts = await Promise.all(tables.map((t) => db.pool.query<{ rows: string }>(`SELECT string_agg(x::text, E'\\n' ORDER BY x::text) AS rows FROM ${t} x`)));
+  const parts = await Promise.all(
+    tables.map((t) => db.pool.query<{ rows: string }>(`SELECT string_agg(x::text, E'\\n' ORDER BY x::text) AS rows FROM ${t} x`)),
+  );
   return parts.map((p, i) => `${tables[i]}:\n${p.rows[0]?.rows ?? ''}`).join('\n');
 }
 
 describe('N1 module floor', () => {
-  it('N1: the demo fleet\'s 1.5.10 module: 688 bound by gnr-b01 and GNR-SP-4S, 112 below what it reports', async () => {
+  it("N1: the demo fleet's 1.5.10 module: 688 bound by gnr-b01 and GNR-SP-4S, 112 below what it reports", async () => {
     await importInventory(db, demoFleet(), 'REPLACE');
     const d = await data<{ moduleFloor: unknown }>(`{ moduleFloor(version: "1.5.10.00.0820") {
       module { version } floor boundBy headroom effectiveMaxVcpusPerTd
@@ -72,10 +74,14 @@ describe('N1 module floor', () => {
             tds: doc.tds.filter((t) => t.host !== null && names.has(t.host)).map((t) => ({ name: t.name, vcpus: t.vcpus })),
             platforms: doc.platforms.filter((p) => m.platforms.includes(p.name)).map((p) => ({ name: p.name, maxLogicalCpus: maxLogicalCpus(p) })),
           });
-          const d = await data<{ moduleFloor: { floor: number; boundBy: string[]; hostPresentCpus: { value: number | null; boundBy: string[] }; tdVcpus: { value: number | null; boundBy: string[] } } }>(
-            `query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundBy } tdVcpus { value boundBy } } }`,
-            { v: m.version },
-          );
+          const d = await data<{
+            moduleFloor: {
+              floor: number;
+              boundBy: string[];
+              hostPresentCpus: { value: number | null; boundBy: string[] };
+              tdVcpus: { value: number | null; boundBy: string[] };
+            };
+          }>(`query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundBy } tdVcpus { value boundBy } } }`, { v: m.version });
           const sorted = (c: { value: number | null; boundBy: string[] }) => ({ value: c.value, boundBy: [...c.boundBy].sort() });
           expect(d.moduleFloor.floor).toBe(expected.floor);
           expect(d.moduleFloor.boundBy).toEqual(expected.boundBy);
@@ -96,7 +102,9 @@ describe('N1 module floor', () => {
 describe('N3 module x platform matrix', () => {
   it('N3: a 576 module on a fully populated GNR-SP-4S is disabled upstream and capped at 576 under v19', async () => {
     await importInventory(db, demoFleet(), 'REPLACE');
-    const d = await data<{ moduleMatrix: { module: { version: string }; platform: { name: string }; presentCpusPolicy: unknown; moduleLimitPolicy: unknown }[] }>(
+    const d = await data<{
+      moduleMatrix: { module: { version: string }; platform: { name: string }; presentCpusPolicy: unknown; moduleLimitPolicy: unknown }[];
+    }>(
       `{ moduleMatrix { module { version } platform { name } maxLogicalCpus
          presentCpusPolicy { tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy tdxDisabledReasons { code } }
          moduleLimitPolicy { tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy } } }`,
@@ -121,7 +129,17 @@ describe('N2 what-if', () => {
       tdsNoLongerFitting { totalCount edges { node { name hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
       capacityDelta { tdxEnabledHosts tdSlots schedulableVcpus } } }`);
     expect(d.whatIf).toEqual({
-      hostsLosingTdx: { totalCount: 1, edges: [{ node: { hostname: 'gnr-b02', tdxDisabledReasonsAfter: [{ code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', message: 'MAX_VCPUS_PER_TD 512 < 688 present CPUs' }] } }] },
+      hostsLosingTdx: {
+        totalCount: 1,
+        edges: [
+          {
+            node: {
+              hostname: 'gnr-b02',
+              tdxDisabledReasonsAfter: [{ code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', message: 'MAX_VCPUS_PER_TD 512 < 688 present CPUs' }],
+            },
+          },
+        ],
+      },
       hostsWithNewCap: { edges: [{ node: { hostname: 'emr-a03', kvmCapMaxVcpusBefore: 1024, kvmCapMaxVcpusAfter: 512 } }] },
       tdsNoLongerFitting: {
         totalCount: 2,
@@ -136,7 +154,9 @@ describe('N2 what-if', () => {
   });
 
   it('N2: reports every unknown reference in the changes with its path', async () => {
-    const res = await client.gql(`{ whatIf(changes: { modules: [{ module: { version: "0.0" }, maxVcpusPerTd: 0 }], hostMoves: [{ hosts: [{ hostname: "ghost" }], toKernel: { name: "nope" } }] }) { capacityDelta { tdSlots } } }`);
+    const res = await client.gql(
+      `{ whatIf(changes: { modules: [{ module: { version: "0.0" }, maxVcpusPerTd: 0 }], hostMoves: [{ hosts: [{ hostname: "ghost" }], toKernel: { name: "nope" } }] }) { capacityDelta { tdSlots } } }`,
+    );
     expect(res.errors?.[0]?.extensions).toMatchObject({
       code: 'VALIDATION_FAILED',
       problems: expect.arrayContaining([
@@ -167,7 +187,10 @@ describe('N2 what-if', () => {
       maxVcpusPerTd: fc.option(fc.constantFrom(64, 256, 512, 576, 1024), { nil: null }),
       kernel: fc.nat(doc.kernels.length - 1),
       policy: fc.option(fc.constantFrom('PRESENT_CPUS' as const, 'MODULE_LIMIT' as const), { nil: undefined }),
-      moved: fc.subarray(doc.hosts.map((h) => h.hostname), { maxLength: Math.min(3, doc.hosts.length) }),
+      moved: fc.subarray(
+        doc.hosts.map((h) => h.hostname),
+        { maxLength: Math.min(3, doc.hosts.length) },
+      ),
       toModule: fc.nat(doc.modules.length - 1),
     });
 
@@ -203,7 +226,9 @@ describe('N2 what-if', () => {
           const usage = usageOf(doc);
           const cap = (f: Map<string, HostFacts>, h: string) => hostCapacity(f.get(h)!, usage.get(h)!);
           const losing = doc.hosts.filter((h) => cap(fb, h.hostname).tdxEnabled && !cap(fa, h.hostname).tdxEnabled).map((h) => h.hostname);
-          const broken = doc.tds.filter((t) => t.host !== null && fitsWhereItRuns(fb.get(t.host)!, t.vcpus) && !fitsWhereItRuns(fa.get(t.host)!, t.vcpus)).map((t) => t.name);
+          const broken = doc.tds
+            .filter((t) => t.host !== null && fitsWhereItRuns(fb.get(t.host)!, t.vcpus) && !fitsWhereItRuns(fa.get(t.host)!, t.vcpus))
+            .map((t) => t.name);
           const hasTarget = (f: Map<string, HostFacts>, t: (typeof doc.tds)[number]) =>
             doc.hosts.some(
               (h, i) =>
@@ -217,7 +242,14 @@ describe('N2 what-if', () => {
             );
           const stranded = doc.tds.filter((t) => t.host !== null && t.migratable && hasTarget(fb, t) && !hasTarget(fa, t)).map((t) => t.name);
 
-          const d = await data<{ whatIf: { hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string } }[] }; tdsNoLongerFitting: { edges: { node: { name: string } }[] }; tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string } }[] }; capacityAfter: { tdSlots: number } } }>(
+          const d = await data<{
+            whatIf: {
+              hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string } }[] };
+              tdsNoLongerFitting: { edges: { node: { name: string } }[] };
+              tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string } }[] };
+              capacityAfter: { tdSlots: number };
+            };
+          }>(
             `query($c: WhatIfChanges!) { whatIf(changes: $c) {
               hostsLosingTdx(first: 500) { totalCount edges { node { hostname } } }
               tdsNoLongerFitting(first: 500) { edges { node { name } } }
@@ -250,4 +282,3 @@ describe('N2 what-if', () => {
     expect(seen.stranded).toBeGreaterThan(0);
   });
 });
-

@@ -27,7 +27,11 @@ interface Page {
 }
 
 /** Every page of a candidate connection, `size` at a time. */
-async function allPages(query: string, variables: Record<string, unknown>, pick: (data: Record<string, unknown>) => Page): Promise<{ names: string[]; remaining: number[]; totalCount: number }> {
+async function allPages(
+  query: string,
+  variables: Record<string, unknown>,
+  pick: (data: Record<string, unknown>) => Page,
+): Promise<{ names: string[]; remaining: number[]; totalCount: number }> {
   const names: string[] = [];
   const remaining: number[] = [];
   let after: string | null = null;
@@ -85,9 +89,7 @@ describe('placement candidates and migration targets agree with the pure rules',
         expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const facts = factsOf(doc);
         const usage = usageOf(doc);
-        const expected = doc.hosts
-          .filter((h) => tdFitBlockers(facts.get(h.hostname)!, usage.get(h.hostname)!, vcpus).length === 0)
-          .map((h) => h.hostname);
+        const expected = doc.hosts.filter((h) => tdFitBlockers(facts.get(h.hostname)!, usage.get(h.hostname)!, vcpus).length === 0).map((h) => h.hostname);
         const got = await allPages(
           `query($v: Int!, $n: Int!, $after: String) { placementCandidates(vcpus: $v, first: $n, after: $after) {
             totalCount pageInfo { hasNextPage endCursor } edges { remainingVcpus node { hostname } } } }`,
@@ -163,7 +165,12 @@ describe('whatFitsWhere agrees with the pure rules', () => {
         const by = (key: (h: (typeof doc.hosts)[number]) => string | null) =>
           [...new Set(doc.hosts.map(key))]
             .sort((a, b) => (a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0))
-            .map((k) => counts(doc.hosts.filter((h) => key(h) === k), k));
+            .map((k) =>
+              counts(
+                doc.hosts.filter((h) => key(h) === k),
+                k,
+              ),
+            );
         const COUNTS = 'key acceptingHosts refusingHosts blockers { code hosts }';
         const res = await client.gql<{ whatFitsWhere: unknown }>(
           `query($v: Int!) { whatFitsWhere(vcpus: $v) { vcpus fleet { ${COUNTS} } byModule { ${COUNTS} } byPlatform { ${COUNTS} } byKernel { ${COUNTS} } } }`,

@@ -99,9 +99,7 @@ describe('R1: TDX enabled', () => {
 
   it.each([577, 1376])('R1: a 576 module disables TDX on a %i-CPU host under PRESENT_CPUS', (presentCpus) => {
     const h = host({ presentCpus });
-    expect(tdxDisabledReasons(h)).toEqual([
-      { code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', message: `MAX_VCPUS_PER_TD 576 < ${presentCpus} present CPUs` },
-    ]);
+    expect(tdxDisabledReasons(h)).toEqual([{ code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', message: `MAX_VCPUS_PER_TD 576 < ${presentCpus} present CPUs` }]);
     expect(tdxEnabled(h)).toBe(false);
   });
 
@@ -141,12 +139,7 @@ describe('R1: TDX enabled', () => {
 
   it('R1: every failing condition is reported at once', () => {
     const h = host({ presentCpus: 1376, guestKeyIds: 0, moduleSupportsPlatform: false, module: { ...tdx15, features: [] } });
-    expect(codes(tdxDisabledReasons(h))).toEqual([
-      'PLATFORM_UNSUPPORTED',
-      'NO_TOPOLOGY_ENUM',
-      'NO_GUEST_KEYIDS',
-      'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
-    ]);
+    expect(codes(tdxDisabledReasons(h))).toEqual(['PLATFORM_UNSUPPORTED', 'NO_TOPOLOGY_ENUM', 'NO_GUEST_KEYIDS', 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS']);
   });
 });
 
@@ -361,20 +354,13 @@ describe('R6: migration', () => {
   });
 
   it('R6: SAME_HOST alone', () => {
-    expect(migrationBlockers(move({ targetHostId: 1 }))).toEqual([
-      { code: 'SAME_HOST', message: 'the TD already runs on the target host 1' },
-    ]);
+    expect(migrationBlockers(move({ targetHostId: 1 }))).toEqual([{ code: 'SAME_HOST', message: 'the TD already runs on the target host 1' }]);
   });
 
   it('R6: the R5 blockers of the target', () => {
     expect(codes(migrationBlockers(move({ targetHost: host({ presentCpus: 1376 }) })))).toEqual(['TDX_DISABLED']);
-    expect(codes(migrationBlockers(move({ td: { vcpus: 300, migratable: true, hostId: 1 } })))).toEqual([
-      'VCPUS_EXCEED_KVM_CAP',
-      'INSUFFICIENT_VCPUS',
-    ]);
-    expect(codes(migrationBlockers(move({ targetHost: host({ guestKeyIds: 1 }), targetUsage: { tdCount: 1, allocatedVcpus: 8 } })))).toEqual([
-      'NO_FREE_KEYID',
-    ]);
+    expect(codes(migrationBlockers(move({ td: { vcpus: 300, migratable: true, hostId: 1 } })))).toEqual(['VCPUS_EXCEED_KVM_CAP', 'INSUFFICIENT_VCPUS']);
+    expect(codes(migrationBlockers(move({ targetHost: host({ guestKeyIds: 1 }), targetUsage: { tdCount: 1, allocatedVcpus: 8 } })))).toEqual(['NO_FREE_KEYID']);
   });
 
   it('R6: MIGRATION_UNSUPPORTED says which module declares no migration support', () => {
@@ -439,9 +425,7 @@ describe('R6: migration', () => {
       'INSUFFICIENT_VCPUS',
       'MIGRATION_UNSUPPORTED',
     ]);
-    expect(migrationBlockers(c).at(-1)?.message).toBe(
-      "the source host has no TDX module; the target host's TDX module declares no migration support",
-    );
+    expect(migrationBlockers(c).at(-1)?.message).toBe("the source host has no TDX module; the target host's TDX module declares no migration support");
   });
 });
 

@@ -24,7 +24,13 @@ describe('SQL capacity view agrees with the pure rules', () => {
     await fc.assert(
       fc.asyncProperty(fleetArb, async (doc) => {
         expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
-        const { rows } = await db.pool.query<{ hostname: string; tdx_enabled: boolean; tdx_disabled_reasons: string[]; kvm_cap_max_vcpus: number | null; schedulable_vcpus: number }>(
+        const { rows } = await db.pool.query<{
+          hostname: string;
+          tdx_enabled: boolean;
+          tdx_disabled_reasons: string[];
+          kvm_cap_max_vcpus: number | null;
+          schedulable_vcpus: number;
+        }>(
           `SELECT h.hostname, s.tdx_enabled, s.tdx_disabled_reasons, s.kvm_cap_max_vcpus, c.schedulable_vcpus
            FROM host_tdx_status s JOIN host h ON h.id = s.host_id JOIN host_capacity c ON c.host_id = h.id`,
         );
@@ -33,7 +39,13 @@ describe('SQL capacity view agrees with the pure rules', () => {
         for (const row of rows) {
           const expected = hostCapacity(facts.get(row.hostname)!, { tdCount: 0, allocatedVcpus: 0 });
           // tdx_enabled is a conjunction of its own (for the planner's estimates): it must agree with the reasons too.
-          expect({ host: row.hostname, enabled: row.tdx_enabled, reasons: row.tdx_disabled_reasons, cap: row.kvm_cap_max_vcpus, schedulable: row.schedulable_vcpus }).toEqual({
+          expect({
+            host: row.hostname,
+            enabled: row.tdx_enabled,
+            reasons: row.tdx_disabled_reasons,
+            cap: row.kvm_cap_max_vcpus,
+            schedulable: row.schedulable_vcpus,
+          }).toEqual({
             host: row.hostname,
             enabled: expected.tdxEnabled,
             reasons: expected.tdxDisabledReasons.map((r) => r.code),
@@ -62,7 +74,11 @@ describe('SQL capacity view agrees with the pure rules', () => {
         );
         expect(res.errors).toBeUndefined();
         const names = (key: string): string[] => res.data![key]!.edges.map((e) => e.node.hostname).sort();
-        const expected = (pred: (c: (typeof capacities)[number]) => boolean): string[] => capacities.filter(pred).map((c) => c.hostname).sort();
+        const expected = (pred: (c: (typeof capacities)[number]) => boolean): string[] =>
+          capacities
+            .filter(pred)
+            .map((c) => c.hostname)
+            .sort();
         expect(names('enabled')).toEqual(expected((c) => c.tdxEnabled));
         expect(names('disabled')).toEqual(expected((c) => !c.tdxEnabled));
         expect(names('belowPresent')).toEqual(expected((c) => c.tdxDisabledReasons.some((r) => r.code === 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS')));

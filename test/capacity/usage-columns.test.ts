@@ -51,18 +51,27 @@ describe('host usage columns', () => {
           // Operations on TDs an earlier operation deleted fail as NotFound: that is fine, the columns must still agree.
           if (op.kind === 'move' && tdName(op.td)) {
             const host = op.host === null ? null : { hostname: hostname(op.host) };
-            await client.gql('mutation($td: String!, $host: HostRef) { updateTd(td: { name: $td }, input: { host: $host }) { __typename } }', { td: tdName(op.td), host });
+            await client.gql('mutation($td: String!, $host: HostRef) { updateTd(td: { name: $td }, input: { host: $host }) { __typename } }', {
+              td: tdName(op.td),
+              host,
+            });
           } else if (op.kind === 'resize' && tdName(op.td)) {
-            await client.gql('mutation($td: String!, $v: Int!) { updateTd(td: { name: $td }, input: { vcpus: $v }) { __typename } }', { td: tdName(op.td), v: op.vcpus });
+            await client.gql('mutation($td: String!, $v: Int!) { updateTd(td: { name: $td }, input: { vcpus: $v }) { __typename } }', {
+              td: tdName(op.td),
+              v: op.vcpus,
+            });
           } else if (op.kind === 'delete' && tdName(op.td)) {
             await client.gql('mutation($td: String!) { deleteTd(td: { name: $td }) { __typename } }', { td: tdName(op.td) });
           } else if (op.kind === 'create') {
             created += 1;
-            const res = await client.gql('mutation($n: String!, $h: String!, $v: Int!) { createTd(input: { name: $n, vcpus: $v, host: { hostname: $h } }) { __typename } }', {
-              n: `created-${created}`,
-              h: hostname(op.host),
-              v: op.vcpus,
-            });
+            const res = await client.gql(
+              'mutation($n: String!, $h: String!, $v: Int!) { createTd(input: { name: $n, vcpus: $v, host: { hostname: $h } }) { __typename } }',
+              {
+                n: `created-${created}`,
+                h: hostname(op.host),
+                v: op.vcpus,
+              },
+            );
             expect(res.errors).toBeUndefined();
           } else if (op.kind === 'mergeImport') {
             // A bulk upsert that moves every TD to another host and changes its size.

@@ -53,7 +53,9 @@ describe('audit trail', () => {
       'mutation { createHost(input: { hostname: "audit-h1", platform: { name: "SPR-2S" }, kernel: { name: "linux-6.16" }, presentCpus: 64, guestKeyIds: 8 }) { __typename } }',
     );
     expect(create.errors).toBeUndefined();
-    await admin.gql('mutation { updateHost(host: { hostname: "audit-h1" }, input: { presentCpus: 96, module: { version: "1.5.06.00.0744" } }) { __typename } }');
+    await admin.gql(
+      'mutation { updateHost(host: { hostname: "audit-h1" }, input: { presentCpus: 96, module: { version: "1.5.06.00.0744" } }) { __typename } }',
+    );
     await admin.gql('mutation { deleteHost(host: { hostname: "audit-h1" }) { __typename } }');
 
     const { totalCount, events: trail } = await events('{ entityType: "Host", entityKey: "audit-h1" }');
@@ -64,7 +66,16 @@ describe('audit trail', () => {
     expect(trail[0]!.sequence).toBeGreaterThan(trail[1]!.sequence);
     const [deleted, updated, created] = trail;
     expect(created!.before).toBeNull();
-    expect(created!.after).toEqual({ hostname: 'audit-h1', platform: 'SPR-2S', module: null, kernel: 'linux-6.16', presentCpus: 64, guestKeyIds: 8, allocationRatio: 1, generation: 1 });
+    expect(created!.after).toEqual({
+      hostname: 'audit-h1',
+      platform: 'SPR-2S',
+      module: null,
+      kernel: 'linux-6.16',
+      presentCpus: 64,
+      guestKeyIds: 8,
+      allocationRatio: 1,
+      generation: 1,
+    });
     expect(updated!.before).toEqual(created!.after);
     expect(updated!.after).toMatchObject({ presentCpus: 96, module: '1.5.06.00.0744', generation: 2 });
     expect(deleted!.before).toEqual(updated!.after);
@@ -93,15 +104,18 @@ describe('audit trail', () => {
     expect(res.errors).toBeUndefined();
     const { events: trail } = await events('{ action: IMPORT }');
     expect(trail[0]).toMatchObject({ actor: admin.tokenName, entityType: 'Inventory', entityKey: 'MERGE', before: null });
-    expect(trail[0]!.after).toMatchObject({ counts: { platforms: { created: 1, updated: 0, deleted: 0 } }, documentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(trail[0]!.after).toMatchObject({
+      counts: { platforms: { created: 1, updated: 0, deleted: 0 } },
+      documentSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     await expect(db.pool.query('UPDATE audit_event SET actor = $1', ['someone-else'])).rejects.toThrow(/append-only/);
     await expect(db.pool.query('DELETE FROM audit_event')).rejects.toThrow(/append-only/);
   });
 
   it('pages through the trail with cursors', async () => {
-    const first = await admin.gql<{ auditEvents: { edges: { cursor: string; node: { sequence: number } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
-      '{ auditEvents(first: 2) { edges { cursor node { sequence } } pageInfo { hasNextPage endCursor } } }',
-    );
+    const first = await admin.gql<{
+      auditEvents: { edges: { cursor: string; node: { sequence: number } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+    }>('{ auditEvents(first: 2) { edges { cursor node { sequence } } pageInfo { hasNextPage endCursor } } }');
     const page1 = first.data!.auditEvents;
     expect(page1.pageInfo.hasNextPage).toBe(true);
     const second = await admin.gql<{ auditEvents: { edges: { node: { sequence: number } }[] } }>(
@@ -131,7 +145,13 @@ describe('optimistic concurrency', () => {
       `mutation { updateKernel(kernel: { name: "linux-6.16" }, input: { kvmMaxVcpus: 1024, expectedGeneration: ${generation} }) {
         __typename ... on StaleGenerationError { message entity key expectedGeneration currentGeneration } } }`,
     );
-    expect(stale.data!.updateKernel).toMatchObject({ __typename: 'StaleGenerationError', entity: 'Kernel', key: 'linux-6.16', expectedGeneration: generation, currentGeneration: generation + 1 });
+    expect(stale.data!.updateKernel).toMatchObject({
+      __typename: 'StaleGenerationError',
+      entity: 'Kernel',
+      key: 'linux-6.16',
+      expectedGeneration: generation,
+      currentGeneration: generation + 1,
+    });
     const after = await admin.gql<{ kernel: { kvmMaxVcpus: number; generation: number } }>('{ kernel(name: "linux-6.16") { kvmMaxVcpus generation } }');
     expect(after.data!.kernel).toEqual({ kvmMaxVcpus: 2048, generation: generation + 1 });
     expect(await auditCount()).toBe(audit);
@@ -154,7 +174,7 @@ describe('optimistic concurrency', () => {
     expect(after.data!.host.generation).toBe(generation + 1);
   });
 
-  it('placements, migrations and merge imports move a TD\'s generation too', async () => {
+  it("placements, migrations and merge imports move a TD's generation too", async () => {
     const read = async (): Promise<number> => (await admin.gql<{ td: { generation: number } }>('{ td(name: "td-web-03") { generation } }')).data!.td.generation;
     const g0 = await read();
     const moved = await planner.gql('mutation { migrateTd(td: { name: "td-web-03" }, targetHost: { hostname: "gnr-b02" }) { __typename } }');

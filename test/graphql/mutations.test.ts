@@ -43,7 +43,10 @@ describe('inventory mutations', () => {
     const module = await mutate(`mutation { createModule(input: { version: "2.0.03.00.0500", maxVcpusPerTd: 1152, features: [TOPOLOGY_ENUM],
         supportedPlatforms: [{ name: "GNR-AP-1S" }], migration: { minExportVersion: 2, maxExportVersion: 3, minImportVersion: 2, maxImportVersion: 3 } }) {
       __typename ... on MutationCreateModuleSuccess { data { version maxVcpusPerTd effectiveMaxVcpusPerTd supportedPlatforms(first: 5) { totalCount edges { node { name } } } } } ${ERROR_FIELDS} } }`);
-    expect(module).toMatchObject({ __typename: 'MutationCreateModuleSuccess', data: { version: '2.0.03.00.0500', effectiveMaxVcpusPerTd: 1152, supportedPlatforms: { totalCount: 1 } } });
+    expect(module).toMatchObject({
+      __typename: 'MutationCreateModuleSuccess',
+      data: { version: '2.0.03.00.0500', effectiveMaxVcpusPerTd: 1152, supportedPlatforms: { totalCount: 1 } },
+    });
 
     const host = await mutate(`mutation { createHost(input: { hostname: "gnr-c01", platform: { name: "GNR-AP-1S" }, module: { version: "2.0.03.00.0500" },
         kernel: { name: "linux-6.16" }, presentCpus: 256, guestKeyIds: 16 }) {
@@ -55,17 +58,26 @@ describe('inventory mutations', () => {
 
     const td = await mutate(`mutation { createTd(input: { name: "td-new", vcpus: 32, host: { hostname: "gnr-c01" } }) {
       __typename ... on MutationCreateTdSuccess { data { name migratable host { hostname usedKeyIds allocatedVcpus } } } ${ERROR_FIELDS} } }`);
-    expect(td).toEqual({ __typename: 'MutationCreateTdSuccess', data: { name: 'td-new', migratable: true, host: { hostname: 'gnr-c01', usedKeyIds: 1, allocatedVcpus: 32 } } });
+    expect(td).toEqual({
+      __typename: 'MutationCreateTdSuccess',
+      data: { name: 'td-new', migratable: true, host: { hostname: 'gnr-c01', usedKeyIds: 1, allocatedVcpus: 32 } },
+    });
   });
 
   it('refers to entities by global ID as well', async () => {
     const res = await client.gql<{ host: { id: string } }>('{ host(hostname: "spr-a01") { id } }');
-    const updated = await mutate(`mutation($id: ID!) { updateHost(host: { id: $id }, input: { guestKeyIds: 48 }) {
-      __typename ... on MutationUpdateHostSuccess { data { hostname guestKeyIds } } ${ERROR_FIELDS} } }`, { id: res.data!.host.id });
+    const updated = await mutate(
+      `mutation($id: ID!) { updateHost(host: { id: $id }, input: { guestKeyIds: 48 }) {
+      __typename ... on MutationUpdateHostSuccess { data { hostname guestKeyIds } } ${ERROR_FIELDS} } }`,
+      { id: res.data!.host.id },
+    );
     expect(updated).toEqual({ __typename: 'MutationUpdateHostSuccess', data: { hostname: 'spr-a01', guestKeyIds: 48 } });
-    const node = await client.gql<{ node: { __typename: string; hostname: string } }>('query($id: ID!) { node(id: $id) { __typename ... on Host { hostname } } }', {
-      id: res.data!.host.id,
-    });
+    const node = await client.gql<{ node: { __typename: string; hostname: string } }>(
+      'query($id: ID!) { node(id: $id) { __typename ... on Host { hostname } } }',
+      {
+        id: res.data!.host.id,
+      },
+    );
     expect(node.data!.node).toEqual({ __typename: 'Host', hostname: 'spr-a01' });
   });
 
@@ -88,14 +100,21 @@ describe('inventory mutations', () => {
   });
 
   it('refuses a duplicate natural key with a ConflictError', async () => {
-    const result = await mutate(`mutation { createKernel(input: { name: "linux-6.16", kvmMaxVcpus: 1024, tdxVcpuPolicy: PRESENT_CPUS }) { __typename ${ERROR_FIELDS} } }`);
+    const result = await mutate(
+      `mutation { createKernel(input: { name: "linux-6.16", kvmMaxVcpus: 1024, tdxVcpuPolicy: PRESENT_CPUS }) { __typename ${ERROR_FIELDS} } }`,
+    );
     expect(result).toMatchObject({ __typename: 'ConflictError', entity: 'Kernel', field: 'name', value: 'linux-6.16' });
   });
 
   it('refuses to delete a module that hosts run, and changes nothing', async () => {
     const before = await exportInventory(db);
     const result = await mutate(`mutation { deleteModule(module: { version: "1.5.06.00.0744" }) { __typename ${ERROR_FIELDS} } }`);
-    expect(result).toMatchObject({ __typename: 'StillReferencedError', entity: 'TdxModule', key: '1.5.06.00.0744', referencedBy: [{ entity: 'Host', count: 4 }] });
+    expect(result).toMatchObject({
+      __typename: 'StillReferencedError',
+      entity: 'TdxModule',
+      key: '1.5.06.00.0744',
+      referencedBy: [{ entity: 'Host', count: 4 }],
+    });
     expect(await exportInventory(db)).toEqual(before);
   });
 
@@ -114,7 +133,9 @@ describe('inventory mutations', () => {
 
   it('refuses a global ID of another type as a validation problem', async () => {
     const res = await client.gql<{ td: { id: string } }>('{ td(name: "td-web-01") { id } }');
-    const result = await mutate(`mutation($id: ID!) { updateHost(host: { id: $id }, input: { guestKeyIds: 1 }) { __typename ${ERROR_FIELDS} } }`, { id: res.data!.td.id });
+    const result = await mutate(`mutation($id: ID!) { updateHost(host: { id: $id }, input: { guestKeyIds: 1 }) { __typename ${ERROR_FIELDS} } }`, {
+      id: res.data!.td.id,
+    });
     expect(result).toMatchObject({ __typename: 'ValidationError', problems: [{ field: 'host' }] });
   });
 
@@ -123,19 +144,28 @@ describe('inventory mutations', () => {
     expect(result.__typename).toBe('ValidationError');
   });
 
-  it('clears a module\'s MAX_VCPUS_PER_TD with an explicit null (R2: then 65535)', async () => {
+  it("clears a module's MAX_VCPUS_PER_TD with an explicit null (R2: then 65535)", async () => {
     const result = await mutate(`mutation { updateModule(module: { version: "2.0.03.00.0500" }, input: { maxVcpusPerTd: null }) {
       __typename ... on MutationUpdateModuleSuccess { data { maxVcpusPerTd effectiveMaxVcpusPerTd migration { maxImportVersion } } } ${ERROR_FIELDS} } }`);
-    expect(result).toEqual({ __typename: 'MutationUpdateModuleSuccess', data: { maxVcpusPerTd: null, effectiveMaxVcpusPerTd: 65535, migration: { maxImportVersion: 3 } } });
+    expect(result).toEqual({
+      __typename: 'MutationUpdateModuleSuccess',
+      data: { maxVcpusPerTd: null, effectiveMaxVcpusPerTd: 65535, migration: { maxImportVersion: 3 } },
+    });
   });
 
   it('imports and exports the inventory document over GraphQL', async () => {
     const bad = { hosts: [{ hostname: 'x', platform: 'XYZ', kernel: 'linux-6.16', presentCpus: 1, guestKeyIds: 1 }] };
-    const refused = await mutate(`mutation($d: JSONObject!) { importInventory(document: $d) { __typename ... on ValidationError { message problems { field message } } } }`, { d: bad });
+    const refused = await mutate(
+      `mutation($d: JSONObject!) { importInventory(document: $d) { __typename ... on ValidationError { message problems { field message } } } }`,
+      { d: bad },
+    );
     expect(refused).toMatchObject({ __typename: 'ValidationError', problems: [{ field: 'hosts[0].platform', message: 'unknown platform "XYZ"' }] });
     const doc = (await client.gql<{ inventoryDocument: Record<string, unknown> }>('{ inventoryDocument }')).data!.inventoryDocument;
-    const replaced = await mutate(`mutation($d: JSONObject!) { importInventory(document: $d, mode: REPLACE) {
-      __typename ... on ImportInventorySuccess { data { hosts { created updated deleted } } } } }`, { d: doc });
+    const replaced = await mutate(
+      `mutation($d: JSONObject!) { importInventory(document: $d, mode: REPLACE) {
+      __typename ... on ImportInventorySuccess { data { hosts { created updated deleted } } } } }`,
+      { d: doc },
+    );
     expect(replaced).toEqual({ __typename: 'ImportInventorySuccess', data: { hosts: { created: 0, updated: 0, deleted: 0 } } });
   });
 });

@@ -46,7 +46,10 @@ describe('checks', () => {
     // gnr-a01 is full: its 512-vCPU TD leaves nothing
     expect((await check('migrationCheck', 'td-web-03', 'targetHostname: "gnr-a01"')).blockers.map((b) => b.code)).toEqual(['INSUFFICIENT_VCPUS']);
     // spr-a01 (1.5.06) to spr-a03 (1.5.00, no migration, no TOPOLOGY_ENUM): TDX disabled and unsupported
-    expect((await check('migrationCheck', 'td-web-01', 'targetHostname: "spr-a03"')).blockers.map((b) => b.code)).toEqual(['TDX_DISABLED', 'MIGRATION_UNSUPPORTED']);
+    expect((await check('migrationCheck', 'td-web-01', 'targetHostname: "spr-a03"')).blockers.map((b) => b.code)).toEqual([
+      'TDX_DISABLED',
+      'MIGRATION_UNSUPPORTED',
+    ]);
   });
 
   it('R6: the target can be named by global ID; SAME_HOST is a blocker', async () => {
@@ -89,7 +92,9 @@ describe('placeTd and migrateTd', () => {
   });
 
   it('R6: migrates a placed TD, and refuses a TD that is not migratable', async () => {
-    const ok = await client.gql<{ migrateTd: { __typename: string } }>(`mutation { migrateTd(td: { name: "td-web-03" }, targetHost: { hostname: "gnr-b02" }) { ${RESULT} } }`);
+    const ok = await client.gql<{ migrateTd: { __typename: string } }>(
+      `mutation { migrateTd(td: { name: "td-web-03" }, targetHost: { hostname: "gnr-b02" }) { ${RESULT} } }`,
+    );
     expect(ok.data!.migrateTd.__typename).toBe('MutationMigrateTdSuccess');
     const before = await exportInventory(db);
     const refused = await client.gql<{ migrateTd: { __typename: string; blockers: { code: string }[] } }>(
@@ -101,9 +106,13 @@ describe('placeTd and migrateTd', () => {
   });
 
   it('refuses to place a TD that is already placed, or migrate a planned one', async () => {
-    const a = await client.gql<{ placeTd: { __typename: string } }>(`mutation { placeTd(td: { name: "td-web-01" }, host: { hostname: "gnr-a01" }) { ${RESULT} } }`);
+    const a = await client.gql<{ placeTd: { __typename: string } }>(
+      `mutation { placeTd(td: { name: "td-web-01" }, host: { hostname: "gnr-a01" }) { ${RESULT} } }`,
+    );
     expect(a.data!.placeTd.__typename).toBe('ValidationError');
-    const b = await client.gql<{ migrateTd: { __typename: string } }>(`mutation { migrateTd(td: { name: "td-planned-03" }, targetHost: { hostname: "gnr-a01" }) { ${RESULT} } }`);
+    const b = await client.gql<{ migrateTd: { __typename: string } }>(
+      `mutation { migrateTd(td: { name: "td-planned-03" }, targetHost: { hostname: "gnr-a01" }) { ${RESULT} } }`,
+    );
     expect(b.data!.migrateTd.__typename).toBe('ValidationError');
   });
 });
@@ -137,7 +146,10 @@ describe('concurrency', () => {
       const response = await fetch(server.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth },
-        body: JSON.stringify({ query: `mutation($td: String!, $host: String!) { placeTd(td: { name: $td }, host: { hostname: $host }) { __typename } }`, variables: { td, host } }),
+        body: JSON.stringify({
+          query: `mutation($td: String!, $host: String!) { placeTd(td: { name: $td }, host: { hostname: $host }) { __typename } }`,
+          variables: { td, host },
+        }),
       });
       const body = (await response.json()) as { data?: { placeTd: { __typename: string } }; errors?: unknown };
       expect(body.errors).toBeUndefined();

@@ -19,15 +19,47 @@ const HOSTS_PAGE = /* GraphQL */ `
   query Page($first: Int!, $after: String) {
     hosts(first: $first, after: $after) {
       totalCount
-      pageInfo { hasNextPage endCursor }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         cursor
         node {
-          id hostname presentCpus
-          platform { name maxLogicalCpus }
-          module { version maxVcpusPerTd features supportedPlatforms(first: 5) { totalCount edges { node { name } } } }
-          kernel { name kvmMaxVcpus tdxVcpuPolicy }
-          tds(first: 10) { totalCount edges { node { name vcpus } } }
+          id
+          hostname
+          presentCpus
+          platform {
+            name
+            maxLogicalCpus
+          }
+          module {
+            version
+            maxVcpusPerTd
+            features
+            supportedPlatforms(first: 5) {
+              totalCount
+              edges {
+                node {
+                  name
+                }
+              }
+            }
+          }
+          kernel {
+            name
+            kvmMaxVcpus
+            tdxVcpuPolicy
+          }
+          tds(first: 10) {
+            totalCount
+            edges {
+              node {
+                name
+                vcpus
+              }
+            }
+          }
         }
       }
     }

@@ -3,14 +3,7 @@
 // (the planning UI's real queries pass, abusive ones are refused with a clear code).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  isEnumType,
-  isInputObjectType,
-  isListType,
-  isNonNullType,
-  isScalarType,
-  type GraphQLInputType,
-} from 'graphql';
+import { isEnumType, isInputObjectType, isListType, isNonNullType, isScalarType, type GraphQLInputType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRole } from '../../src/auth/tokens.js';
 import { schema } from '../../src/graphql/schema.js';
@@ -48,7 +41,12 @@ async function post(headers: Record<string, string>, query: string): Promise<Res
 
 describe('authentication', () => {
   it('answers 401 with WWW-Authenticate to a request without a token, a malformed header or an unknown token', async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: 'Basic YWRtaW46YWRtaW4=' }, { authorization: 'Bearer tdp_not-a-real-token' }, { authorization: 'Bearer ' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Basic YWRtaW46YWRtaW4=' },
+      { authorization: 'Bearer tdp_not-a-real-token' },
+      { authorization: 'Bearer ' },
+    ]) {
       const response = await post(headers, '{ hosts { totalCount } }');
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer realm="tdplan"');
@@ -144,10 +142,15 @@ describe('roles', () => {
         const res = await clients[role].gql(query, variables);
         if (RANK[role] < RANK[needed]) {
           expect(res.data, `${field} as ${role}`).toBeNull();
-          expect(res.errors?.map((e) => e.extensions?.code), `${field} as ${role}`).toEqual(['FORBIDDEN']);
+          expect(
+            res.errors?.map((e) => e.extensions?.code),
+            `${field} as ${role}`,
+          ).toEqual(['FORBIDDEN']);
           expect(res.errors?.[0]?.message).toBe(`Mutation.${field} is not allowed for role ${role} (token "${clients[role].tokenName}")`);
         } else {
-          expect(res.errors ?? [], `${field} as ${role}`).not.toContainEqual(expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) }));
+          expect(res.errors ?? [], `${field} as ${role}`).not.toContainEqual(
+            expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) }),
+          );
         }
       }
     }
@@ -173,7 +176,11 @@ describe('roles', () => {
     for (const [query, needed] of cases) {
       for (const role of ['VIEWER', 'PLANNER', 'ADMIN'] as const) {
         const res = await clients[role].gql(query);
-        if (RANK[role] < RANK[needed]) expect(res.errors?.map((e) => e.extensions?.code), `${query} as ${role}`).toEqual(['FORBIDDEN']);
+        if (RANK[role] < RANK[needed])
+          expect(
+            res.errors?.map((e) => e.extensions?.code),
+            `${query} as ${role}`,
+          ).toEqual(['FORBIDDEN']);
         else expect(res.errors, `${query} as ${role}`).toBeUndefined();
       }
     }
@@ -181,7 +188,7 @@ describe('roles', () => {
 });
 
 describe('query limits', () => {
-  it('the planning queries pass: GraphiQL\'s default, every README example and the benchmark page', async () => {
+  it("the planning queries pass: GraphiQL's default, every README example and the benchmark page", async () => {
     const readme = await readFile(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
     const examples = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(examples.length).toBeGreaterThanOrEqual(4);
@@ -189,12 +196,17 @@ describe('query limits', () => {
       kvmCapMaxVcpus tdxDisabledReasons { code message } freeKeyIds freeVcpus tds(first: 20) { totalCount edges { node { name vcpus } } } } } } }`;
     for (const query of [EXAMPLE_QUERY, page, ...examples]) {
       const res = await admin.gql(query);
-      expect(res.errors?.filter((e) => e.extensions?.code === 'QUERY_TOO_COMPLEX' || /alias|token/i.test(e.message)), query).toBeFalsy();
+      expect(
+        res.errors?.filter((e) => e.extensions?.code === 'QUERY_TOO_COMPLEX' || /alias|token/i.test(e.message)),
+        query,
+      ).toBeFalsy();
     }
   });
 
   it('refuses a query whose nested pages would load too much, with the numbers', async () => {
-    const res = await admin.gql('{ hosts(first: 100) { edges { node { tds(first: 100) { edges { node { name host { tds(first: 100) { totalCount } } } } } } } } }');
+    const res = await admin.gql(
+      '{ hosts(first: 100) { edges { node { tds(first: 100) { edges { node { name host { tds(first: 100) { totalCount } } } } } } } } }',
+    );
     expect(res.data ?? null).toBeNull();
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', kind: 'complexity', limit: QUERY_LIMITS.complexity });
     expect(res.errors?.[0]?.message).toMatch(/^query complexity \d+ exceeds the limit of 20000/);

@@ -41,7 +41,16 @@ describe('inventory import and export', () => {
 
   it('MERGE upserts by natural key and keeps what the document does not list', async () => {
     await importInventory(db, demoFleet(), 'MERGE');
-    const res = await importInventory(db, { tds: [{ name: 'td-web-01', vcpus: 6, host: 'spr-a01' }, { name: 'td-new', vcpus: 1, host: null }] }, 'MERGE');
+    const res = await importInventory(
+      db,
+      {
+        tds: [
+          { name: 'td-web-01', vcpus: 6, host: 'spr-a01' },
+          { name: 'td-new', vcpus: 1, host: null },
+        ],
+      },
+      'MERGE',
+    );
     expect(res).toMatchObject({ ok: true, counts: { tds: { created: 1, updated: 1, deleted: 0 }, hosts: { created: 0, updated: 0 } } });
     const out = await exportInventory(db);
     expect(out.tds).toHaveLength(21);
@@ -51,7 +60,10 @@ describe('inventory import and export', () => {
   it('MERGE counts an unchanged document as no change', async () => {
     await importInventory(db, demoFleet(), 'MERGE');
     const res = await importInventory(db, demoFleet(), 'MERGE');
-    expect(res).toMatchObject({ ok: true, counts: { platforms: { created: 0, updated: 0 }, hosts: { created: 0, updated: 0 }, tds: { created: 0, updated: 0 } } });
+    expect(res).toMatchObject({
+      ok: true,
+      counts: { platforms: { created: 0, updated: 0 }, hosts: { created: 0, updated: 0 }, tds: { created: 0, updated: 0 } },
+    });
   });
 
   it('REPLACE makes the document the whole inventory', async () => {
@@ -95,7 +107,11 @@ describe('inventory import and export', () => {
   });
 
   it('reports structural errors with JSON paths', async () => {
-    const res = await importInventory(db, { hosts: [{ hostname: 'h', platform: 'P', kernel: 'k', presentCpus: 'many', guestKeyIds: 1, color: 'red' }], extra: 1 }, 'MERGE');
+    const res = await importInventory(
+      db,
+      { hosts: [{ hostname: 'h', platform: 'P', kernel: 'k', presentCpus: 'many', guestKeyIds: 1, color: 'red' }], extra: 1 },
+      'MERGE',
+    );
     expect(res.ok).toBe(false);
     const paths = res.ok ? [] : res.errors.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['extra', 'hosts[0].color', 'hosts[0].presentCpus']));
@@ -105,7 +121,11 @@ describe('inventory import and export', () => {
     await importInventory(db, demoFleet(), 'MERGE');
     const before = await exportInventory(db);
     // The platform shrinks under hosts the document does not list: caught after writing, rolled back.
-    const res = await importInventory(db, { platforms: [{ name: 'EMR-2S', sockets: 1, coresPerSocket: 8, threadsPerCore: 1 }], tds: [{ name: 'td-extra', vcpus: 1 }] }, 'MERGE');
+    const res = await importInventory(
+      db,
+      { platforms: [{ name: 'EMR-2S', sockets: 1, coresPerSocket: 8, threadsPerCore: 1 }], tds: [{ name: 'td-extra', vcpus: 1 }] },
+      'MERGE',
+    );
     expect(res.ok).toBe(false);
     expect(res.ok ? [] : res.errors.map((e) => e.message)).toContain('256 present CPUs would exceed the 8 logical CPUs of platform "EMR-2S"');
     expect(await exportInventory(db)).toEqual(before);

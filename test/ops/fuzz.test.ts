@@ -43,7 +43,13 @@ describe('fuzzing the HTTP API', () => {
   it('malformed bodies and content types', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), jsonValue.map((v) => JSON.stringify(v)), fc.constant('{"query":'), fc.constant('')),
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          jsonValue.map((v) => JSON.stringify(v)),
+          fc.constant('{"query":'),
+          fc.constant(''),
+        ),
         fc.constantFrom('application/json', 'text/plain', 'application/graphql', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'),
         async (body, contentType) => expectSane(await post(body, contentType), { body, contentType }),
       ),
@@ -71,12 +77,23 @@ describe('fuzzing the HTTP API', () => {
 
   it('random inventory documents to importInventory are refused with their problems, or change nothing', async () => {
     const before = (await db.pool.query('SELECT count(*)::int AS n FROM host')).rows[0] as { n: number };
-    const host = fc.record({ hostname: fc.string(), platform: fc.string(), kernel: fc.string(), presentCpus: jsonValue, guestKeyIds: jsonValue }, { requiredKeys: [] });
-    const document = fc.oneof(jsonValue, fc.record({ hosts: fc.array(host, { maxLength: 3 }), tds: fc.array(jsonValue, { maxLength: 3 }) }, { requiredKeys: [] }));
+    const host = fc.record(
+      { hostname: fc.string(), platform: fc.string(), kernel: fc.string(), presentCpus: jsonValue, guestKeyIds: jsonValue },
+      { requiredKeys: [] },
+    );
+    const document = fc.oneof(
+      jsonValue,
+      fc.record({ hosts: fc.array(host, { maxLength: 3 }), tds: fc.array(jsonValue, { maxLength: 3 }) }, { requiredKeys: [] }),
+    );
     await fc.assert(
       // (REPLACE is left out: a valid empty document legitimately empties the inventory.)
       fc.asyncProperty(document, fc.constantFrom('MERGE', 'BOGUS'), async (doc, mode) => {
-        const res = await post(JSON.stringify({ query: 'mutation($d: JSONObject!, $m: ImportMode) { importInventory(document: $d, mode: $m) { __typename } }', variables: { d: doc, m: mode } }));
+        const res = await post(
+          JSON.stringify({
+            query: 'mutation($d: JSONObject!, $m: ImportMode) { importInventory(document: $d, mode: $m) { __typename } }',
+            variables: { d: doc, m: mode },
+          }),
+        );
         expectSane(res, { doc, mode });
       }),
       { numRuns: 150 },
@@ -90,7 +107,10 @@ describe('fuzzing the HTTP API', () => {
     expectSane(await post(`{"query": ${'['.repeat(100_000)}`), 'deep JSON');
     expectSane(await post(JSON.stringify({ query: Array.from({ length: 500 }, (_, i) => `query q${i} { me { name } }`).join('\n') })), 'many operations');
     // an input type's unknown field: graphql-js would suggest the right one
-    expectSane(await post(JSON.stringify({ query: 'mutation($t: TdRef!, $h: HostRef!) { placeTd(td: $t, host: $h) { __typename } }', variables: { t: { d: null } } })), 'suggestion');
+    expectSane(
+      await post(JSON.stringify({ query: 'mutation($t: TdRef!, $h: HostRef!) { placeTd(td: $t, host: $h) { __typename } }', variables: { t: { d: null } } })),
+      'suggestion',
+    );
     expectSane(await post(JSON.stringify({ query: '{ hosts(filter: { tdxDisabledReason: NO_MODUL }) { totalCount } }' })), 'enum suggestion');
     const tooBig = await post(JSON.stringify({ query: '{ hosts { totalCount } }', pad: 'x'.repeat(300 * 1024) }));
     expect(tooBig.status).toBe(413);

@@ -31,8 +31,6 @@ export async function createFleet(db: TestDatabase, shape: FleetShape): Promise<
   });
   const hosts = await prisma.host.findMany({ select: { id: true }, orderBy: { id: 'asc' } });
   await prisma.td.createMany({
-    data: hosts.flatMap((h, i) =>
-      Array.from({ length: shape.tdsPerHost }, (_, j) => ({ name: `td-${i}-${j}`, vcpus: 8 * (j + 1), hostId: h.id })),
-    ),
+    data: hosts.flatMap((h, i) => Array.from({ length: shape.tdsPerHost }, (_, j) => ({ name: `td-${i}-${j}`, vcpus: 8 * (j + 1), hostId: h.id }))),
   });
 }

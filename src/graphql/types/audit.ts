@@ -28,7 +28,13 @@ builder.prismaObject('AuditEvent', {
     action: t.expose('action', { type: AuditActionEnum, description: 'What was done.' }),
     entityType: t.exposeString('entityType', { description: 'TdxModule, Platform, Kernel, Host, Td, Inventory (imports) or ApiToken.' }),
     entityKey: t.exposeString('entityKey', { description: 'The natural key of the entity (for an import: MERGE or REPLACE).' }),
-    before: t.field({ type: 'JSONObject', nullable: true, description: 'The entity before the change; null when created.', select: { before: true }, resolve: (e) => jsonOrNull(e.before) }),
+    before: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: 'The entity before the change; null when created.',
+      select: { before: true },
+      resolve: (e) => jsonOrNull(e.before),
+    }),
     after: t.field({
       type: 'JSONObject',
       nullable: true,
@@ -61,7 +67,10 @@ builder.queryField('auditEvents', (t) =>
   }),
 );
 
-function auditWhere(filter: { entityType?: string | null; entityKey?: string | null; actor?: string | null; action?: Prisma.AuditEventWhereInput['action'] | null } | null | undefined): Prisma.AuditEventWhereInput {
+function auditWhere(
+  filter:
+    { entityType?: string | null; entityKey?: string | null; actor?: string | null; action?: Prisma.AuditEventWhereInput['action'] | null } | null | undefined,
+): Prisma.AuditEventWhereInput {
   if (!filter) return {};
   return {
     ...(filter.entityType != null ? { entityType: filter.entityType } : {}),

@@ -1,6 +1,14 @@
 // Who is asking (`me`), and API tokens managed over GraphQL (admins only), the same operations as
 // `tdplan token create|revoke|list`.
-import { createApiToken, InvalidTokenNameError, listApiTokens, revokeApiToken, TokenNameTakenError, TokenNotFoundError, type TokenInfo } from '../../auth/tokens.js';
+import {
+  createApiToken,
+  InvalidTokenNameError,
+  listApiTokens,
+  revokeApiToken,
+  TokenNameTakenError,
+  TokenNotFoundError,
+  type TokenInfo,
+} from '../../auth/tokens.js';
 import type { Principal } from '../../auth/tokens.js';
 import { ValidationError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
@@ -28,7 +36,11 @@ const ApiTokenRef = builder.objectRef<TokenInfo>('ApiToken').implement({
     name: t.exposeString('name', { description: 'Who or what holds it.' }),
     role: t.field({ type: ApiRoleEnum, description: 'What it may do.', resolve: (k) => k.role }),
     createdAt: t.string({ description: 'When it was created (ISO 8601).', resolve: (k) => k.createdAt.toISOString() }),
-    revokedAt: t.string({ nullable: true, description: 'When it was revoked (ISO 8601); null while active.', resolve: (k) => k.revokedAt?.toISOString() ?? null }),
+    revokedAt: t.string({
+      nullable: true,
+      description: 'When it was revoked (ISO 8601); null while active.',
+      resolve: (k) => k.revokedAt?.toISOString() ?? null,
+    }),
   }),
 });
 
@@ -66,7 +78,10 @@ builder.mutationFields((t) => ({
     type: CreatedApiTokenRef,
     description: 'Creates an API token with a role. ADMIN only. The token is in the result once, never again.',
     errors: { types: [ValidationError] },
-    args: { name: t.arg.string({ required: true, description: 'Who or what will hold it, e.g. `planning-ui`.' }), role: t.arg({ type: ApiRoleEnum, required: true }) },
+    args: {
+      name: t.arg.string({ required: true, description: 'Who or what will hold it, e.g. `planning-ui`.' }),
+      role: t.arg({ type: ApiRoleEnum, required: true }),
+    },
     resolve: (_root, args, ctx) => asTypedErrors(() => createApiToken(ctx.prisma, ctx.principal, args.name, args.role)),
   }),
   revokeApiToken: t.field({

@@ -63,7 +63,8 @@ function capacityOf(row: CapacityRow): HostCapacity {
 
 builder.prismaObjectFields('Host', (t) => ({
   tdxEnabled: t.boolean({
-    description: 'R1: a module is loaded, supports the platform, reports TOPOLOGY_ENUM, guest KeyIDs exist, and (PRESENT_CPUS) MAX_VCPUS_PER_TD >= present CPUs.',
+    description:
+      'R1: a module is loaded, supports the platform, reports TOPOLOGY_ENUM, guest KeyIDs exist, and (PRESENT_CPUS) MAX_VCPUS_PER_TD >= present CPUs.',
     select: capacitySelect,
     resolve: (h) => capacityOf(h).tdxEnabled,
   }),
@@ -76,7 +77,7 @@ builder.prismaObjectFields('Host', (t) => ({
   kvmCapMaxVcpus: t.int({
     nullable: true,
     description:
-      'R3: KVM_CAP_MAX_VCPUS on a TD\'s VM fd. PRESENT_CPUS: min(KVM_MAX_VCPUS, num_present_cpus()) (tdx_vm_init); MODULE_LIMIT: min(KVM_MAX_VCPUS, MAX_VCPUS_PER_TD). Null when TDX is disabled.',
+      "R3: KVM_CAP_MAX_VCPUS on a TD's VM fd. PRESENT_CPUS: min(KVM_MAX_VCPUS, num_present_cpus()) (tdx_vm_init); MODULE_LIMIT: min(KVM_MAX_VCPUS, MAX_VCPUS_PER_TD). Null when TDX is disabled.",
     select: capacitySelect,
     resolve: (h) => capacityOf(h).kvmCapMaxVcpus,
   }),
@@ -145,7 +146,9 @@ const CapCountRef = builder.objectRef<{ kvmCapMaxVcpus: number; hosts: number }>
   }),
 });
 
-function totalsFields<T extends CapacityTotals>(t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypesOf<typeof builder>>, T>) {
+function totalsFields<T extends CapacityTotals>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypesOf<typeof builder>>, T>,
+) {
   return {
     hosts: t.int({ description: 'Hosts.', resolve: (s) => s.hosts }),
     tdxEnabledHosts: t.int({ description: 'Hosts where TDX is enabled (R1).', resolve: (s) => s.tdxEnabledHosts }),

@@ -87,8 +87,7 @@ builder.queryFields((t) => ({
     description: 'Hosts, by id, optionally filtered.',
     args: { filter: t.arg({ type: HostFilter }) },
     totalCount: (_connection, args, ctx) => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: { id: 'asc' } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: { id: 'asc' } }),
   }),
   host: t.prismaField({
     type: 'Host',
@@ -105,7 +104,7 @@ const CreateHostInput = builder.inputType('CreateHostInput', {
     platform: t.field({ type: PlatformRef, required: true }),
     module: t.field({ type: ModuleRef, description: 'The loaded TDX module; absent or null: none.' }),
     kernel: t.field({ type: KernelRef, required: true }),
-    presentCpus: t.int({ required: true, description: 'num_present_cpus(): 1..the platform\'s logical CPUs.' }),
+    presentCpus: t.int({ required: true, description: "num_present_cpus(): 1..the platform's logical CPUs." }),
     guestKeyIds: t.int({ required: true, description: 'TDX private KeyIDs for guests (0 disables TDX).' }),
     allocationRatio: t.float({ defaultValue: 1.0 }),
   }),
@@ -142,22 +141,22 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateHostInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       auditedCreate(ctx, 'Host', input.hostname, async (tx) => {
-          const problems: FieldProblem[] = [];
-          const platform = await platformOf(tx, input.platform, problems);
-          const module = input.module ? await moduleOf(tx, input.module, problems) : null;
-          const kernel = await kernelOf(tx, input.kernel, problems);
-          const facts = {
-            hostname: input.hostname,
-            presentCpus: input.presentCpus,
-            guestKeyIds: input.guestKeyIds,
-            allocationRatio: input.allocationRatio ?? 1.0,
-          };
-          problems.push(...validateHost(facts, platform));
-          assertValid(problems);
-          return tx.host.create({
-            data: { ...facts, platformId: platform!.id, moduleId: module?.id ?? null, kernelId: kernel!.id },
-          });
-        }),
+        const problems: FieldProblem[] = [];
+        const platform = await platformOf(tx, input.platform, problems);
+        const module = input.module ? await moduleOf(tx, input.module, problems) : null;
+        const kernel = await kernelOf(tx, input.kernel, problems);
+        const facts = {
+          hostname: input.hostname,
+          presentCpus: input.presentCpus,
+          guestKeyIds: input.guestKeyIds,
+          allocationRatio: input.allocationRatio ?? 1.0,
+        };
+        problems.push(...validateHost(facts, platform));
+        assertValid(problems);
+        return tx.host.create({
+          data: { ...facts, platformId: platform!.id, moduleId: module?.id ?? null, kernelId: kernel!.id },
+        });
+      }),
   }),
   updateHost: t.field({
     description: 'Changes the given fields of a host; the others keep their values.',
@@ -175,7 +174,8 @@ builder.mutationFields((t) => ({
           const current = await tx.host.findUniqueOrThrow({ where: { id: found.id }, include: { platform: true } });
           const problems: FieldProblem[] = [];
           const platform = input.platform ? await platformOf(tx, input.platform, problems) : current.platform;
-          const module = input.module === undefined ? { id: current.moduleId } : input.module === null ? { id: null } : await moduleOf(tx, input.module, problems);
+          const module =
+            input.module === undefined ? { id: current.moduleId } : input.module === null ? { id: null } : await moduleOf(tx, input.module, problems);
           const kernel = input.kernel ? await kernelOf(tx, input.kernel, problems) : { id: current.kernelId };
           const facts = {
             hostname: input.hostname ?? current.hostname,

@@ -62,4 +62,3 @@ builder.mutationField('importInventory', (t) =>
     },
   }),
 );
-

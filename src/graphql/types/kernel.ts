@@ -10,8 +10,7 @@ export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
   description: 'How a KVM build caps the vCPUs of a TD.',
   values: {
     PRESENT_CPUS: {
-      description:
-        'Upstream (merged): TDX is disabled if MAX_VCPUS_PER_TD < num_present_cpus(); a TD gets min(KVM_MAX_VCPUS, num_present_cpus()).',
+      description: 'Upstream (merged): TDX is disabled if MAX_VCPUS_PER_TD < num_present_cpus(); a TD gets min(KVM_MAX_VCPUS, num_present_cpus()).',
     },
     MODULE_LIMIT: {
       description: 'v19 of the patch series: a TD gets min(KVM_MAX_VCPUS, MAX_VCPUS_PER_TD).',

@@ -147,10 +147,7 @@ const UpdateModuleInput = builder.inputType('UpdateModuleInput', {
 });
 
 /** Platform ids for references, in one query; unknown ones are validation problems. */
-async function platformIds(
-  prisma: Prisma.TransactionClient,
-  refs: readonly PlatformRefShape[],
-): Promise<{ ids: number[]; problems: FieldProblem[] }> {
+async function platformIds(prisma: Prisma.TransactionClient, refs: readonly PlatformRefShape[]): Promise<{ ids: number[]; problems: FieldProblem[] }> {
   const problems: FieldProblem[] = [];
   const wheres = refs.map((ref, i) => {
     try {
@@ -184,24 +181,24 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateModuleInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       auditedCreate(ctx, 'TdxModule', input.version, async (tx) => {
-          const facts = {
-            version: input.version,
-            maxVcpusPerTd: input.maxVcpusPerTd ?? null,
-            features: input.features ?? [],
-            migration: input.migration ?? null,
-          };
-          const supported = await platformIds(tx, input.supportedPlatforms ?? []);
-          assertValid([...validateModule(facts), ...supported.problems]);
-          return tx.tdxModule.create({
-            data: {
-              version: facts.version,
-              maxVcpusPerTd: facts.maxVcpusPerTd,
-              features: facts.features,
-              ...(facts.migration ?? noMigration),
-              platforms: { create: supported.ids.map((platformId) => ({ platformId })) },
-            },
-          });
-        }),
+        const facts = {
+          version: input.version,
+          maxVcpusPerTd: input.maxVcpusPerTd ?? null,
+          features: input.features ?? [],
+          migration: input.migration ?? null,
+        };
+        const supported = await platformIds(tx, input.supportedPlatforms ?? []);
+        assertValid([...validateModule(facts), ...supported.problems]);
+        return tx.tdxModule.create({
+          data: {
+            version: facts.version,
+            maxVcpusPerTd: facts.maxVcpusPerTd,
+            features: facts.features,
+            ...(facts.migration ?? noMigration),
+            platforms: { create: supported.ids.map((platformId) => ({ platformId })) },
+          },
+        });
+      }),
   }),
   updateModule: t.field({
     description: 'Changes the given fields of a TDX module; the others keep their values.',
@@ -237,14 +234,14 @@ builder.mutationFields((t) => ({
           return auditedUpdate(tx, ctx.principal, 'TdxModule', current.id, async () => {
             if (supported) await tx.modulePlatform.deleteMany({ where: { moduleId: current.id } });
             return tx.tdxModule.update({
-            where: { id: current.id },
-            data: {
-              version: facts.version,
-              maxVcpusPerTd: facts.maxVcpusPerTd,
-              features: facts.features,
-              ...(facts.migration ?? noMigration),
-              ...(supported ? { platforms: { create: supported.ids.map((platformId) => ({ platformId })) } } : {}),
-            },
+              where: { id: current.id },
+              data: {
+                version: facts.version,
+                maxVcpusPerTd: facts.maxVcpusPerTd,
+                features: facts.features,
+                ...(facts.migration ?? noMigration),
+                ...(supported ? { platforms: { create: supported.ids.map((platformId) => ({ platformId })) } } : {}),
+              },
             });
           });
         }),

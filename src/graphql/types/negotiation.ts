@@ -1,6 +1,13 @@
 // The negotiation questions of shared/domain.md: N1 module floor, N2 what-if, N3 module x
 // platform matrix. Answers come from src/planning (SQL narrowing) and src/capacity/rules.ts.
-import { effectiveMaxVcpusPerTd, fullyPopulatedPlatform, maxLogicalCpus, MODULE_FLOOR_COMPONENTS, type HostCapacity, type ModuleFloorComponent } from '../../capacity/rules.js';
+import {
+  effectiveMaxVcpusPerTd,
+  fullyPopulatedPlatform,
+  maxLogicalCpus,
+  MODULE_FLOOR_COMPONENTS,
+  type HostCapacity,
+  type ModuleFloorComponent,
+} from '../../capacity/rules.js';
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
 import { moduleFacts, moduleFactsSelect } from '../../planning/host-facts.js';
@@ -20,7 +27,7 @@ import { PlatformNode } from './platform.js';
 const FloorComponentNameEnum = builder.enumType('FloorComponentName', {
   description: 'The three lower bounds of N1.',
   values: {
-    HOST_PRESENT_CPUS: { description: "(a) present CPUs of the hosts running the module: R1 under PRESENT_CPUS disables TDX below them." },
+    HOST_PRESENT_CPUS: { description: '(a) present CPUs of the hosts running the module: R1 under PRESENT_CPUS disables TDX below them.' },
     TD_VCPUS: { description: '(b) vCPUs of the TDs placed on those hosts.' },
     PLATFORM_MAX_LOGICAL_CPUS: { description: "(c) logical CPUs of the platforms the module supports: the module team's own promise." },
   } satisfies Record<(typeof MODULE_FLOOR_COMPONENTS)[number], { description: string }>,
@@ -34,7 +41,10 @@ const FloorComponentRef = builder.objectRef<ComponentShape>('FloorComponent').im
   description: 'One lower bound of the floor, and what binds it.',
   fields: (t) => ({
     value: t.int({ nullable: true, description: 'The bound; null when nothing contributes to it.', resolve: (c) => c.value }),
-    boundBy: t.stringList({ description: 'Hostnames, TD names or platform names reaching the bound (at most 100; see boundByCount).', resolve: (c) => c.boundBy }),
+    boundBy: t.stringList({
+      description: 'Hostnames, TD names or platform names reaching the bound (at most 100; see boundByCount).',
+      resolve: (c) => c.boundBy,
+    }),
     boundByCount: t.int({ description: 'How many reach the bound.', resolve: (c) => c.count }),
   }),
 });
@@ -54,7 +64,11 @@ const ModuleFloorRef = builder.objectRef<FloorShape>('ModuleFloor').implement({
     }),
     floor: t.exposeInt('floor', { description: 'The largest of the three components (at least 1).' }),
     boundBy: t.field({ type: [FloorComponentNameEnum], description: 'The components equal to the floor.', resolve: (f) => f.boundBy }),
-    hostPresentCpus: t.field({ type: FloorComponentRef, description: 'Component (a).', resolve: (f) => ({ ...f.hostPresentCpus, count: f.boundByCount.hostPresentCpus }) }),
+    hostPresentCpus: t.field({
+      type: FloorComponentRef,
+      description: 'Component (a).',
+      resolve: (f) => ({ ...f.hostPresentCpus, count: f.boundByCount.hostPresentCpus }),
+    }),
     tdVcpus: t.field({ type: FloorComponentRef, description: 'Component (b).', resolve: (f) => ({ ...f.tdVcpus, count: f.boundByCount.tdVcpus }) }),
     platformMaxLogicalCpus: t.field({
       type: FloorComponentRef,
@@ -209,19 +223,26 @@ type ChangesInput = typeof WhatIfChangesInput.$inferInput;
 /** Resolves every reference of the changes to ids; every unknown one is a problem with its path. */
 async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIfChanges> {
   const problems: FieldProblem[] = [];
-  const find = <T>(field: string, what: string, key: string, lookup: () => Promise<T | null>): Promise<T | null> => lookupRef(problems, field, what, key, lookup);
+  const find = <T>(field: string, what: string, key: string, lookup: () => Promise<T | null>): Promise<T | null> =>
+    lookupRef(problems, field, what, key, lookup);
   const changes: WhatIfChanges = { modules: [], kernels: [], hostMoves: [], hosts: [] };
   for (const [i, c] of (input.modules ?? []).entries()) {
     const field = `changes.modules[${i}]`;
-    const row = await find(`${field}.module`, 'module', refKey(c.module), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(c.module, `${field}.module`), select: { id: true } }));
+    const row = await find(`${field}.module`, 'module', refKey(c.module), () =>
+      ctx.prisma.tdxModule.findUnique({ where: moduleWhere(c.module, `${field}.module`), select: { id: true } }),
+    );
     if (c.maxVcpusPerTd === undefined) problems.push({ field: `${field}.maxVcpusPerTd`, message: 'is required (null: the module stops reporting it)' });
-    else if (c.maxVcpusPerTd !== null && (c.maxVcpusPerTd < 1 || c.maxVcpusPerTd > 65535)) problems.push({ field: `${field}.maxVcpusPerTd`, message: `must be 1..65535 or null, got ${c.maxVcpusPerTd}` });
+    else if (c.maxVcpusPerTd !== null && (c.maxVcpusPerTd < 1 || c.maxVcpusPerTd > 65535))
+      problems.push({ field: `${field}.maxVcpusPerTd`, message: `must be 1..65535 or null, got ${c.maxVcpusPerTd}` });
     if (row && c.maxVcpusPerTd !== undefined) changes.modules.push({ moduleId: row.id, maxVcpusPerTd: c.maxVcpusPerTd });
   }
   for (const [i, c] of (input.kernels ?? []).entries()) {
     const field = `changes.kernels[${i}]`;
-    const row = await find(`${field}.kernel`, 'kernel', refKey(c.kernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(c.kernel, `${field}.kernel`), select: { id: true } }));
-    if (c.kvmMaxVcpus != null && (c.kvmMaxVcpus < 1 || c.kvmMaxVcpus > 4096)) problems.push({ field: `${field}.kvmMaxVcpus`, message: `must be 1..4096, got ${c.kvmMaxVcpus}` });
+    const row = await find(`${field}.kernel`, 'kernel', refKey(c.kernel), () =>
+      ctx.prisma.kernel.findUnique({ where: kernelWhere(c.kernel, `${field}.kernel`), select: { id: true } }),
+    );
+    if (c.kvmMaxVcpus != null && (c.kvmMaxVcpus < 1 || c.kvmMaxVcpus > 4096))
+      problems.push({ field: `${field}.kvmMaxVcpus`, message: `must be 1..4096, got ${c.kvmMaxVcpus}` });
     if (row) changes.kernels.push({ kernelId: row.id, tdxVcpuPolicy: c.tdxVcpuPolicy ?? undefined, kvmMaxVcpus: c.kvmMaxVcpus ?? undefined });
   }
   for (const [i, m] of (input.hostMoves ?? []).entries()) {
@@ -231,22 +252,32 @@ async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIf
     if (m.toModule === undefined && m.toKernel == null) problems.push({ field, message: 'give toModule (null to unload) or toKernel' });
     const hostIds: number[] = [];
     for (const [j, ref] of (m.hosts ?? []).entries()) {
-      const row = await find(`${field}.hosts[${j}]`, 'host', refKey(ref), () => ctx.prisma.host.findUnique({ where: hostWhere(ref, `${field}.hosts[${j}]`), select: { id: true } }));
+      const row = await find(`${field}.hosts[${j}]`, 'host', refKey(ref), () =>
+        ctx.prisma.host.findUnique({ where: hostWhere(ref, `${field}.hosts[${j}]`), select: { id: true } }),
+      );
       if (row) hostIds.push(row.id);
     }
     if (m.fromModule) {
-      const row = await find(`${field}.fromModule`, 'module', refKey(m.fromModule), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(m.fromModule!, `${field}.fromModule`), select: { id: true } }));
+      const row = await find(`${field}.fromModule`, 'module', refKey(m.fromModule), () =>
+        ctx.prisma.tdxModule.findUnique({ where: moduleWhere(m.fromModule!, `${field}.fromModule`), select: { id: true } }),
+      );
       if (row) hostIds.push(...(await ctx.prisma.host.findMany({ where: { moduleId: row.id }, select: { id: true } })).map((h) => h.id));
     }
     if (m.fromKernel) {
-      const row = await find(`${field}.fromKernel`, 'kernel', refKey(m.fromKernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(m.fromKernel!, `${field}.fromKernel`), select: { id: true } }));
+      const row = await find(`${field}.fromKernel`, 'kernel', refKey(m.fromKernel), () =>
+        ctx.prisma.kernel.findUnique({ where: kernelWhere(m.fromKernel!, `${field}.fromKernel`), select: { id: true } }),
+      );
       if (row) hostIds.push(...(await ctx.prisma.host.findMany({ where: { kernelId: row.id }, select: { id: true } })).map((h) => h.id));
     }
     const toModule = m.toModule
-      ? await find(`${field}.toModule`, 'module', refKey(m.toModule), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(m.toModule!, `${field}.toModule`), select: { id: true } }))
+      ? await find(`${field}.toModule`, 'module', refKey(m.toModule), () =>
+          ctx.prisma.tdxModule.findUnique({ where: moduleWhere(m.toModule!, `${field}.toModule`), select: { id: true } }),
+        )
       : null;
     const toKernel = m.toKernel
-      ? await find(`${field}.toKernel`, 'kernel', refKey(m.toKernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(m.toKernel!, `${field}.toKernel`), select: { id: true } }))
+      ? await find(`${field}.toKernel`, 'kernel', refKey(m.toKernel), () =>
+          ctx.prisma.kernel.findUnique({ where: kernelWhere(m.toKernel!, `${field}.toKernel`), select: { id: true } }),
+        )
       : null;
     changes.hostMoves.push({ hostIds, moduleId: m.toModule === undefined ? undefined : (toModule?.id ?? null), kernelId: toKernel?.id });
   }
@@ -257,7 +288,10 @@ async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIf
     );
     if (c.presentCpus < 1) problems.push({ field: `${field}.presentCpus`, message: `must be positive, got ${c.presentCpus}` });
     else if (row && c.presentCpus > maxLogicalCpus(row.platform)) {
-      problems.push({ field: `${field}.presentCpus`, message: `${c.presentCpus} present CPUs exceed the ${maxLogicalCpus(row.platform)} logical CPUs of platform "${row.platform.name}"` });
+      problems.push({
+        field: `${field}.presentCpus`,
+        message: `${c.presentCpus} present CPUs exceed the ${maxLogicalCpus(row.platform)} logical CPUs of platform "${row.platform.name}"`,
+      });
     }
     if (row) changes.hosts.push({ hostId: row.id, presentCpus: c.presentCpus });
   }
@@ -313,7 +347,11 @@ const HostImpactRef = builder.objectRef<HostImpact>('WhatIfHostImpact').implemen
   fields: (t) => ({
     hostname: t.string({ description: 'The host.', resolve: (h) => h.host.hostname }),
     tdxDisabledReasonsBefore: t.field({ type: [TdxDisabledReasonRef], description: 'R1 reasons now.', resolve: (h) => h.before.tdxDisabledReasons }),
-    tdxDisabledReasonsAfter: t.field({ type: [TdxDisabledReasonRef], description: 'R1 reasons after the changes.', resolve: (h) => h.after.tdxDisabledReasons }),
+    tdxDisabledReasonsAfter: t.field({
+      type: [TdxDisabledReasonRef],
+      description: 'R1 reasons after the changes.',
+      resolve: (h) => h.after.tdxDisabledReasons,
+    }),
     kvmCapMaxVcpusBefore: t.int({ nullable: true, description: 'The effective cap now.', resolve: (h) => h.before.kvmCapMaxVcpus }),
     kvmCapMaxVcpusAfter: t.int({ nullable: true, description: 'The effective cap after the changes.', resolve: (h) => h.after.kvmCapMaxVcpus }),
   }),

@@ -116,9 +116,7 @@ async function candidateConnection(
   const page = await placementCandidates(ctx.db, { ...q, first, after: args.after });
   // The hosts with whatever the query selects under edges.node, in one Prisma query.
   const query = queryFromInfo({ context: ctx, info, typeName: 'Host', path: ['edges', 'node'] });
-  const hosts = page.candidates.length
-    ? await ctx.prisma.host.findMany({ ...query, where: { id: { in: page.candidates.map((c) => c.hostId) } } })
-    : [];
+  const hosts = page.candidates.length ? await ctx.prisma.host.findMany({ ...query, where: { id: { in: page.candidates.map((c) => c.hostId) } } }) : [];
   const byId = new Map(hosts.map((h) => [h.id, h]));
   const edges = page.candidates.flatMap((c) => {
     const node = byId.get(c.hostId);
@@ -126,19 +124,45 @@ async function candidateConnection(
   });
   return {
     edges,
-    pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: Boolean(args.after),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
     count: () => countPlacementCandidates(ctx.db, q),
   };
 }
 
-async function resolveFilterIds(ctx: Context, filter: typeof PlacementFilter.$inferInput | null | undefined): Promise<Pick<CandidateQuery, 'moduleId' | 'platformId' | 'kernelId'>> {
+async function resolveFilterIds(
+  ctx: Context,
+  filter: typeof PlacementFilter.$inferInput | null | undefined,
+): Promise<Pick<CandidateQuery, 'moduleId' | 'platformId' | 'kernelId'>> {
   if (!filter) return {};
   const problems: FieldProblem[] = [];
   const { module, platform, kernel } = filter;
   const ids = {
-    moduleId: module ? (await lookupRef(problems, 'filter.module', 'module', refKey(module), () => ctx.prisma.tdxModule.findUnique({ where: moduleWhere(module, 'filter.module'), select: { id: true } })))?.id : undefined,
-    platformId: platform ? (await lookupRef(problems, 'filter.platform', 'platform', refKey(platform), () => ctx.prisma.platform.findUnique({ where: platformWhere(platform, 'filter.platform'), select: { id: true } })))?.id : undefined,
-    kernelId: kernel ? (await lookupRef(problems, 'filter.kernel', 'kernel', refKey(kernel), () => ctx.prisma.kernel.findUnique({ where: kernelWhere(kernel, 'filter.kernel'), select: { id: true } })))?.id : undefined,
+    moduleId: module
+      ? (
+          await lookupRef(problems, 'filter.module', 'module', refKey(module), () =>
+            ctx.prisma.tdxModule.findUnique({ where: moduleWhere(module, 'filter.module'), select: { id: true } }),
+          )
+        )?.id
+      : undefined,
+    platformId: platform
+      ? (
+          await lookupRef(problems, 'filter.platform', 'platform', refKey(platform), () =>
+            ctx.prisma.platform.findUnique({ where: platformWhere(platform, 'filter.platform'), select: { id: true } }),
+          )
+        )?.id
+      : undefined,
+    kernelId: kernel
+      ? (
+          await lookupRef(problems, 'filter.kernel', 'kernel', refKey(kernel), () =>
+            ctx.prisma.kernel.findUnique({ where: kernelWhere(kernel, 'filter.kernel'), select: { id: true } }),
+          )
+        )?.id
+      : undefined,
   };
   if (problems.length > 0) throw new ValidationError(problems);
   return ids;
@@ -199,7 +223,13 @@ builder.prismaObjectFields('Td', (t) => ({
     type: CandidateConnectionRef,
     description: 'Hosts that can receive this TD (R6), best fit first, paginated. Empty for a TD that is not migratable or not placed.',
     args: { first: t.arg.int(), after: t.arg.string() },
-    select: { id: true, vcpus: true, migratable: true, hostId: true, host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } } },
+    select: {
+      id: true,
+      vcpus: true,
+      migratable: true,
+      hostId: true,
+      host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } },
+    },
     resolve: async (td, args, ctx, info) => {
       const exportRange = td.host?.module;
       const movable = td.migratable && td.hostId !== null && exportRange?.minExportVersion != null && exportRange.maxExportVersion != null;
@@ -209,7 +239,10 @@ builder.prismaObjectFields('Td', (t) => ({
       return candidateConnection(
         ctx,
         info,
-        { vcpus: td.vcpus, migration: { sourceHostId: td.hostId, minExportVersion: exportRange.minExportVersion!, maxExportVersion: exportRange.maxExportVersion! } },
+        {
+          vcpus: td.vcpus,
+          migration: { sourceHostId: td.hostId, minExportVersion: exportRange.minExportVersion!, maxExportVersion: exportRange.maxExportVersion! },
+        },
         args,
       );
     },
@@ -276,7 +309,14 @@ async function moveTd(ctx: Context, tdRef: typeof TdRef.$inferInput, hostRef: ty
       }
       const blockers = kind === 'place' ? tdFitBlockers(hostFacts(target), hostUsage(target), td.vcpus) : migrationCheckOf(td, target);
       if (blockers.length > 0) throw new PlacementRefusedError(blockers);
-      return auditedUpdate(tx, ctx.principal, 'Td', td.id, () => tx.td.update({ where: { id: td.id }, data: { hostId: target.id } }), kind === 'place' ? 'PLACE' : 'MIGRATE');
+      return auditedUpdate(
+        tx,
+        ctx.principal,
+        'Td',
+        td.id,
+        () => tx.td.update({ where: { id: td.id }, data: { hostId: target.id } }),
+        kind === 'place' ? 'PLACE' : 'MIGRATE',
+      );
     }),
   );
 }
@@ -304,7 +344,6 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-
 const BlockerCountRef = builder.objectRef<{ code: string; hosts: number }>('BlockerCount').implement({
   description: 'How many hosts fail one condition.',
   fields: (t) => ({
@@ -316,7 +355,11 @@ const BlockerCountRef = builder.objectRef<{ code: string; hosts: number }>('Bloc
 const FitCountsRef = builder.objectRef<FitCounts>('FitCounts').implement({
   description: 'How many hosts accept a TD of the asked size, and why the others refuse it (R5).',
   fields: (t) => ({
-    key: t.string({ nullable: true, description: 'Module version, platform name or kernel name; null for the fleet and for hosts with no module.', resolve: (c) => c.key }),
+    key: t.string({
+      nullable: true,
+      description: 'Module version, platform name or kernel name; null for the fleet and for hosts with no module.',
+      resolve: (c) => c.key,
+    }),
     acceptingHosts: t.exposeInt('acceptingHosts', { description: 'Hosts where the TD fits now (R5).' }),
     refusingHosts: t.exposeInt('refusingHosts', { description: 'Hosts where it does not.' }),
     blockers: t.field({ type: [BlockerCountRef], description: 'For the refusing hosts: how many fail each condition.', resolve: (c) => c.blockers }),
@@ -337,7 +380,8 @@ const FitSummaryRef = builder.objectRef<FitSummary>('FitSummary').implement({
 builder.queryField('whatFitsWhere', (t) =>
   t.field({
     type: FitSummaryRef,
-    description: 'For a new TD of `vcpus`: how many hosts accept it, grouped by module, platform and kernel, with blocker counts for the rest (one SQL round trip).',
+    description:
+      'For a new TD of `vcpus`: how many hosts accept it, grouped by module, platform and kernel, with blocker counts for the rest (one SQL round trip).',
     args: { vcpus: t.arg.int({ required: true }) },
     resolve: (_root, args, ctx) => {
       if (args.vcpus < 1) throw new ValidationError([{ field: 'vcpus', message: `must be positive, got ${args.vcpus}` }]);

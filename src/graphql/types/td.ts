@@ -45,8 +45,7 @@ builder.queryFields((t) => ({
     description: 'TDs, by id, optionally filtered.',
     args: { filter: t.arg({ type: TdFilter }) },
     totalCount: (_connection, args, ctx) => ctx.prisma.td.count({ where: tdFilterWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.td.findMany({ ...query, where: tdFilterWhere(args.filter), orderBy: { id: 'asc' } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.td.findMany({ ...query, where: tdFilterWhere(args.filter), orderBy: { id: 'asc' } }),
   }),
   td: t.prismaField({
     type: 'Td',
@@ -61,7 +60,10 @@ const CreateTdInput = builder.inputType('CreateTdInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     vcpus: t.int({ required: true }),
-    host: t.field({ type: HostRef, description: 'Where it runs; absent or null for a planned TD. Recorded as a fact, without a capacity check (see placeTd).' }),
+    host: t.field({
+      type: HostRef,
+      description: 'Where it runs; absent or null for a planned TD. Recorded as a fact, without a capacity check (see placeTd).',
+    }),
     migratable: t.boolean({ defaultValue: true }),
   }),
 });
@@ -90,13 +92,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateTdInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       auditedCreate(ctx, 'Td', input.name, async (tx) => {
-          const problems: FieldProblem[] = [];
-          const hostId = input.host ? await hostIdOf(tx, input.host, problems) : null;
-          const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true };
-          problems.push(...validateTd(facts));
-          assertValid(problems);
-          return tx.td.create({ data: { ...facts, hostId } });
-        }),
+        const problems: FieldProblem[] = [];
+        const hostId = input.host ? await hostIdOf(tx, input.host, problems) : null;
+        const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true };
+        problems.push(...validateTd(facts));
+        assertValid(problems);
+        return tx.td.create({ data: { ...facts, hostId } });
+      }),
   }),
   updateTd: t.field({
     description: 'Changes the given fields of a TD; the others keep their values.',
