@@ -5,7 +5,7 @@ import pg from 'pg';
 import { connectDatabase, EMBEDDED_POOL_SIZE, type Database } from '../../src/db/client.js';
 import { startEmbeddedDatabase } from '../../src/db/embedded.js';
 import { applyMigrations } from '../../src/db/migrate.js';
-import { adminUrl, databaseUrlFor, TEMPLATE_DATABASE } from './names.js';
+import { adminUrl, databaseUrlFor, templateDatabase } from './names.js';
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
@@ -34,7 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     // PostgreSQL refuses to clone a template while another clone of it is in progress: retry.
     for (let attempt = 0; ; attempt++) {
       try {
-        await adminQuery(base, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+        await adminQuery(base, `CREATE DATABASE ${name} TEMPLATE ${templateDatabase(base)}`);
         break;
       } catch (err) {
         if (attempt >= 50 || !/being accessed by other users/.test((err as Error).message)) throw err;
