@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
-import { createApiToken } from '../src/auth/tokens.js';
+import { createApiToken } from '../src/commands/tokens.js';
 import { connectDatabase } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { generateFleet } from '../src/inventory/generate.js';

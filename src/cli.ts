@@ -3,18 +3,10 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import {
-  API_ROLES,
-  createApiToken,
-  hasActiveTokens,
-  InvalidTokenNameError,
-  listApiTokens,
-  revokeApiToken,
-  TokenNameTakenError,
-  TokenNotFoundError,
-  type ApiRole,
-  type Principal,
-} from './auth/tokens.js';
+import { API_ROLES, type ApiRole, type Principal } from './auth/principal.js';
+import { hasActiveTokens, listApiTokens } from './auth/tokens.js';
+import { createApiToken, revokeApiToken } from './commands/tokens.js';
+import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError } from './errors.js';
 import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { demoFleet } from './inventory/demo-fleet.js';

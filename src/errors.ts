@@ -1,3 +1,5 @@
+import type { MigrationBlocker } from './capacity/rules.js';
+
 // Typed failures of inventory operations. The GraphQL layer turns each into a typed error in
 // the mutation's result (src/graphql/types/errors.ts); the CLI prints its message.
 
@@ -87,5 +89,36 @@ export class ForbiddenError extends Error {
     readonly field: string,
   ) {
     super(`${field} is not allowed for role ${principal.role} (token "${principal.name}")`);
+  }
+}
+
+// API tokens
+
+export class TokenNameTakenError extends Error {
+  override readonly name = 'TokenNameTakenError';
+  constructor(readonly tokenName: string) {
+    super(`an API token named ${JSON.stringify(tokenName)} exists already (revoke it, or choose another name)`);
+  }
+}
+
+export class TokenNotFoundError extends Error {
+  override readonly name = 'TokenNotFoundError';
+  constructor(readonly tokenName: string) {
+    super(`no active API token named ${JSON.stringify(tokenName)}`);
+  }
+}
+
+export class InvalidTokenNameError extends Error {
+  override readonly name = 'InvalidTokenNameError';
+  constructor(readonly tokenName: string) {
+    super(`an API token name must be 1 to 100 characters of letters, digits, ".", "_", "-", "@" or ":" (got ${JSON.stringify(tokenName)})`);
+  }
+}
+
+/** A placement refused by the rules; nothing was changed. */
+export class PlacementRefusedError extends Error {
+  override readonly name = 'PlacementRefusedError';
+  constructor(readonly blockers: MigrationBlocker[]) {
+    super(`refused: ${blockers.map((b) => b.message).join('; ')}`);
   }
 }

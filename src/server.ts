@@ -8,7 +8,8 @@ import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { authenticate, bearerToken, type Principal } from './auth/tokens.js';
+import type { Principal } from './auth/principal.js';
+import { authenticate, bearerToken } from './auth/tokens.js';
 import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';

@@ -1,7 +1,8 @@
 // The audit trail: every inventory change, with who, when, what, before and after, written by the
 // transaction that makes the change (so there is no change without its record, nor the reverse).
+import type pg from 'pg';
 import { Prisma, type AuditAction } from '../generated/prisma/client.js';
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../auth/principal.js';
 
 export type { AuditAction };
 
@@ -13,20 +14,36 @@ export interface AuditEntry {
   after: Prisma.InputJsonObject | null;
 }
 
-type AuditWriter = Pick<Prisma.TransactionClient, 'auditEvent'>;
+/**
+ * Where an audit record is written: a Prisma transaction, or the pg client of a bulk write (the
+ * inventory import) inside its own transaction. Either way the record commits with the change.
+ */
+export type AuditWriter = Pick<Prisma.TransactionClient, 'auditEvent'> | pg.ClientBase;
 
+/** Records one change in the audit trail: the one way every write, bulk or not, is recorded. */
 export async function recordAudit(tx: AuditWriter, actor: Principal, entry: AuditEntry): Promise<void> {
-  await tx.auditEvent.create({
-    data: {
-      actor: actor.name,
-      action: entry.action,
-      entityType: entry.entityType,
-      entityKey: entry.entityKey,
-      // Prisma's way to write SQL NULL into a Json? column.
-      before: entry.before ?? Prisma.DbNull,
-      after: entry.after ?? Prisma.DbNull,
-    },
-  });
+  if ('auditEvent' in tx) {
+    await tx.auditEvent.create({
+      data: {
+        actor: actor.name,
+        action: entry.action,
+        entityType: entry.entityType,
+        entityKey: entry.entityKey,
+        // Prisma's way to write SQL NULL into a Json? column.
+        before: entry.before ?? Prisma.DbNull,
+        after: entry.after ?? Prisma.DbNull,
+      },
+    });
+    return;
+  }
+  await tx.query('INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after) VALUES ($1, $2, $3, $4, $5, $6)', [
+    actor.name,
+    entry.action,
+    entry.entityType,
+    entry.entityKey,
+    entry.before === null ? null : JSON.stringify(entry.before),
+    entry.after === null ? null : JSON.stringify(entry.after),
+  ]);
 }
 
 type EntityType = Exclude<AuditEntry['entityType'], 'Inventory' | 'ApiToken'>;

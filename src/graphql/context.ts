@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/tokens.js';
+import type { Principal } from '../auth/principal.js';
 import type { Database, PrismaClient } from '../db/client.js';
 
 /** What every resolver gets: the database of this server (tests run several side by side) and who asks. */

@@ -2,6 +2,7 @@
 // (natural keys in code-point order, every default explicit), so export(import(doc)) equals
 // normalizeInventoryDocument(doc). Set-based SQL for the same reason as import: fleet scale.
 import type { Database } from '../db/client.js';
+import { migrationVersionsOf } from '../planning/host-facts.js';
 import type { InventoryDocument, ModuleDoc } from './document.js';
 
 export async function exportInventory(db: Database): Promise<InventoryDocument> {
@@ -48,15 +49,16 @@ export async function exportInventory(db: Database): Promise<InventoryDocument> 
     await client.query('COMMIT');
     return {
       platforms: platforms.rows,
-      modules: modules.rows.map(({ minExportVersion, maxExportVersion, minImportVersion, maxImportVersion, ...m }): ModuleDoc => ({
-        version: m.version,
-        maxVcpusPerTd: m.maxVcpusPerTd,
-        features: m.features as ModuleDoc['features'],
-        platforms: m.platforms,
-        ...(minExportVersion !== null && maxExportVersion !== null && minImportVersion !== null && maxImportVersion !== null
-          ? { migration: { minExportVersion, maxExportVersion, minImportVersion, maxImportVersion } }
-          : {}),
-      })),
+      modules: modules.rows.map((m): ModuleDoc => {
+        const migration = migrationVersionsOf(m);
+        return {
+          version: m.version,
+          maxVcpusPerTd: m.maxVcpusPerTd,
+          features: m.features as ModuleDoc['features'],
+          platforms: m.platforms,
+          ...(migration ? { migration } : {}),
+        };
+      }),
       kernels: kernels.rows,
       hosts: hosts.rows,
       tds: tds.rows,

@@ -4,7 +4,7 @@
 // natural keys resolved to ids by joins) rather than one Prisma call per row.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { Principal } from '../auth/tokens.js';
+import { SYSTEM_ACTOR, type Principal } from '../auth/principal.js';
 import type { Database } from '../db/client.js';
 import {
   mergeProblems,
@@ -36,9 +36,6 @@ export interface ImportCounts {
 export type ImportResult = { ok: true; counts: ImportCounts } | { ok: false; errors: DocumentProblem[] };
 
 const CHUNK = 20_000;
-
-/** Who an import is recorded as when no one is named (library use, tests). */
-export const SYSTEM_ACTOR: Principal = { name: 'system', role: 'ADMIN' };
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];

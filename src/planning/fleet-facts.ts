@@ -2,6 +2,7 @@
 // answers (module floor, what-if) evaluate with the pure rules of src/capacity/rules.ts.
 import type { HostFacts, HostUsage, KernelFacts, ModuleFacts } from '../capacity/rules.js';
 import type { Database } from '../db/client.js';
+import { migrationVersionsOf, type MigrationVersionColumns } from './host-facts.js';
 
 export interface ModuleRecord extends ModuleFacts {
   id: number;
@@ -36,20 +37,19 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const modules = await client.query<{
-      id: number;
-      version: string;
-      max_vcpus_per_td: number | null;
-      features: string[];
-      platform_ids: number[];
-      min_export_version: number | null;
-      max_export_version: number | null;
-      min_import_version: number | null;
-      max_import_version: number | null;
-    }>(
+    const modules = await client.query<
+      {
+        id: number;
+        version: string;
+        max_vcpus_per_td: number | null;
+        features: string[];
+        platform_ids: number[];
+      } & MigrationVersionColumns
+    >(
       `SELECT m.id, m.version, m.max_vcpus_per_td, m.features::text[] AS features,
               ARRAY(SELECT platform_id FROM module_platform mp WHERE mp.module_id = m.id) AS platform_ids,
-              m.min_export_version, m.max_export_version, m.min_import_version, m.max_import_version
+              m.min_export_version AS "minExportVersion", m.max_export_version AS "maxExportVersion",
+              m.min_import_version AS "minImportVersion", m.max_import_version AS "maxImportVersion"
        FROM tdx_module m`,
     );
     const kernels = await client.query<{ id: number; name: string; kvm_max_vcpus: number; tdx_vcpu_policy: 'PRESENT_CPUS' | 'MODULE_LIMIT' }>(
@@ -82,15 +82,7 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
             maxVcpusPerTd: m.max_vcpus_per_td,
             features: m.features,
             platformIds: new Set(m.platform_ids),
-            migration:
-              m.min_export_version === null || m.max_export_version === null || m.min_import_version === null || m.max_import_version === null
-                ? null
-                : {
-                    minExportVersion: m.min_export_version,
-                    maxExportVersion: m.max_export_version,
-                    minImportVersion: m.min_import_version,
-                    maxImportVersion: m.max_import_version,
-                  },
+            migration: migrationVersionsOf(m),
           },
         ]),
       ),

@@ -1,6 +1,6 @@
 // From database rows to the plain facts the pure rules take (src/capacity/rules.ts). The
 // Prisma selection and the mapping live together so every caller loads exactly what the rules need.
-import type { HostFacts, HostUsage, ModuleFacts } from '../capacity/rules.js';
+import type { HostFacts, HostUsage, MigrationVersions, ModuleFacts } from '../capacity/rules.js';
 
 export const moduleFactsSelect = {
   maxVcpusPerTd: true,
@@ -43,16 +43,23 @@ export interface HostFactsRow {
   module: (ModuleRow & { platforms: readonly { platformId: number }[] }) | null;
 }
 
-export function moduleFacts(row: ModuleRow): ModuleFacts {
+export type MigrationVersionColumns = Pick<ModuleRow, keyof MigrationVersions>;
+
+/** A module's four migration-version columns as one range, or null when any is unset (no migration support). */
+export function migrationVersionsOf(row: MigrationVersionColumns): MigrationVersions | null {
   const { minExportVersion, maxExportVersion, minImportVersion, maxImportVersion } = row;
-  return {
-    maxVcpusPerTd: row.maxVcpusPerTd,
-    features: row.features,
-    migration:
-      minExportVersion === null || maxExportVersion === null || minImportVersion === null || maxImportVersion === null
-        ? null
-        : { minExportVersion, maxExportVersion, minImportVersion, maxImportVersion },
-  };
+  return minExportVersion === null || maxExportVersion === null || minImportVersion === null || maxImportVersion === null
+    ? null
+    : { minExportVersion, maxExportVersion, minImportVersion, maxImportVersion };
+}
+
+/** The columns for a range: all four null for a module without migration support. */
+export function migrationVersionColumns(migration: MigrationVersions | null): MigrationVersionColumns {
+  return migration ?? { minExportVersion: null, maxExportVersion: null, minImportVersion: null, maxImportVersion: null };
+}
+
+export function moduleFacts(row: ModuleRow): ModuleFacts {
+  return { maxVcpusPerTd: row.maxVcpusPerTd, features: row.features, migration: migrationVersionsOf(row) };
 }
 
 export function hostFacts(row: HostFactsRow): HostFacts {

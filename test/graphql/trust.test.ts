@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isEnumType, isInputObjectType, isListType, isNonNullType, isScalarType, type GraphQLInputType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiRole } from '../../src/auth/tokens.js';
+import type { ApiRole } from '../../src/auth/principal.js';
 import { schema } from '../../src/graphql/schema.js';
 import { QUERY_LIMITS } from '../../src/graphql/limits.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';

@@ -1,7 +1,8 @@
 // Tests talk to the real GraphQL server through yoga.fetch (the same handler node:http serves),
 // authenticated with a real API token of the role they need (admin by default).
 import { randomUUID } from 'node:crypto';
-import { createApiToken, type ApiRole } from '../../src/auth/tokens.js';
+import type { ApiRole } from '../../src/auth/principal.js';
+import { createApiToken } from '../../src/commands/tokens.js';
 import { createTdplanYoga, type TdplanYoga } from '../../src/server.js';
 import type { TestDatabase } from './database.js';
 

@@ -1,16 +1,9 @@
 // Who is asking (`me`), and API tokens managed over GraphQL (admins only), the same operations as
 // `tdplan token create|revoke|list`.
-import {
-  createApiToken,
-  InvalidTokenNameError,
-  listApiTokens,
-  revokeApiToken,
-  TokenNameTakenError,
-  TokenNotFoundError,
-  type TokenInfo,
-} from '../../auth/tokens.js';
-import type { Principal } from '../../auth/tokens.js';
-import { ValidationError, NotFoundError } from '../../errors.js';
+import type { Principal } from '../../auth/principal.js';
+import { listApiTokens, type TokenInfo } from '../../auth/tokens.js';
+import { createApiToken, revokeApiToken } from '../../commands/tokens.js';
+import { InvalidTokenNameError, NotFoundError, TokenNameTakenError, TokenNotFoundError, ValidationError } from '../../errors.js';
 import { builder } from '../builder.js';
 
 export const ApiRoleEnum = builder.enumType('ApiRole', {

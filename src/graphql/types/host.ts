@@ -1,24 +1,8 @@
+import { createHost, deleteHost, updateHost } from '../../commands/inventory.js';
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, type FieldProblem } from '../../errors.js';
-import { validateHost } from '../../inventory/validation.js';
+import { kernelWhere, moduleWhere, platformWhere } from '../../inventory/refs.js';
 import { builder } from '../builder.js';
-import {
-  HostRef,
-  hostWhere,
-  KernelRef,
-  kernelWhere,
-  lookupRef,
-  nodeLoading,
-  ModuleRef,
-  moduleWhere,
-  PlatformRef,
-  platformWhere,
-  refKey,
-  type KernelRefShape,
-  type ModuleRefShape,
-  type PlatformRefShape,
-} from '../refs.js';
-import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
+import { HostRef, KernelRef, ModuleRef, nodeLoading, PlatformRef } from '../refs.js';
 import { TdxDisabledReasonCode } from './capacity.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
@@ -124,92 +108,26 @@ const UpdateHostInput = builder.inputType('UpdateHostInput', {
   }),
 });
 
-type Tx = Prisma.TransactionClient;
-
-const platformOf = (tx: Tx, ref: PlatformRefShape, problems: FieldProblem[]) =>
-  lookupRef(problems, 'platform', 'platform', refKey(ref), () => tx.platform.findUnique({ where: platformWhere(ref) }));
-const moduleOf = (tx: Tx, ref: ModuleRefShape, problems: FieldProblem[]) =>
-  lookupRef(problems, 'module', 'module', refKey(ref), () => tx.tdxModule.findUnique({ where: moduleWhere(ref), select: { id: true } }));
-const kernelOf = (tx: Tx, ref: KernelRefShape, problems: FieldProblem[]) =>
-  lookupRef(problems, 'kernel', 'kernel', refKey(ref), () => tx.kernel.findUnique({ where: kernelWhere(ref), select: { id: true } }));
-
 builder.mutationFields((t) => ({
   createHost: t.field({
     description: 'Creates a host. Every invalid field is reported at once in a ValidationError.',
     type: HostNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateHostInput, required: true }) },
-    resolve: async (_root, { input }, ctx) =>
-      auditedCreate(ctx, 'Host', input.hostname, async (tx) => {
-        const problems: FieldProblem[] = [];
-        const platform = await platformOf(tx, input.platform, problems);
-        const module = input.module ? await moduleOf(tx, input.module, problems) : null;
-        const kernel = await kernelOf(tx, input.kernel, problems);
-        const facts = {
-          hostname: input.hostname,
-          presentCpus: input.presentCpus,
-          guestKeyIds: input.guestKeyIds,
-          allocationRatio: input.allocationRatio ?? 1.0,
-        };
-        problems.push(...validateHost(facts, platform));
-        assertValid(problems);
-        return tx.host.create({
-          data: { ...facts, platformId: platform!.id, moduleId: module?.id ?? null, kernelId: kernel!.id },
-        });
-      }),
+    resolve: (_root, { input }, ctx) => createHost(ctx.db, ctx.principal, input),
   }),
   updateHost: t.field({
     description: 'Changes the given fields of a host; the others keep their values.',
     type: HostNode,
     errors: { types: inventoryErrorTypes },
     args: { host: t.arg({ type: HostRef, required: true }), input: t.arg({ type: UpdateHostInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.host);
-      const { expectedGeneration, ...input } = args.input;
-      return mapWriteErrors('Host', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const found = await tx.host.findUnique({ where: hostWhere(args.host), select: { id: true } });
-          if (!found) throw new NotFoundError('Host', key);
-          await lockForUpdate(tx, 'Host', found.id, key, expectedGeneration);
-          const current = await tx.host.findUniqueOrThrow({ where: { id: found.id }, include: { platform: true } });
-          const problems: FieldProblem[] = [];
-          const platform = input.platform ? await platformOf(tx, input.platform, problems) : current.platform;
-          const module =
-            input.module === undefined ? { id: current.moduleId } : input.module === null ? { id: null } : await moduleOf(tx, input.module, problems);
-          const kernel = input.kernel ? await kernelOf(tx, input.kernel, problems) : { id: current.kernelId };
-          const facts = {
-            hostname: input.hostname ?? current.hostname,
-            presentCpus: input.presentCpus ?? current.presentCpus,
-            guestKeyIds: input.guestKeyIds ?? current.guestKeyIds,
-            allocationRatio: input.allocationRatio ?? current.allocationRatio,
-          };
-          problems.push(...validateHost(facts, platform));
-          assertValid(problems);
-          return auditedUpdate(tx, ctx.principal, 'Host', current.id, () =>
-            tx.host.update({
-              where: { id: current.id },
-              data: { ...facts, platformId: platform!.id, moduleId: module!.id, kernelId: kernel!.id },
-            }),
-          );
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) => updateHost(ctx.db, ctx.principal, args.host, args.input),
   }),
   deleteHost: t.field({
     type: DeletedRef,
     description: 'Refused while TDs are placed on the host.',
     errors: { types: inventoryErrorTypes },
     args: { host: t.arg({ type: HostRef, required: true }) },
-    resolve: (_root, args, ctx) =>
-      deleteUnlessReferenced(
-        ctx,
-        'Host',
-        refKey(args.host),
-        async (tx) => {
-          const row = await tx.host.findUnique({ where: hostWhere(args.host), include: { _count: { select: { tds: true } } } });
-          return row && { id: row.id, key: row.hostname, references: [{ entity: 'Td', count: row._count.tds }] };
-        },
-        (tx, id) => tx.host.delete({ where: { id } }),
-      ),
+    resolve: (_root, args, ctx) => deleteHost(ctx.db, ctx.principal, args.host),
   }),
 }));

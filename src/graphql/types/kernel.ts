@@ -1,9 +1,7 @@
-import { NotFoundError } from '../../errors.js';
-import { validateKernel } from '../../inventory/validation.js';
+import { createKernel, deleteKernel, updateKernel } from '../../commands/inventory.js';
 import { builder } from '../builder.js';
-import { KernelRef, kernelWhere, nodeLoading, refKey } from '../refs.js';
-import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
-import { DeletedRef, withoutNulls } from './deleted.js';
+import { KernelRef, nodeLoading } from '../refs.js';
+import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
@@ -79,47 +77,20 @@ builder.mutationFields((t) => ({
     type: KernelNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateKernelInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      assertValid(validateKernel(input));
-      return auditedCreate(ctx, 'Kernel', input.name, (tx) => tx.kernel.create({ data: input }));
-    },
+    resolve: (_root, { input }, ctx) => createKernel(ctx.db, ctx.principal, input),
   }),
   updateKernel: t.field({
     description: 'Changes the given fields of a kernel; the others keep their values.',
     type: KernelNode,
     errors: { types: inventoryErrorTypes },
     args: { kernel: t.arg({ type: KernelRef, required: true }), input: t.arg({ type: UpdateKernelInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.kernel);
-      return mapWriteErrors('Kernel', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const { expectedGeneration, ...input } = args.input;
-          const found = await tx.kernel.findUnique({ where: kernelWhere(args.kernel), select: { id: true } });
-          if (!found) throw new NotFoundError('Kernel', key);
-          await lockForUpdate(tx, 'Kernel', found.id, key, expectedGeneration);
-          const current = await tx.kernel.findUniqueOrThrow({ where: { id: found.id } });
-          const changes = withoutNulls(input);
-          assertValid(validateKernel({ ...current, ...changes }));
-          return auditedUpdate(tx, ctx.principal, 'Kernel', current.id, () => tx.kernel.update({ where: { id: current.id }, data: changes }));
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) => updateKernel(ctx.db, ctx.principal, args.kernel, args.input),
   }),
   deleteKernel: t.field({
     type: DeletedRef,
     description: 'Refused while hosts run this kernel.',
     errors: { types: inventoryErrorTypes },
     args: { kernel: t.arg({ type: KernelRef, required: true }) },
-    resolve: (_root, args, ctx) =>
-      deleteUnlessReferenced(
-        ctx,
-        'Kernel',
-        refKey(args.kernel),
-        async (tx) => {
-          const row = await tx.kernel.findUnique({ where: kernelWhere(args.kernel), include: { _count: { select: { hosts: true } } } });
-          return row && { id: row.id, key: row.name, references: [{ entity: 'Host', count: row._count.hosts }] };
-        },
-        (tx, id) => tx.kernel.delete({ where: { id } }),
-      ),
+    resolve: (_root, args, ctx) => deleteKernel(ctx.db, ctx.principal, args.kernel),
   }),
 }));

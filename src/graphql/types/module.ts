@@ -1,8 +1,7 @@
-import type { Prisma } from '../../db/client.js';
-import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
-import { validateModule } from '../../inventory/validation.js';
-import { ModuleRef, moduleWhere, nodeLoading, PlatformRef, platformWhere, refKey, type PlatformRefShape } from '../refs.js';
-import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
+import type { MigrationVersions } from '../../capacity/rules.js';
+import { createModule, deleteModule, updateModule } from '../../commands/inventory.js';
+import { migrationVersionsOf } from '../../planning/host-facts.js';
+import { ModuleRef, nodeLoading, PlatformRef } from '../refs.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
@@ -15,13 +14,6 @@ export const TdxFeatureEnum = builder.enumType('TdxFeature', {
     TOPOLOGY_ENUM: { description: 'TDX_FEATURES0.TOPOLOGY_ENUM; tdx.c refuses modules without it.' },
   } as const,
 });
-
-interface MigrationVersions {
-  minExportVersion: number;
-  maxExportVersion: number;
-  minImportVersion: number;
-  maxImportVersion: number;
-}
 
 const MigrationVersionsRef = builder.objectRef<MigrationVersions>('MigrationVersions').implement({
   description: 'TD-migration protocol versions the module can export and import (MIN/MAX_EXPORT_VERSION, MIN/MAX_IMPORT_VERSION).',
@@ -63,15 +55,7 @@ export const TdxModuleNode = builder.prismaNode('TdxModule', {
       nullable: true,
       description: 'TD-migration version ranges; null when the module does not support TD migration.',
       select: { minExportVersion: true, maxExportVersion: true, minImportVersion: true, maxImportVersion: true },
-      resolve: (m) =>
-        m.minExportVersion === null || m.maxExportVersion === null || m.minImportVersion === null || m.maxImportVersion === null
-          ? null
-          : {
-              minExportVersion: m.minExportVersion,
-              maxExportVersion: m.maxExportVersion,
-              minImportVersion: m.minImportVersion,
-              maxImportVersion: m.maxImportVersion,
-            },
+      resolve: (m) => migrationVersionsOf(m),
     }),
     supportedPlatforms: t.connection(
       {
@@ -146,123 +130,26 @@ const UpdateModuleInput = builder.inputType('UpdateModuleInput', {
   }),
 });
 
-/** Platform ids for references, in one query; unknown ones are validation problems. */
-async function platformIds(prisma: Prisma.TransactionClient, refs: readonly PlatformRefShape[]): Promise<{ ids: number[]; problems: FieldProblem[] }> {
-  const problems: FieldProblem[] = [];
-  const wheres = refs.map((ref, i) => {
-    try {
-      return platformWhere(ref, `supportedPlatforms[${i}]`);
-    } catch (err) {
-      if (err instanceof ValidationError) problems.push(...err.problems);
-      return null;
-    }
-  });
-  const rows = await prisma.platform.findMany({
-    where: { OR: wheres.filter((w) => w !== null) },
-    select: { id: true, name: true },
-  });
-  const ids: number[] = [];
-  wheres.forEach((where, i) => {
-    if (!where) return;
-    const row = rows.find((r) => (where.id !== undefined ? r.id === where.id : r.name === where.name));
-    if (row) ids.push(row.id);
-    else problems.push({ field: `supportedPlatforms[${i}]`, message: `unknown platform "${refKey(refs[i] ?? {})}"` });
-  });
-  return { ids: [...new Set(ids)], problems };
-}
-
-const noMigration = { minExportVersion: null, maxExportVersion: null, minImportVersion: null, maxImportVersion: null };
-
 builder.mutationFields((t) => ({
   createModule: t.field({
     description: 'Creates a TDX module. Every invalid field is reported at once in a ValidationError.',
     type: TdxModuleNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateModuleInput, required: true }) },
-    resolve: async (_root, { input }, ctx) =>
-      auditedCreate(ctx, 'TdxModule', input.version, async (tx) => {
-        const facts = {
-          version: input.version,
-          maxVcpusPerTd: input.maxVcpusPerTd ?? null,
-          features: input.features ?? [],
-          migration: input.migration ?? null,
-        };
-        const supported = await platformIds(tx, input.supportedPlatforms ?? []);
-        assertValid([...validateModule(facts), ...supported.problems]);
-        return tx.tdxModule.create({
-          data: {
-            version: facts.version,
-            maxVcpusPerTd: facts.maxVcpusPerTd,
-            features: facts.features,
-            ...(facts.migration ?? noMigration),
-            platforms: { create: supported.ids.map((platformId) => ({ platformId })) },
-          },
-        });
-      }),
+    resolve: (_root, { input }, ctx) => createModule(ctx.db, ctx.principal, input),
   }),
   updateModule: t.field({
     description: 'Changes the given fields of a TDX module; the others keep their values.',
     type: TdxModuleNode,
     errors: { types: inventoryErrorTypes },
     args: { module: t.arg({ type: ModuleRef, required: true }), input: t.arg({ type: UpdateModuleInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.module);
-      const { expectedGeneration, ...input } = args.input;
-      return mapWriteErrors('TdxModule', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const found = await tx.tdxModule.findUnique({ where: moduleWhere(args.module), select: { id: true } });
-          if (!found) throw new NotFoundError('TdxModule', key);
-          await lockForUpdate(tx, 'TdxModule', found.id, key, expectedGeneration);
-          const current = await tx.tdxModule.findUniqueOrThrow({ where: { id: found.id } });
-          const currentMigration =
-            current.minExportVersion === null || current.maxExportVersion === null || current.minImportVersion === null || current.maxImportVersion === null
-              ? null
-              : {
-                  minExportVersion: current.minExportVersion,
-                  maxExportVersion: current.maxExportVersion,
-                  minImportVersion: current.minImportVersion,
-                  maxImportVersion: current.maxImportVersion,
-                };
-          const facts = {
-            version: input.version ?? current.version,
-            maxVcpusPerTd: input.maxVcpusPerTd === undefined ? current.maxVcpusPerTd : input.maxVcpusPerTd,
-            features: input.features ?? current.features,
-            migration: input.migration === undefined ? currentMigration : input.migration,
-          };
-          const supported = input.supportedPlatforms ? await platformIds(tx, input.supportedPlatforms) : null;
-          assertValid([...validateModule(facts), ...(supported?.problems ?? [])]);
-          return auditedUpdate(tx, ctx.principal, 'TdxModule', current.id, async () => {
-            if (supported) await tx.modulePlatform.deleteMany({ where: { moduleId: current.id } });
-            return tx.tdxModule.update({
-              where: { id: current.id },
-              data: {
-                version: facts.version,
-                maxVcpusPerTd: facts.maxVcpusPerTd,
-                features: facts.features,
-                ...(facts.migration ?? noMigration),
-                ...(supported ? { platforms: { create: supported.ids.map((platformId) => ({ platformId })) } } : {}),
-              },
-            });
-          });
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) => updateModule(ctx.db, ctx.principal, args.module, args.input),
   }),
   deleteModule: t.field({
     type: DeletedRef,
     description: 'Refused while hosts have this module loaded; nothing changes then.',
     errors: { types: inventoryErrorTypes },
     args: { module: t.arg({ type: ModuleRef, required: true }) },
-    resolve: (_root, args, ctx) =>
-      deleteUnlessReferenced(
-        ctx,
-        'TdxModule',
-        refKey(args.module),
-        async (tx) => {
-          const row = await tx.tdxModule.findUnique({ where: moduleWhere(args.module), include: { _count: { select: { hosts: true } } } });
-          return row && { id: row.id, key: row.version, references: [{ entity: 'Host', count: row._count.hosts }] };
-        },
-        (tx, id) => tx.tdxModule.delete({ where: { id } }),
-      ),
+    resolve: (_root, args, ctx) => deleteModule(ctx.db, ctx.principal, args.module),
   }),
 }));

@@ -3,15 +3,16 @@
 // checks and refusals from the pure rules.
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { migrationBlockers, MIGRATION_BLOCKER_CODES, tdFitBlockers, type MigrationBlocker } from '../../capacity/rules.js';
+import { MIGRATION_BLOCKER_CODES, tdFitBlockers, type MigrationBlocker } from '../../capacity/rules.js';
+import { migrateTd, placeTd } from '../../commands/placement.js';
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
-import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect } from '../../planning/host-facts.js';
+import { NotFoundError, PlacementRefusedError, ValidationError, type FieldProblem } from '../../errors.js';
+import { checkHostSelect, loadCheckHost, migrationCheckOf } from '../../planning/checks.js';
+import { hostFacts, hostUsage } from '../../planning/host-facts.js';
 import { countPlacementCandidates, fitSummary, placementCandidates, type CandidateQuery, type FitCounts, type FitSummary } from '../../planning/placement.js';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
-import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef, tdWhere } from '../refs.js';
-import { auditedUpdate, mapWriteErrors } from '../write.js';
+import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef } from '../refs.js';
 import { ErrorInterface } from './errors.js';
 import { HostNode } from './host.js';
 import { TdNode } from './td.js';
@@ -49,14 +50,6 @@ const CompatibilityCheckRef = builder.objectRef<Check>('CompatibilityCheck').imp
     blockers: t.field({ type: [BlockerRef], description: 'Every failing condition, never only the first.', resolve: (c) => c.blockers }),
   }),
 });
-
-/** A placement refused by the rules; nothing was changed. */
-export class PlacementRefusedError extends Error {
-  override readonly name = 'PlacementRefusedError';
-  constructor(readonly blockers: MigrationBlocker[]) {
-    super(`refused: ${blockers.map((b) => b.message).join('; ')}`);
-  }
-}
 
 builder.objectType(PlacementRefusedError, {
   name: 'PlacementRefused',
@@ -185,32 +178,6 @@ builder.queryField('placementCandidates', (t) =>
   }),
 );
 
-// Everything the checks need of a host: the rules' facts and its usage.
-const checkHostSelect = { hostname: true, ...hostFactsSelect, ...hostUsageSelect } as const;
-type CheckHost = Prisma.HostGetPayload<{ select: typeof checkHostSelect }>;
-
-async function loadCheckHost(db: Prisma.TransactionClient, where: Prisma.HostWhereUniqueInput): Promise<CheckHost | null> {
-  return db.host.findUnique({ where, select: checkHostSelect });
-}
-
-interface TdForCheck {
-  id: number;
-  vcpus: number;
-  migratable: boolean;
-  hostId: number | null;
-  host: CheckHost | null;
-}
-
-function migrationCheckOf(td: TdForCheck, target: CheckHost): MigrationBlocker[] {
-  return migrationBlockers({
-    td: { vcpus: td.vcpus, migratable: td.migratable, hostId: td.hostId },
-    sourceHost: td.host ? hostFacts(td.host) : { ...hostFacts(target), module: null },
-    targetHostId: target.id,
-    targetHost: hostFacts(target),
-    targetUsage: hostUsage(target),
-  });
-}
-
 function targetArgs(hostname: string | null | undefined, id: string | null | undefined, field: string): Prisma.HostWhereUniqueInput {
   if ((hostname == null) === (id == null)) {
     throw new ValidationError([{ field, message: 'give exactly one of the hostname and the global ID' }]);
@@ -275,52 +242,6 @@ builder.prismaObjectFields('Td', (t) => ({
 
 const placementErrors = [PlacementRefusedError, NotFoundError, ValidationError];
 
-/**
- * Runs a placement or migration: the TD row, then the host rows, are locked FOR UPDATE, so
- * concurrent placements onto one host are serialised and each sees the others' TDs: a host never
- * gets more TDs than guest KeyIDs, nor more vCPUs than it can schedule.
- */
-async function moveTd(ctx: Context, tdRef: typeof TdRef.$inferInput, hostRef: typeof HostRef.$inferInput, kind: 'place' | 'migrate') {
-  const tdKey = refKey(tdRef);
-  const hostKey = refKey(hostRef);
-  const tdWhereInput = tdWhere(tdRef);
-  const hostWhereInput = hostWhere(hostRef, kind === 'place' ? 'host' : 'targetHost');
-  return mapWriteErrors('Td', tdKey, () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const found = await tx.td.findUnique({ where: tdWhereInput, select: { id: true } });
-      if (!found) throw new NotFoundError('Td', tdKey);
-      const targetId = await tx.host.findUnique({ where: hostWhereInput, select: { id: true } });
-      if (!targetId) throw new NotFoundError('Host', hostKey);
-      const [locked] = await tx.$queryRaw<{ host_id: number | null }[]>`SELECT host_id FROM td WHERE id = ${found.id} FOR UPDATE`;
-      // The usage triggers update the source host too: lock source and target in id order, so
-      // two migrations crossing between the same hosts cannot deadlock.
-      const hostIds = [...new Set([targetId.id, locked?.host_id ?? targetId.id])].sort((a, b) => a - b);
-      await tx.$queryRaw`SELECT id FROM host WHERE id = ANY(${hostIds}::int[]) ORDER BY id FOR UPDATE`;
-      const td = await tx.td.findUniqueOrThrow({
-        where: { id: found.id },
-        select: { id: true, name: true, vcpus: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
-      });
-      const target = (await loadCheckHost(tx, { id: targetId.id }))!;
-      if (kind === 'place' && td.host) {
-        throw new ValidationError([{ field: 'td', message: `TD "${td.name}" already runs on ${td.host.hostname}; use migrateTd` }]);
-      }
-      if (kind === 'migrate' && !td.host) {
-        throw new ValidationError([{ field: 'td', message: `TD "${td.name}" is planned, not placed; use placeTd` }]);
-      }
-      const blockers = kind === 'place' ? tdFitBlockers(hostFacts(target), hostUsage(target), td.vcpus) : migrationCheckOf(td, target);
-      if (blockers.length > 0) throw new PlacementRefusedError(blockers);
-      return auditedUpdate(
-        tx,
-        ctx.principal,
-        'Td',
-        td.id,
-        () => tx.td.update({ where: { id: td.id }, data: { hostId: target.id } }),
-        kind === 'place' ? 'PLACE' : 'MIGRATE',
-      );
-    }),
-  );
-}
-
 builder.mutationFields((t) => ({
   placeTd: t.field({
     type: TdNode,
@@ -330,7 +251,7 @@ builder.mutationFields((t) => ({
     description: 'Places a planned TD on a host if R5 allows it; otherwise PlacementRefused with every blocker, and nothing changes.',
     errors: { types: placementErrors },
     args: { td: t.arg({ type: TdRef, required: true }), host: t.arg({ type: HostRef, required: true }) },
-    resolve: (_root, args, ctx) => moveTd(ctx, args.td, args.host, 'place'),
+    resolve: (_root, args, ctx) => placeTd(ctx.db, ctx.principal, args),
   }),
   migrateTd: t.field({
     type: TdNode,
@@ -340,7 +261,7 @@ builder.mutationFields((t) => ({
     description: 'Moves a placed TD to another host if R6 allows it; otherwise PlacementRefused with every blocker, and nothing changes.',
     errors: { types: placementErrors },
     args: { td: t.arg({ type: TdRef, required: true }), targetHost: t.arg({ type: HostRef, required: true }) },
-    resolve: (_root, args, ctx) => moveTd(ctx, args.td, args.targetHost, 'migrate'),
+    resolve: (_root, args, ctx) => migrateTd(ctx.db, ctx.principal, args),
   }),
 }));
 

@@ -1,9 +1,8 @@
-import { NotFoundError } from '../../errors.js';
-import { validatePlatform } from '../../inventory/validation.js';
+import { maxLogicalCpus } from '../../capacity/rules.js';
+import { createPlatform, deletePlatform, updatePlatform } from '../../commands/inventory.js';
 import { builder } from '../builder.js';
-import { nodeLoading, PlatformRef, platformWhere, refKey } from '../refs.js';
-import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
-import { DeletedRef, withoutNulls } from './deleted.js';
+import { nodeLoading, PlatformRef } from '../refs.js';
+import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
 export const PlatformNode = builder.prismaNode('Platform', {
@@ -19,7 +18,7 @@ export const PlatformNode = builder.prismaNode('Platform', {
     maxLogicalCpus: t.int({
       description: 'sockets x coresPerSocket x threadsPerCore: the most CPUs a host of this platform can present.',
       select: { sockets: true, coresPerSocket: true, threadsPerCore: true },
-      resolve: (p) => p.sockets * p.coresPerSocket * p.threadsPerCore,
+      resolve: (p) => maxLogicalCpus(p),
     }),
     hosts: t.relatedConnection('hosts', {
       cursor: 'id',
@@ -73,10 +72,7 @@ builder.mutationFields((t) => ({
     type: PlatformNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreatePlatformInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      assertValid(validatePlatform(input));
-      return auditedCreate(ctx, 'Platform', input.name, (tx) => tx.platform.create({ data: input }));
-    },
+    resolve: (_root, { input }, ctx) => createPlatform(ctx.db, ctx.principal, input),
   }),
   updatePlatform: t.field({
     type: PlatformNode,
@@ -84,46 +80,13 @@ builder.mutationFields((t) => ({
       'Changes the given fields of a platform; the others keep their values. Refused when a host of the platform would present more CPUs than the new topology has.',
     errors: { types: inventoryErrorTypes },
     args: { platform: t.arg({ type: PlatformRef, required: true }), input: t.arg({ type: UpdatePlatformInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.platform);
-      return mapWriteErrors('Platform', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const { expectedGeneration, ...changes } = args.input;
-          const found = await tx.platform.findUnique({ where: platformWhere(args.platform), select: { id: true } });
-          if (!found) throw new NotFoundError('Platform', key);
-          await lockForUpdate(tx, 'Platform', found.id, key, expectedGeneration);
-          const current = await tx.platform.findUniqueOrThrow({ where: { id: found.id } });
-          const next = { ...current, ...withoutNulls(changes) };
-          const problems = validatePlatform(next);
-          const largestHost = await tx.host.aggregate({ where: { platformId: current.id }, _max: { presentCpus: true } });
-          const maxLogical = next.sockets * next.coresPerSocket * next.threadsPerCore;
-          if ((largestHost._max.presentCpus ?? 0) > maxLogical) {
-            problems.push({
-              field: 'input',
-              message: `a host of this platform presents ${largestHost._max.presentCpus} CPUs, more than the ${maxLogical} logical CPUs of the new topology`,
-            });
-          }
-          assertValid(problems);
-          return auditedUpdate(tx, ctx.principal, 'Platform', current.id, () => tx.platform.update({ where: { id: current.id }, data: withoutNulls(changes) }));
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) => updatePlatform(ctx.db, ctx.principal, args.platform, args.input),
   }),
   deletePlatform: t.field({
     type: DeletedRef,
     description: 'Refused while hosts are of this platform. Module support for it is removed with it.',
     errors: { types: inventoryErrorTypes },
     args: { platform: t.arg({ type: PlatformRef, required: true }) },
-    resolve: (_root, args, ctx) =>
-      deleteUnlessReferenced(
-        ctx,
-        'Platform',
-        refKey(args.platform),
-        async (tx) => {
-          const row = await tx.platform.findUnique({ where: platformWhere(args.platform), include: { _count: { select: { hosts: true } } } });
-          return row && { id: row.id, key: row.name, references: [{ entity: 'Host', count: row._count.hosts }] };
-        },
-        (tx, id) => tx.platform.delete({ where: { id } }),
-      ),
+    resolve: (_root, args, ctx) => deletePlatform(ctx.db, ctx.principal, args.platform),
   }),
 }));

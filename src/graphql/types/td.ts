@@ -1,9 +1,8 @@
+import { createTd, deleteTd, updateTd } from '../../commands/inventory.js';
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, type FieldProblem } from '../../errors.js';
-import { validateTd } from '../../inventory/validation.js';
+import { hostWhere } from '../../inventory/refs.js';
 import { builder } from '../builder.js';
-import { HostRef, hostWhere, lookupRef, nodeLoading, refKey, TdRef, tdWhere, type HostRefShape } from '../refs.js';
-import { assertValid, auditedCreate, auditedUpdate, deleteUnlessReferenced, lockForUpdate, mapWriteErrors } from '../write.js';
+import { HostRef, nodeLoading, TdRef } from '../refs.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
 
@@ -79,70 +78,26 @@ const UpdateTdInput = builder.inputType('UpdateTdInput', {
   }),
 });
 
-async function hostIdOf(tx: Prisma.TransactionClient, ref: HostRefShape, problems: FieldProblem[]): Promise<number | null> {
-  const row = await lookupRef(problems, 'host', 'host', refKey(ref), () => tx.host.findUnique({ where: hostWhere(ref), select: { id: true } }));
-  return row?.id ?? null;
-}
-
 builder.mutationFields((t) => ({
   createTd: t.field({
     description: 'Creates a TD. Every invalid field is reported at once in a ValidationError.',
     type: TdNode,
     errors: { types: inventoryErrorTypes },
     args: { input: t.arg({ type: CreateTdInput, required: true }) },
-    resolve: async (_root, { input }, ctx) =>
-      auditedCreate(ctx, 'Td', input.name, async (tx) => {
-        const problems: FieldProblem[] = [];
-        const hostId = input.host ? await hostIdOf(tx, input.host, problems) : null;
-        const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true };
-        problems.push(...validateTd(facts));
-        assertValid(problems);
-        return tx.td.create({ data: { ...facts, hostId } });
-      }),
+    resolve: (_root, { input }, ctx) => createTd(ctx.db, ctx.principal, input),
   }),
   updateTd: t.field({
     description: 'Changes the given fields of a TD; the others keep their values.',
     type: TdNode,
     errors: { types: inventoryErrorTypes },
     args: { td: t.arg({ type: TdRef, required: true }), input: t.arg({ type: UpdateTdInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const key = refKey(args.td);
-      const { expectedGeneration, ...input } = args.input;
-      return mapWriteErrors('Td', key, () =>
-        ctx.prisma.$transaction(async (tx) => {
-          const found = await tx.td.findUnique({ where: tdWhere(args.td), select: { id: true } });
-          if (!found) throw new NotFoundError('Td', key);
-          await lockForUpdate(tx, 'Td', found.id, key, expectedGeneration);
-          const current = await tx.td.findUniqueOrThrow({ where: { id: found.id } });
-          const problems: FieldProblem[] = [];
-          const hostId = input.host === undefined ? current.hostId : input.host === null ? null : await hostIdOf(tx, input.host, problems);
-          const facts = {
-            name: input.name ?? current.name,
-            vcpus: input.vcpus ?? current.vcpus,
-            migratable: input.migratable ?? current.migratable,
-          };
-          problems.push(...validateTd(facts));
-          assertValid(problems);
-          return auditedUpdate(tx, ctx.principal, 'Td', current.id, () => tx.td.update({ where: { id: current.id }, data: { ...facts, hostId } }));
-        }),
-      );
-    },
+    resolve: (_root, args, ctx) => updateTd(ctx.db, ctx.principal, args.td, args.input),
   }),
   deleteTd: t.field({
     description: 'Deletes a TD.',
     type: DeletedRef,
     errors: { types: inventoryErrorTypes },
     args: { td: t.arg({ type: TdRef, required: true }) },
-    resolve: (_root, args, ctx) =>
-      deleteUnlessReferenced(
-        ctx,
-        'Td',
-        refKey(args.td),
-        async (tx) => {
-          const row = await tx.td.findUnique({ where: tdWhere(args.td), select: { id: true, name: true } });
-          return row && { id: row.id, key: row.name, references: [] };
-        },
-        (tx, id) => tx.td.delete({ where: { id } }),
-      ),
+    resolve: (_root, args, ctx) => deleteTd(ctx.db, ctx.principal, args.td),
   }),
 }));

@@ -1,0 +1,79 @@
+// References to inventory entities as inputs give them: by natural key or by global ID (one of the
+// two). Shared by the command layer (writes) and the read side (filters); the GraphQL input types
+// that carry them are in src/graphql/refs.ts.
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import type { Prisma } from '../db/client.js';
+import { ValidationError, type EntityKind, type FieldProblem } from '../errors.js';
+
+function globalIdOf(entity: EntityKind, id: string, field: string): number {
+  let decoded: { typename: string; id: string };
+  try {
+    decoded = decodeGlobalID(id);
+  } catch {
+    throw new ValidationError([{ field, message: `"${id}" is not a global ID` }]);
+  }
+  const numeric = Number(decoded.id);
+  if (decoded.typename !== entity || !Number.isSafeInteger(numeric)) {
+    throw new ValidationError([{ field, message: `"${id}" is not the global ID of a ${entity}` }]);
+  }
+  return numeric;
+}
+
+export interface ModuleRefShape {
+  id?: string | null;
+  version?: string | null;
+}
+export interface PlatformRefShape {
+  id?: string | null;
+  name?: string | null;
+}
+export interface KernelRefShape {
+  id?: string | null;
+  name?: string | null;
+}
+export interface HostRefShape {
+  id?: string | null;
+  hostname?: string | null;
+}
+export interface TdRefShape {
+  id?: string | null;
+  name?: string | null;
+}
+
+// Prisma unique-where clauses for each reference; `field` names the input for error messages.
+export function moduleWhere(ref: ModuleRefShape, field = 'module'): Prisma.TdxModuleWhereUniqueInput {
+  return ref.id != null ? { id: globalIdOf('TdxModule', ref.id, field) } : { version: ref.version ?? '' };
+}
+export function platformWhere(ref: PlatformRefShape, field = 'platform'): Prisma.PlatformWhereUniqueInput {
+  return ref.id != null ? { id: globalIdOf('Platform', ref.id, field) } : { name: ref.name ?? '' };
+}
+export function kernelWhere(ref: KernelRefShape, field = 'kernel'): Prisma.KernelWhereUniqueInput {
+  return ref.id != null ? { id: globalIdOf('Kernel', ref.id, field) } : { name: ref.name ?? '' };
+}
+export function hostWhere(ref: HostRefShape, field = 'host'): Prisma.HostWhereUniqueInput {
+  return ref.id != null ? { id: globalIdOf('Host', ref.id, field) } : { hostname: ref.hostname ?? '' };
+}
+export function tdWhere(ref: TdRefShape, field = 'td'): Prisma.TdWhereUniqueInput {
+  return ref.id != null ? { id: globalIdOf('Td', ref.id, field) } : { name: ref.name ?? '' };
+}
+
+/** How a reference reads in an error message: the key that was given. */
+export function refKey(ref: ModuleRefShape | PlatformRefShape | KernelRefShape | HostRefShape | TdRefShape): string {
+  return (Object.values(ref) as (string | null | undefined)[]).find((v) => v != null) ?? '';
+}
+
+/**
+ * Looks up a reference given in an input. An unknown entity, or a malformed global ID, becomes a
+ * problem of `field` and null is returned, so every bad reference of an input is reported at once.
+ */
+export async function lookupRef<T>(problems: FieldProblem[], field: string, what: string, key: string, find: () => Promise<T | null>): Promise<T | null> {
+  try {
+    const row = await find();
+    if (!row) problems.push({ field, message: `unknown ${what} "${key}"` });
+    return row;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problems.push(...err.problems);
+    return null;
+  }
+}
