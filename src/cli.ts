@@ -6,13 +6,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { API_ROLES, type ApiRole, type Principal } from './auth/principal.js';
 import { hasActiveTokens, listApiTokens } from './auth/tokens.js';
 import { createApiToken, revokeApiToken } from './commands/tokens.js';
-import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError } from './errors.js';
+import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, ValidationError } from './errors.js';
 import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { demoFleet } from './inventory/demo-fleet.js';
 import { exportInventory } from './inventory/export.js';
 import { generateFleet } from './inventory/generate.js';
-import { importInventory, type ImportMode } from './inventory/import.js';
+import { importInventory, type ImportMode } from './commands/import-inventory.js';
 import { floorReport, matrixReport, whatIfReport } from './report.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import { createTdplanYoga, DEFAULT_MAX_BODY_BYTES, listen } from './server.js';
@@ -54,16 +54,18 @@ async function withDatabase<T>(dataDir: string, fn: (opened: OpenedDatabase) => 
 }
 
 async function importDocument(opened: OpenedDatabase, document: unknown, mode: ImportMode): Promise<string> {
-  const result = await importInventory(opened.db, document, mode, CLI_ACTOR);
-  if (!result.ok) {
+  try {
+    const counts = await importInventory(opened.db, CLI_ACTOR, { document, mode });
+    return Object.entries(counts)
+      .map(([kind, c]) => `${kind}: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted`)
+      .join('\n');
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
     throw new CliError(
-      `import refused, nothing was written (${result.errors.length} error${result.errors.length === 1 ? '' : 's'}):\n` +
-        result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n'),
+      `import refused, nothing was written (${err.problems.length} error${err.problems.length === 1 ? '' : 's'}):\n` +
+        err.problems.map((e) => `  ${e.field}: ${e.message}`).join('\n'),
     );
   }
-  return Object.entries(result.counts)
-    .map(([kind, c]) => `${kind}: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted`)
-    .join('\n');
 }
 
 async function tokenErrors<T>(run: () => Promise<T>): Promise<T> {

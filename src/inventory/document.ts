@@ -53,12 +53,6 @@ export interface InventoryDocument {
   tds: TdDoc[];
 }
 
-/** A problem at a JSON path, e.g. { path: 'hosts[3].platform', message: 'unknown platform "XYZ"' }. */
-export interface DocumentProblem {
-  path: string;
-  message: string;
-}
-
 export const inventoryJsonSchema: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../schemas/inventory.schema.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
@@ -76,16 +70,16 @@ function jsonPath(pointer: string, extra?: string): string {
   return parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '') || '(document)';
 }
 
-function structuralProblem(e: ErrorObject): DocumentProblem {
+function structuralProblem(e: ErrorObject): FieldProblem {
   switch (e.keyword) {
     case 'required':
-      return { path: jsonPath(e.instancePath, String(e.params.missingProperty)), message: 'is required' };
+      return { field: jsonPath(e.instancePath, String(e.params.missingProperty)), message: 'is required' };
     case 'additionalProperties':
-      return { path: jsonPath(e.instancePath, String(e.params.additionalProperty)), message: 'is not a known property' };
+      return { field: jsonPath(e.instancePath, String(e.params.additionalProperty)), message: 'is not a known property' };
     case 'enum':
-      return { path: jsonPath(e.instancePath), message: `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return { field: jsonPath(e.instancePath), message: `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     default:
-      return { path: jsonPath(e.instancePath), message: e.message ?? e.keyword };
+      return { field: jsonPath(e.instancePath), message: e.message ?? e.keyword };
   }
 }
 
@@ -96,13 +90,13 @@ const SHAPE_PRESERVING = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'pat
 export interface ParseResult {
   /** The document with defaults filled in, when its shape is sound enough to check further. */
   document: InventoryDocument | null;
-  errors: DocumentProblem[];
+  errors: FieldProblem[];
 }
 
 /** Checks the document's shape and fills in defaults; the input is not modified. */
 export function parseInventoryDocument(input: unknown): ParseResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { document: null, errors: [{ path: '(document)', message: 'must be a JSON object' }] };
+    return { document: null, errors: [{ field: '(document)', message: 'must be a JSON object' }] };
   }
   const copy = structuredClone(input);
   if (validateStructure(copy)) return { document: copy, errors: [] };
@@ -112,9 +106,9 @@ export function parseInventoryDocument(input: unknown): ParseResult {
 }
 
 /** Structural and semantic problems together; where both speak of one path, the semantic message (with numbers) wins. */
-export function mergeProblems(structural: DocumentProblem[], semantic: DocumentProblem[]): DocumentProblem[] {
-  const semanticPaths = new Set(semantic.map((p) => p.path));
-  return [...structural.filter((p) => !semanticPaths.has(p.path)), ...semantic];
+export function mergeProblems(structural: FieldProblem[], semantic: FieldProblem[]): FieldProblem[] {
+  const semanticFields = new Set(semantic.map((p) => p.field));
+  return [...structural.filter((p) => !semanticFields.has(p.field)), ...semantic];
 }
 
 /** Entities already in the database that a MERGE document may refer to without listing them. */
@@ -127,18 +121,18 @@ export interface KnownEntities {
 
 export const NO_KNOWN_ENTITIES: KnownEntities = { platforms: new Map(), modules: new Set(), kernels: new Set(), hosts: new Set() };
 
-function at(path: string, problems: FieldProblem[]): DocumentProblem[] {
-  return problems.map((p) => ({ path: `${path}.${p.field}`, message: p.message }));
+function at(path: string, problems: FieldProblem[]): FieldProblem[] {
+  return problems.map((p) => ({ field: `${path}.${p.field}`, message: p.message }));
 }
 
-function duplicates<T>(items: readonly T[], key: (item: T) => string, list: string, field: string): DocumentProblem[] {
+function duplicates<T>(items: readonly T[], key: (item: T) => string, list: string, field: string): FieldProblem[] {
   const first = new Map<string, number>();
-  const problems: DocumentProblem[] = [];
+  const problems: FieldProblem[] = [];
   items.forEach((item, i) => {
     const k = key(item);
     const seen = first.get(k);
     if (seen === undefined) first.set(k, i);
-    else problems.push({ path: `${list}[${i}].${field}`, message: `duplicate of ${list}[${seen}] ("${k}")` });
+    else problems.push({ field: `${list}[${i}].${field}`, message: `duplicate of ${list}[${seen}] ("${k}")` });
   });
   return problems;
 }
@@ -147,8 +141,8 @@ function duplicates<T>(items: readonly T[], key: (item: T) => string, list: stri
  * Everything wrong with a well-formed document: field rules, duplicate natural keys, and
  * references to entities neither in the document nor (MERGE) in the database.
  */
-export function semanticProblems(doc: InventoryDocument, known: KnownEntities): DocumentProblem[] {
-  const problems: DocumentProblem[] = [
+export function semanticProblems(doc: InventoryDocument, known: KnownEntities): FieldProblem[] {
+  const problems: FieldProblem[] = [
     ...duplicates(doc.platforms, (p) => p.name, 'platforms', 'name'),
     ...duplicates(doc.modules, (m) => m.version, 'modules', 'version'),
     ...duplicates(doc.kernels, (k) => k.name, 'kernels', 'name'),
@@ -166,19 +160,19 @@ export function semanticProblems(doc: InventoryDocument, known: KnownEntities): 
   doc.modules.forEach((m, i) => {
     problems.push(...at(`modules[${i}]`, validateModule({ ...m, migration: m.migration ?? null })));
     m.platforms.forEach((name, j) => {
-      if (!platforms.has(name)) problems.push({ path: `modules[${i}].platforms[${j}]`, message: `unknown platform "${name}"` });
+      if (!platforms.has(name)) problems.push({ field: `modules[${i}].platforms[${j}]`, message: `unknown platform "${name}"` });
     });
   });
   doc.kernels.forEach((k, i) => problems.push(...at(`kernels[${i}]`, validateKernel(k))));
   doc.hosts.forEach((h, i) => {
     const platform = platforms.get(h.platform) ?? null;
-    if (!platform) problems.push({ path: `hosts[${i}].platform`, message: `unknown platform "${h.platform}"` });
-    if (h.module !== null && !modules.has(h.module)) problems.push({ path: `hosts[${i}].module`, message: `unknown module "${h.module}"` });
-    if (!kernels.has(h.kernel)) problems.push({ path: `hosts[${i}].kernel`, message: `unknown kernel "${h.kernel}"` });
+    if (!platform) problems.push({ field: `hosts[${i}].platform`, message: `unknown platform "${h.platform}"` });
+    if (h.module !== null && !modules.has(h.module)) problems.push({ field: `hosts[${i}].module`, message: `unknown module "${h.module}"` });
+    if (!kernels.has(h.kernel)) problems.push({ field: `hosts[${i}].kernel`, message: `unknown kernel "${h.kernel}"` });
     problems.push(...at(`hosts[${i}]`, validateHost(h, platform)));
   });
   doc.tds.forEach((t, i) => {
-    if (t.host !== null && !hosts.has(t.host)) problems.push({ path: `tds[${i}].host`, message: `unknown host "${t.host}"` });
+    if (t.host !== null && !hosts.has(t.host)) problems.push({ field: `tds[${i}].host`, message: `unknown host "${t.host}"` });
     problems.push(...at(`tds[${i}]`, validateTd(t)));
   });
   return problems;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostCapacity, type HostCapacity } from '../../src/capacity/rules.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import type { CapacityTotals } from '../../src/planning/fleet-summary.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
@@ -67,7 +67,7 @@ describe('fleetSummary', () => {
   it('R1/R3/R5: equals the pure rules aggregated host by host, on random fleets', async () => {
     await fc.assert(
       fc.asyncProperty(fleetWithTdsArb, async (doc) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const res = await client.gql<{ fleetSummary: unknown }>(QUERY);
         expect(res.errors).toBeUndefined();
         expect(res.data!.fleetSummary).toEqual(expectedSummary(doc));
@@ -78,7 +78,7 @@ describe('fleetSummary', () => {
   });
 
   it('R1: summarises the demo fleet: every disabled reason appears', async () => {
-    expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
     const res = await client.gql<{ fleetSummary: Totals }>(QUERY);
     const summary = res.data!.fleetSummary;
     expect(summary).toEqual(expect.objectContaining({ hosts: 13, tdxEnabledHosts: 8 }));

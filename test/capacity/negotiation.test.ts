@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitsWhereItRuns, hostCapacity, migrationBlockers, moduleFloor, maxLogicalCpus, type HostFacts } from '../../src/capacity/rules.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -38,7 +38,7 @@ async function snapshot(): Promise<string> {
 
 describe('N1 module floor', () => {
   it("N1: the demo fleet's 1.5.10 module: 688 bound by gnr-b01 and GNR-SP-4S, 112 below what it reports", async () => {
-    await importInventory(db, demoFleet(), 'REPLACE');
+    await importDocument(db, demoFleet(), 'REPLACE');
     const d = await data<{ moduleFloor: unknown }>(`{ moduleFloor(version: "1.5.10.00.0820") {
       module { version } floor boundBy headroom effectiveMaxVcpusPerTd
       hostPresentCpus { value boundBy boundByCount } tdVcpus { value boundBy boundByCount } platformMaxLogicalCpus { value boundBy boundByCount } } }`);
@@ -55,7 +55,7 @@ describe('N1 module floor', () => {
   });
 
   it('N1: hosts on a platform the module does not support do not count (gnr-a02 runs 1.5.06 on GNR-AP-2S)', async () => {
-    await importInventory(db, demoFleet(), 'REPLACE');
+    await importDocument(db, demoFleet(), 'REPLACE');
     const d = await data<{ moduleFloor: { floor: number; hostPresentCpus: { boundBy: string[] } } }>(
       '{ moduleFloor(version: "1.5.06.00.0744") { floor hostPresentCpus { boundBy } } }',
     );
@@ -65,7 +65,7 @@ describe('N1 module floor', () => {
   it('N1: equals the pure moduleFloor over the whole document, on random fleets', async () => {
     await fc.assert(
       fc.asyncProperty(fleetWithTdsArb, async (doc) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         for (const m of doc.modules) {
           const hosts = doc.hosts.filter((h) => h.module === m.version && m.platforms.includes(h.platform));
           const names = new Set(hosts.map((h) => h.hostname));
@@ -101,7 +101,7 @@ describe('N1 module floor', () => {
 
 describe('N3 module x platform matrix', () => {
   it('N3: a 576 module on a fully populated GNR-SP-4S is disabled upstream and capped at 576 under v19', async () => {
-    await importInventory(db, demoFleet(), 'REPLACE');
+    await importDocument(db, demoFleet(), 'REPLACE');
     const d = await data<{
       moduleMatrix: { module: { version: string }; platform: { name: string }; presentCpusPolicy: unknown; moduleLimitPolicy: unknown }[];
     }>(
@@ -121,7 +121,7 @@ describe('N3 module x platform matrix', () => {
 
 describe('N2 what-if', () => {
   it('N2: lowering the 2.0 module to 512 disables gnr-b02, strands its TDs, and writes nothing', async () => {
-    await importInventory(db, demoFleet(), 'REPLACE');
+    await importDocument(db, demoFleet(), 'REPLACE');
     const before = await snapshot();
     const d = await data<{ whatIf: Record<string, unknown> }>(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
       hostsLosingTdx { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message } } } }
@@ -201,7 +201,7 @@ describe('N2 what-if', () => {
       fc.asyncProperty(
         fleetWithTdsArb.map(healthy).chain((doc) => fc.tuple(fc.constant(doc), changeArb(doc))),
         async ([doc, change]) => {
-          expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+          expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
           const before = await snapshot();
           const module = doc.modules[change.module]!;
           const kernel = doc.kernels[change.kernel]!;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationBlockers, schedulableVcpus, tdFitBlockers, type HostFacts } from '../../src/capacity/rules.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -86,7 +86,7 @@ describe('placement candidates and migration targets agree with the pure rules',
   it('R5: placementCandidates lists exactly the hosts where tdFitBlockers is empty, best fit first, over pages', async () => {
     await fc.assert(
       fc.asyncProperty(fleetAndSizeArb([1, 8, 64, 300, 600]), fc.constantFrom(1, 3, 100), async ([doc, vcpus], size) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const facts = factsOf(doc);
         const usage = usageOf(doc);
         const expected = doc.hosts.filter((h) => tdFitBlockers(facts.get(h.hostname)!, usage.get(h.hostname)!, vcpus).length === 0).map((h) => h.hostname);
@@ -111,7 +111,7 @@ describe('placement candidates and migration targets agree with the pure rules',
   it('R6: Td.migrationTargets lists exactly the hosts where migrationBlockers is empty', async () => {
     await fc.assert(
       fc.asyncProperty(fleetWithTdsArb.map(withMigration), async (doc) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const facts = migrationFacts(doc);
         const usage = usageOf(doc);
         for (const td of doc.tds.slice(0, 5)) {
@@ -147,7 +147,7 @@ describe('whatFitsWhere agrees with the pure rules', () => {
   it('R5: accepting hosts and blocker counts equal tdFitBlockers host by host, by module, platform and kernel', async () => {
     await fc.assert(
       fc.asyncProperty(fleetAndSizeArb([1, 64, 300, 600]), async ([doc, vcpus]) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const facts = factsOf(doc);
         const usage = usageOf(doc);
         const blockersOf = new Map(doc.hosts.map((h) => [h.hostname, tdFitBlockers(facts.get(h.hostname)!, usage.get(h.hostname)!, vcpus).map((b) => b.code)]));

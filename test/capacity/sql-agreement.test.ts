@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostCapacity } from '../../src/capacity/rules.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { factsOf, fleetArb } from '../support/random-fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -23,7 +23,7 @@ describe('SQL capacity view agrees with the pure rules', () => {
   it('R1/R3: host_tdx_status equals tdxDisabledReasons and kvmCapMaxVcpus on every host', async () => {
     await fc.assert(
       fc.asyncProperty(fleetArb, async (doc) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const { rows } = await db.pool.query<{
           hostname: string;
           tdx_enabled: boolean;
@@ -61,7 +61,7 @@ describe('SQL capacity view agrees with the pure rules', () => {
   it('R1/R3: the GraphQL host filters select exactly the hosts the pure rules select', async () => {
     await fc.assert(
       fc.asyncProperty(fleetArb, fc.constantFrom(1, 256, 576, 1024), async (doc, minCap) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         const capacities = [...factsOf(doc)].map(([hostname, f]) => ({ hostname, ...hostCapacity(f, { tdCount: 0, allocatedVcpus: 0 }) }));
         const res = await client.gql<Record<string, { totalCount: number; edges: { node: { hostname: string } }[] }>>(
           `query($min: Int!) {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFleet } from '../../src/inventory/generate.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fleetWithTdsArb } from '../support/random-fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -43,7 +43,7 @@ describe('host usage columns', () => {
     let created = 0;
     await fc.assert(
       fc.asyncProperty(fleetWithTdsArb, fc.array(operationArb, { maxLength: 8 }), async (doc, operations) => {
-        expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+        expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
         expect(await driftedHosts()).toEqual([]);
         const hostname = (i: number): string => doc.hosts[i % doc.hosts.length]!.hostname;
         const tdName = (i: number): string | undefined => doc.tds[i % Math.max(doc.tds.length, 1)]?.name;
@@ -76,7 +76,7 @@ describe('host usage columns', () => {
           } else if (op.kind === 'mergeImport') {
             // A bulk upsert that moves every TD to another host and changes its size.
             const tds = doc.tds.map((td, i) => ({ ...td, vcpus: td.vcpus + op.shift, host: i % 3 === 0 ? null : hostname(i + op.shift) }));
-            expect(await importInventory(db, { ...doc, tds }, 'MERGE')).toMatchObject({ ok: true });
+            expect(await importDocument(db, { ...doc, tds }, 'MERGE')).toMatchObject({ ok: true });
           }
           expect(await driftedHosts()).toEqual([]);
         }
@@ -87,13 +87,13 @@ describe('host usage columns', () => {
 
   it('R5/R6: a bulk import of more than one batch (triggers skipped, columns recomputed once) leaves no drift', async () => {
     const doc = generateFleet({ hosts: 400, tds: 25_000, seed: 7 });
-    expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
     expect(await driftedHosts()).toEqual([]);
     const { rows } = await db.pool.query<{ n: number }>('SELECT sum(td_count)::int AS n FROM host');
     expect(rows[0]!.n).toBe(doc.tds.filter((t) => t.host !== null).length);
     // Move every TD to another host in one MERGE: old hosts lose them, new hosts gain them.
     const moved = { ...doc, tds: doc.tds.map((td, i) => ({ ...td, host: doc.hosts[(i * 7) % doc.hosts.length]!.hostname })) };
-    expect(await importInventory(db, moved, 'MERGE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, moved, 'MERGE')).toMatchObject({ ok: true });
     expect(await driftedHosts()).toEqual([]);
     // And the triggers are back on for the next writer in the same session.
     const res = await client.gql('mutation { deleteTd(td: { name: "' + doc.tds[0]!.name + '" }) { __typename } }');

@@ -2,7 +2,7 @@
 // optimistic concurrency (generations; a stale write is refused and changes nothing).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, type TestClient } from '../support/server.js';
 
@@ -12,7 +12,7 @@ let planner: TestClient;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
   admin = testClient(db, 'ADMIN');
   planner = testClient(db, 'PLANNER', admin.yoga);
   await admin.authHeaders();
@@ -181,9 +181,9 @@ describe('optimistic concurrency', () => {
     expect(moved.data).toEqual({ migrateTd: { __typename: 'MutationMigrateTdSuccess' } });
     expect(await read()).toBe(g0 + 1);
     const doc = { platforms: [], modules: [], kernels: [], hosts: [], tds: [{ name: 'td-web-03', vcpus: 9, host: 'gnr-b02', migratable: true }] };
-    expect(await importInventory(db, doc, 'MERGE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, doc, 'MERGE')).toMatchObject({ ok: true });
     expect(await read()).toBe(g0 + 2);
-    expect(await importInventory(db, doc, 'MERGE')).toMatchObject({ ok: true, counts: { tds: { updated: 0 } } });
+    expect(await importDocument(db, doc, 'MERGE')).toMatchObject({ ok: true, counts: { tds: { updated: 0 } } });
     expect(await read()).toBe(g0 + 2); // unchanged rows keep their generation
   });
 });

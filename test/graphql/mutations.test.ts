@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import { exportInventory } from '../../src/inventory/export.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, type TestClient } from '../support/server.js';
 
@@ -12,7 +12,7 @@ let client: TestClient;
 beforeAll(async () => {
   db = await createTestDatabase();
   client = testClient(db);
-  expect((await importInventory(db, demoFleet(), 'MERGE')).ok).toBe(true);
+  expect((await importDocument(db, demoFleet(), 'MERGE')).ok).toBe(true);
 });
 afterAll(async () => {
   await db.destroy();

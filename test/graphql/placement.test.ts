@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import { exportInventory } from '../../src/inventory/export.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -14,7 +14,7 @@ let client: TestClient;
 beforeAll(async () => {
   db = await createTestDatabase();
   client = testClient(db);
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
 });
 afterAll(async () => {
   await db.destroy();
@@ -138,7 +138,7 @@ describe('concurrency', () => {
       ],
       tds: Array.from({ length: 60 }, (_, i) => ({ name: `race-${i}`, vcpus: 6, host: null })),
     };
-    expect(await importInventory(db, doc, 'MERGE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, doc, 'MERGE')).toMatchObject({ ok: true });
     // A planner's token: placing is what planners may do.
     const planner = testClient(db, 'PLANNER');
     const auth = await planner.authHeaders();

@@ -10,7 +10,7 @@ import { schema } from '../../src/graphql/schema.js';
 import { QUERY_LIMITS } from '../../src/graphql/limits.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import { exportInventory } from '../../src/inventory/export.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { EXAMPLE_QUERY } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, type GraphQLResponse, type TestClient } from '../support/server.js';
@@ -21,7 +21,7 @@ const clients = {} as Record<ApiRole, TestClient>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
   admin = testClient(db, 'ADMIN');
   clients.ADMIN = admin;
   clients.VIEWER = testClient(db, 'VIEWER', admin.yoga);

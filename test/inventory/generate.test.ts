@@ -3,7 +3,7 @@ import { hostCapacity } from '../../src/capacity/rules.js';
 import { normalizeInventoryDocument } from '../../src/inventory/document.js';
 import { exportInventory } from '../../src/inventory/export.js';
 import { generateFleet } from '../../src/inventory/generate.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { factsOf, usageOf } from '../support/random-fleet.js';
 
@@ -24,7 +24,7 @@ describe('generated fleets', () => {
 
   it('are valid, import whole, and are realistic: mostly TDX-enabled, partly full hosts, some misconfigured, some planned TDs', async () => {
     const doc = generateFleet({ hosts: 500, tds: 4000, seed: 1 });
-    expect(await importInventory(db, doc, 'REPLACE')).toMatchObject({ ok: true, counts: { hosts: { created: 500 }, tds: { created: 4000 } } });
+    expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true, counts: { hosts: { created: 500 }, tds: { created: 4000 } } });
     expect(await exportInventory(db)).toEqual(normalizeInventoryDocument(doc));
     const facts = factsOf(doc);
     const usage = usageOf(doc);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import { normalizeInventoryDocument, type InventoryDocument } from '../../src/inventory/document.js';
 import { exportInventory } from '../../src/inventory/export.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
@@ -15,13 +15,13 @@ afterAll(async () => {
   await db.destroy();
 });
 beforeEach(async () => {
-  const res = await importInventory(db, empty, 'REPLACE');
+  const res = await importDocument(db, empty, 'REPLACE');
   expect(res.ok).toBe(true);
 });
 
 describe('inventory import and export', () => {
   it('gives back the imported document, normalised', async () => {
-    const res = await importInventory(db, demoFleet(), 'MERGE');
+    const res = await importDocument(db, demoFleet(), 'MERGE');
     expect(res).toMatchObject({ ok: true, counts: { hosts: { created: 13 }, tds: { created: 20 } } });
     expect(await exportInventory(db)).toEqual(normalizeInventoryDocument(demoFleet()));
   });
@@ -33,15 +33,15 @@ describe('inventory import and export', () => {
       hosts: [{ hostname: 'h', platform: 'P', kernel: 'k', presentCpus: 8, guestKeyIds: 1 }],
       tds: [{ name: 't', vcpus: 2 }],
     };
-    expect((await importInventory(db, doc, 'MERGE')).ok).toBe(true);
+    expect((await importDocument(db, doc, 'MERGE')).ok).toBe(true);
     const out = await exportInventory(db);
     expect(out.hosts[0]).toEqual({ hostname: 'h', platform: 'P', module: null, kernel: 'k', presentCpus: 8, guestKeyIds: 1, allocationRatio: 1 });
     expect(out.tds[0]).toEqual({ name: 't', vcpus: 2, host: null, migratable: true });
   });
 
   it('MERGE upserts by natural key and keeps what the document does not list', async () => {
-    await importInventory(db, demoFleet(), 'MERGE');
-    const res = await importInventory(
+    await importDocument(db, demoFleet(), 'MERGE');
+    const res = await importDocument(
       db,
       {
         tds: [
@@ -58,8 +58,8 @@ describe('inventory import and export', () => {
   });
 
   it('MERGE counts an unchanged document as no change', async () => {
-    await importInventory(db, demoFleet(), 'MERGE');
-    const res = await importInventory(db, demoFleet(), 'MERGE');
+    await importDocument(db, demoFleet(), 'MERGE');
+    const res = await importDocument(db, demoFleet(), 'MERGE');
     expect(res).toMatchObject({
       ok: true,
       counts: { platforms: { created: 0, updated: 0 }, hosts: { created: 0, updated: 0 }, tds: { created: 0, updated: 0 } },
@@ -67,23 +67,23 @@ describe('inventory import and export', () => {
   });
 
   it('REPLACE makes the document the whole inventory', async () => {
-    await importInventory(db, demoFleet(), 'MERGE');
+    await importDocument(db, demoFleet(), 'MERGE');
     const smaller = demoFleet();
     smaller.tds = smaller.tds.filter((t) => t.host !== 'gnr-b02');
     smaller.hosts = smaller.hosts.filter((h) => h.hostname !== 'gnr-b02');
-    const res = await importInventory(db, smaller, 'REPLACE');
+    const res = await importDocument(db, smaller, 'REPLACE');
     expect(res).toMatchObject({ ok: true, counts: { hosts: { deleted: 1 }, tds: { deleted: 2 } } });
     expect(await exportInventory(db)).toEqual(normalizeInventoryDocument(smaller));
   });
 
   it('REPLACE refuses a document that refers to entities only the database has', async () => {
-    await importInventory(db, demoFleet(), 'MERGE');
-    const res = await importInventory(db, { tds: [{ name: 'x', vcpus: 1, host: 'spr-a01' }] }, 'REPLACE');
-    expect(res).toEqual({ ok: false, errors: [{ path: 'tds[0].host', message: 'unknown host "spr-a01"' }] });
+    await importDocument(db, demoFleet(), 'MERGE');
+    const res = await importDocument(db, { tds: [{ name: 'x', vcpus: 1, host: 'spr-a01' }] }, 'REPLACE');
+    expect(res).toEqual({ ok: false, errors: [{ field: 'tds[0].host', message: 'unknown host "spr-a01"' }] });
   });
 
   it('reports every error with its JSON path and writes nothing', async () => {
-    await importInventory(db, demoFleet(), 'MERGE');
+    await importDocument(db, demoFleet(), 'MERGE');
     const before = await exportInventory(db);
     const bad = demoFleet();
     bad.hosts[3]!.platform = 'XYZ';
@@ -91,37 +91,37 @@ describe('inventory import and export', () => {
     bad.tds.push({ name: 'td-web-01', vcpus: 1, host: null, migratable: true });
     bad.modules[0]!.platforms.push('NOPE');
     bad.kernels[1]!.kvmMaxVcpus = 8192;
-    const res = await importInventory(db, bad, 'MERGE');
+    const res = await importDocument(db, bad, 'MERGE');
     expect(res.ok).toBe(false);
     const errors = res.ok ? [] : res.errors;
     expect(errors).toEqual(
       expect.arrayContaining([
-        { path: 'hosts[3].platform', message: 'unknown platform "XYZ"' },
-        { path: 'hosts[5].presentCpus', message: '999 present CPUs exceed the 256 logical CPUs of platform "EMR-2S"' },
-        { path: 'tds[20].name', message: 'duplicate of tds[0] ("td-web-01")' },
-        { path: 'modules[0].platforms[1]', message: 'unknown platform "NOPE"' },
+        { field: 'hosts[3].platform', message: 'unknown platform "XYZ"' },
+        { field: 'hosts[5].presentCpus', message: '999 present CPUs exceed the 256 logical CPUs of platform "EMR-2S"' },
+        { field: 'tds[20].name', message: 'duplicate of tds[0] ("td-web-01")' },
+        { field: 'modules[0].platforms[1]', message: 'unknown platform "NOPE"' },
       ]),
     );
-    expect(errors.some((e) => e.path === 'kernels[1].kvmMaxVcpus')).toBe(true);
+    expect(errors.some((e) => e.field === 'kernels[1].kvmMaxVcpus')).toBe(true);
     expect(await exportInventory(db)).toEqual(before);
   });
 
   it('reports structural errors with JSON paths', async () => {
-    const res = await importInventory(
+    const res = await importDocument(
       db,
       { hosts: [{ hostname: 'h', platform: 'P', kernel: 'k', presentCpus: 'many', guestKeyIds: 1, color: 'red' }], extra: 1 },
       'MERGE',
     );
     expect(res.ok).toBe(false);
-    const paths = res.ok ? [] : res.errors.map((e) => e.path);
+    const paths = res.ok ? [] : res.errors.map((e) => e.field);
     expect(paths).toEqual(expect.arrayContaining(['extra', 'hosts[0].color', 'hosts[0].presentCpus']));
   });
 
   it('leaves nothing behind when the database refuses part of a valid-looking document', async () => {
-    await importInventory(db, demoFleet(), 'MERGE');
+    await importDocument(db, demoFleet(), 'MERGE');
     const before = await exportInventory(db);
     // The platform shrinks under hosts the document does not list: caught after writing, rolled back.
-    const res = await importInventory(
+    const res = await importDocument(
       db,
       { platforms: [{ name: 'EMR-2S', sockets: 1, coresPerSocket: 8, threadsPerCore: 1 }], tds: [{ name: 'td-extra', vcpus: 1 }] },
       'MERGE',
@@ -134,7 +134,7 @@ describe('inventory import and export', () => {
   it('records an over-full host as it is', async () => {
     const doc = demoFleet();
     doc.tds.push(...Array.from({ length: 80 }, (_, i) => ({ name: `td-fill-${i}`, vcpus: 64, host: 'spr-a01', migratable: true })));
-    const res = await importInventory(db, doc, 'MERGE');
+    const res = await importDocument(db, doc, 'MERGE');
     expect(res.ok).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { tokenFor } from '../support/server.js';
@@ -14,7 +14,7 @@ let token: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
   token = await tokenFor(db, 'ADMIN');
   server = await listen(createTdplanYoga(db, { maxBodyBytes: 256 * 1024 }), '127.0.0.1', 0);
 });

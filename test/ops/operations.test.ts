@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, EMBEDDED_POOL_SIZE } from '../../src/db/client.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
 import { tokenFor } from '../support/server.js';
@@ -17,7 +17,7 @@ let token: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
   token = await tokenFor(db, 'ADMIN');
 });
 afterAll(async () => {

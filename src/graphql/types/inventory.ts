@@ -1,7 +1,7 @@
 // The inventory document over GraphQL: the same contract as `tdplan import` / `tdplan export`.
 import { ValidationError } from '../../errors.js';
 import { exportInventory } from '../../inventory/export.js';
-import { importInventory, type EntityCounts, type ImportCounts } from '../../inventory/import.js';
+import { importInventory, type EntityCounts, type ImportCounts } from '../../commands/import-inventory.js';
 import { builder } from '../builder.js';
 
 const ImportModeEnum = builder.enumType('ImportMode', {
@@ -50,15 +50,6 @@ builder.mutationField('importInventory', (t) =>
       document: t.arg({ type: 'JSONObject', required: true }),
       mode: t.arg({ type: ImportModeEnum, defaultValue: 'MERGE' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const result = await importInventory(ctx.db, args.document, args.mode ?? 'MERGE', ctx.principal);
-      if (!result.ok) {
-        throw new ValidationError(
-          result.errors.map((e) => ({ field: e.path, message: e.message })),
-          `import refused, nothing was written: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}`,
-        );
-      }
-      return result.counts;
-    },
+    resolve: (_root, args, ctx) => importInventory(ctx.db, ctx.principal, { document: args.document, mode: args.mode ?? 'MERGE' }),
   }),
 );

@@ -1,39 +1,48 @@
-// Import of an inventory document, in one transaction: any problem and nothing is written.
+// The import command: an inventory document, in one transaction; any problem and nothing is
+// written (a ValidationError lists every problem by JSON path), a lost database is the same
+// DatabaseUnavailableError as everywhere else, and the audit record is written by recordAudit.
 // This is a bulk path (a region is 100,000 hosts and 1,000,000 TDs), so it writes with
 // set-based SQL on one pg connection (INSERT ... SELECT FROM unnest(arrays) in large chunks,
 // natural keys resolved to ids by joins) rather than one Prisma call per row.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { SYSTEM_ACTOR, type Principal } from '../auth/principal.js';
+import { recordAudit } from '../audit/record.js';
+import type { Principal } from '../auth/principal.js';
 import type { Database } from '../db/client.js';
+import { ValidationError, type FieldProblem } from '../errors.js';
 import {
   mergeProblems,
   NO_KNOWN_ENTITIES,
   normalizeInventoryDocument,
   parseInventoryDocument,
   semanticProblems,
-  type DocumentProblem,
   type InventoryDocument,
   type KnownEntities,
-} from './document.js';
+} from '../inventory/document.js';
+import { databaseUnavailableReason } from '../ops/database-errors.js';
 
 export type ImportMode = 'MERGE' | 'REPLACE';
 
-export interface EntityCounts {
+// Type aliases, not interfaces: the counts go into the audit record's JSON as they are.
+export type EntityCounts = {
   created: number;
   updated: number;
   deleted: number;
-}
+};
 
-export interface ImportCounts {
+export type ImportCounts = {
   platforms: EntityCounts;
   modules: EntityCounts;
   kernels: EntityCounts;
   hosts: EntityCounts;
   tds: EntityCounts;
-}
+};
 
-export type ImportResult = { ok: true; counts: ImportCounts } | { ok: false; errors: DocumentProblem[] };
+export interface ImportInput {
+  /** An inventory document (schemas/inventory.schema.json), as parsed JSON. */
+  document: unknown;
+  mode: ImportMode;
+}
 
 const CHUNK = 20_000;
 
@@ -267,7 +276,7 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
 }
 
 /** Facts that span tables, checked after writing (a MERGE may change a platform under hosts it does not list). */
-async function crossTableProblems(client: pg.PoolClient): Promise<DocumentProblem[]> {
+async function crossTableProblems(client: pg.PoolClient): Promise<FieldProblem[]> {
   const { rows } = await client.query<{ hostname: string; present_cpus: number; platform: string; logical: number }>(
     `SELECT h.hostname, h.present_cpus, p.name AS platform, p.sockets * p.cores_per_socket * p.threads_per_core AS logical
      FROM host h JOIN platform p ON p.id = h.platform_id
@@ -275,49 +284,48 @@ async function crossTableProblems(client: pg.PoolClient): Promise<DocumentProble
      ORDER BY h.hostname LIMIT 100`,
   );
   return rows.map((r) => ({
-    path: `(database) host "${r.hostname}"`,
+    field: `(database) host "${r.hostname}"`,
     message: `${r.present_cpus} present CPUs would exceed the ${r.logical} logical CPUs of platform "${r.platform}"`,
   }));
 }
 
-/** Imports `input` (an inventory document) in one transaction; every problem is reported, and then nothing is written. */
-export async function importInventory(db: Database, input: unknown, mode: ImportMode, actor: Principal = SYSTEM_ACTOR): Promise<ImportResult> {
-  const parsed = parseInventoryDocument(input);
-  if (!parsed.document) return { ok: false, errors: parsed.errors };
+function refused(problems: readonly FieldProblem[]): ValidationError {
+  return new ValidationError(problems, `import refused, nothing was written: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+}
+
+/** Imports an inventory document in one transaction; every problem is reported (ValidationError), and then nothing is written. */
+export async function importInventory(db: Database, actor: Principal, input: ImportInput): Promise<ImportCounts> {
+  const parsed = parseInventoryDocument(input.document);
+  if (!parsed.document) throw refused(parsed.errors);
   const given = parsed.document;
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
-    const known = mode === 'MERGE' ? await knownEntities(client, given) : NO_KNOWN_ENTITIES;
+    const known = input.mode === 'MERGE' ? await knownEntities(client, given) : NO_KNOWN_ENTITIES;
     // Problems are reported against the document as given (its own indexes), not the sorted copy.
     const problems = mergeProblems(parsed.errors, semanticProblems(given, known));
-    if (problems.length > 0) {
-      await client.query('ROLLBACK');
-      return { ok: false, errors: problems };
-    }
-    const counts = await write(client, normalizeInventoryDocument(given), mode);
+    if (problems.length > 0) throw refused(problems);
+    const counts = await write(client, normalizeInventoryDocument(given), input.mode);
     const late = await crossTableProblems(client);
-    if (late.length > 0) {
-      await client.query('ROLLBACK');
-      return { ok: false, errors: late };
-    }
+    if (late.length > 0) throw refused(late);
     // The audit trail records the import as one event: who, when, the mode, what changed by kind,
     // and the document's SHA-256 (row-by-row before/after of a million-row import would double it).
-    await client.query(`INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after) VALUES ($1, 'IMPORT', 'Inventory', $2, NULL, $3)`, [
-      actor.name,
-      mode,
-      JSON.stringify({ counts, documentSha256: createHash('sha256').update(JSON.stringify(input)).digest('hex') }),
-    ]);
+    await recordAudit(client, actor, {
+      action: 'IMPORT',
+      entityType: 'Inventory',
+      entityKey: input.mode,
+      before: null,
+      after: { counts, documentSha256: createHash('sha256').update(JSON.stringify(input.document)).digest('hex') },
+    });
     await client.query('COMMIT');
-    return { ok: true, counts };
+    return counts;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
+    // Refusals and a lost database are what they are everywhere else; only another refusal by the
+    // database (a rule the checks above missed, or a concurrent writer) becomes a problem here.
+    if (err instanceof ValidationError || databaseUnavailableReason(err) !== null) throw err;
     const e = err as { message?: string; detail?: string; constraint?: string };
-    // A rule the checks above missed, or a concurrent writer: report it, never a raw error.
-    return {
-      ok: false,
-      errors: [{ path: '(database)', message: [e.message, e.detail, e.constraint && `constraint ${e.constraint}`].filter(Boolean).join(': ') }],
-    };
+    throw refused([{ field: '(database)', message: [e.message, e.detail, e.constraint && `constraint ${e.constraint}`].filter(Boolean).join(': ') }]);
   } finally {
     client.release();
   }
