@@ -22,8 +22,8 @@ export const hostFactsSelect = {
   module: { select: { ...moduleFactsSelect, platforms: { select: { platformId: true } } } },
 } as const;
 
-/** Prisma `select` of a Host row for hostUsage(). */
-export const hostUsageSelect = { usage: { select: { tdCount: true, allocatedVcpus: true } } } as const;
+/** Prisma `select` of a Host row for hostUsage(): the usage columns the td triggers keep. */
+export const hostUsageSelect = { tdCount: true, allocatedVcpus: true } as const;
 
 export interface ModuleRow {
   maxVcpusPerTd: number | null;
@@ -73,7 +73,6 @@ export function hostFacts(row: HostFactsRow): HostFacts {
   };
 }
 
-export function hostUsage(row: { usage: { tdCount: number; allocatedVcpus: number } | null }): HostUsage {
-  // Every host has a usage row (the view is grouped over hosts); null only if the host vanished.
-  return { tdCount: row.usage?.tdCount ?? 0, allocatedVcpus: row.usage?.allocatedVcpus ?? 0 };
+export function hostUsage(row: HostUsage): HostUsage {
+  return { tdCount: row.tdCount, allocatedVcpus: row.allocatedVcpus };
 }
