@@ -216,10 +216,38 @@ export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
   };
 }
 
+/** Capacity summed over hosts: what what-if compares before and after, and the fleet summary reports. */
+export interface CapacityTotals {
+  tdxEnabledHosts: number;
+  /** Free guest KeyIDs on TDX-enabled hosts: how many more TDs can start. */
+  tdSlots: number;
+  /** presentCpus x allocationRatio (rounded down) summed over TDX-enabled hosts. */
+  schedulableVcpus: number;
+  /** Free vCPUs (schedulable - allocated) on TDX-enabled hosts. */
+  freeVcpus: number;
+}
+
+export function capacityTotals(capacities: Iterable<HostCapacity>): CapacityTotals {
+  const totals: CapacityTotals = { tdxEnabledHosts: 0, tdSlots: 0, schedulableVcpus: 0, freeVcpus: 0 };
+  for (const c of capacities) {
+    if (!c.tdxEnabled) continue;
+    totals.tdxEnabledHosts += 1;
+    totals.tdSlots += c.freeKeyIds;
+    totals.schedulableVcpus += c.schedulableVcpus;
+    totals.freeVcpus += c.freeVcpus;
+  }
+  return totals;
+}
+
 // ---------------------------------------------------------------------------------------------
 // R5: a TD fits on a host
 
-export const FIT_BLOCKER_CODES = ['TDX_DISABLED', 'VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'] as const;
+/** R5's only blocker where TDX is disabled: the other conditions have no meaning without a cap. */
+export const TDX_DISABLED_FIT_BLOCKER = 'TDX_DISABLED';
+/** R5's conditions on a host where TDX is enabled, in the order they are reported. SQL that re-expresses R5 is keyed by these. */
+export const ENABLED_HOST_FIT_BLOCKER_CODES = ['VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'] as const;
+export type EnabledHostFitBlockerCode = (typeof ENABLED_HOST_FIT_BLOCKER_CODES)[number];
+export const FIT_BLOCKER_CODES = [TDX_DISABLED_FIT_BLOCKER, ...ENABLED_HOST_FIT_BLOCKER_CODES] as const;
 export type FitBlockerCode = (typeof FIT_BLOCKER_CODES)[number];
 export type FitBlocker = Problem<FitBlockerCode>;
 
@@ -232,7 +260,7 @@ export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number):
   const reasons = tdxDisabledReasons(host);
   const cap = capWhenEnabled(host, reasons);
   if (cap === null) {
-    return [{ code: 'TDX_DISABLED', message: `TDX is disabled: ${reasons.map((r) => r.message).join('; ')}` }];
+    return [{ code: TDX_DISABLED_FIT_BLOCKER, message: `TDX is disabled: ${reasons.map((r) => r.message).join('; ')}` }];
   }
   const blockers: FitBlocker[] = [];
   if (vcpus > cap.value) {
@@ -258,6 +286,15 @@ export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number):
 }
 
 /**
+ * R5 as one number: the largest new TD (in vCPUs) the host accepts now, 0 when it accepts none.
+ * A TD of v vCPUs passes every R5 condition iff 1 <= v <= this. What-if indexes hosts by it, and
+ * the fleet summary's largestPlaceableTdVcpus is its maximum (in SQL, src/planning/rules-sql.ts).
+ */
+export function largestAcceptedTdVcpus(c: HostCapacity): number {
+  return c.tdxEnabled && c.freeKeyIds > 0 ? Math.min(c.kvmCapMaxVcpus ?? 0, c.freeVcpus) : 0;
+}
+
+/**
  * R5, last sentence: a placed TD fits where it runs when TDX is enabled on its host and its vCPUs
  * are within the host's cap. Its KeyID and vCPUs are already in the host's usage, so KeyIDs and
  * the allocation ratio are not checked again (that would count the TD twice).
@@ -273,6 +310,29 @@ export function fitsWhereItRuns(host: HostFacts, vcpus: number): boolean {
 export const MIGRATION_BLOCKER_CODES = ['NOT_MIGRATABLE', 'SAME_HOST', ...FIT_BLOCKER_CODES, 'MIGRATION_UNSUPPORTED', 'MIGRATION_VERSION_MISMATCH'] as const;
 export type MigrationBlockerCode = (typeof MIGRATION_BLOCKER_CODES)[number];
 export type MigrationBlocker = Problem<MigrationBlockerCode>;
+
+/** What each fit and migration blocker means, for people (the API describes its codes with these). */
+export const BLOCKER_CODE_DESCRIPTIONS: Record<MigrationBlockerCode, string> = {
+  NOT_MIGRATABLE: 'R6: the TD is not migratable.',
+  SAME_HOST: 'R6: the target is the host the TD runs on.',
+  TDX_DISABLED: 'R5: TDX is disabled on the host (the message lists the R1 reasons); no other blocker is evaluated.',
+  VCPUS_EXCEED_KVM_CAP: "R5: the TD's vCPUs exceed the host's effective KVM_CAP_MAX_VCPUS.",
+  NO_FREE_KEYID: 'R5: every guest KeyID is in use (one per TD).',
+  INSUFFICIENT_VCPUS: 'R5: allocated vCPUs plus the TD would exceed presentCpus x allocationRatio.',
+  MIGRATION_UNSUPPORTED: 'R6: the source or target module declares no TD-migration support (or there is no module).',
+  MIGRATION_VERSION_MISMATCH: "R6: the source module's export versions do not overlap the target module's import versions.",
+};
+
+/** Orders blockers (or counts of them) as the codes are listed: fit conditions in R5's order, then R6's. */
+export function byBlockerCodeOrder(a: { code: string }, b: { code: string }): number {
+  const order: readonly string[] = MIGRATION_BLOCKER_CODES;
+  return order.indexOf(a.code) - order.indexOf(b.code);
+}
+
+/** R6: the source module exports a version the target module imports (the two ranges overlap; touching counts). */
+export function migrationVersionsOverlap(source: MigrationVersions, target: MigrationVersions): boolean {
+  return source.minExportVersion <= target.maxImportVersion && target.minImportVersion <= source.maxExportVersion;
+}
 
 export interface MigrationCase {
   /** The TD to move; hostId is the host it runs on. */
@@ -309,7 +369,7 @@ export function migrationBlockers(c: MigrationCase): MigrationBlocker[] {
   const importing = c.targetHost.module?.migration;
   if (!exporting || !importing) {
     blockers.push({ code: 'MIGRATION_UNSUPPORTED', message: gaps.join('; ') });
-  } else if (exporting.minExportVersion > importing.maxImportVersion || importing.minImportVersion > exporting.maxExportVersion) {
+  } else if (!migrationVersionsOverlap(exporting, importing)) {
     blockers.push({
       code: 'MIGRATION_VERSION_MISMATCH',
       message:

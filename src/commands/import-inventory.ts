@@ -20,6 +20,7 @@ import {
   type KnownEntities,
 } from '../inventory/document.js';
 import { databaseUnavailableReason } from '../ops/database-errors.js';
+import { maxLogicalCpusSql } from '../planning/rules-sql.js';
 
 export type ImportMode = 'MERGE' | 'REPLACE';
 
@@ -278,9 +279,9 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
 /** Facts that span tables, checked after writing (a MERGE may change a platform under hosts it does not list). */
 async function crossTableProblems(client: pg.PoolClient): Promise<FieldProblem[]> {
   const { rows } = await client.query<{ hostname: string; present_cpus: number; platform: string; logical: number }>(
-    `SELECT h.hostname, h.present_cpus, p.name AS platform, p.sockets * p.cores_per_socket * p.threads_per_core AS logical
+    `SELECT h.hostname, h.present_cpus, p.name AS platform, ${maxLogicalCpusSql('p')} AS logical
      FROM host h JOIN platform p ON p.id = h.platform_id
-     WHERE h.present_cpus > p.sockets * p.cores_per_socket * p.threads_per_core
+     WHERE h.present_cpus > ${maxLogicalCpusSql('p')}
      ORDER BY h.hostname LIMIT 100`,
   );
   return rows.map((r) => ({

@@ -18,7 +18,7 @@ import { complexityError, fieldComplexity, QUERY_LIMITS } from './limits.js';
 export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
   Context: Context;
-  // Roles as scopes: each includes the ones before it (src/auth/tokens.ts).
+  // Roles as scopes: each includes the ones before it (src/auth/principal.ts).
   AuthScopes: { viewer: boolean; planner: boolean; admin: boolean };
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };

@@ -1,4 +1,4 @@
-// Limits against abusive queries, sized so the planning UI's real queries pass (test/graphql/limits.test.ts
+// Limits against abusive queries, sized so the planning UI's real queries pass (test/graphql/trust.test.ts
 // runs them). Cost counts what a query can make the server load: a connection's selections cost
 // once per requested item (`first`), other lists ten times, every field one.
 import { getNullableType, GraphQLError, isListType, type GraphQLField } from 'graphql';

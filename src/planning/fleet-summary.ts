@@ -2,27 +2,24 @@
 // fleet scale (100,000 hosts) this is one SQL statement over the capacity views, grouped with
 // GROUPING SETS: one round trip. Its arithmetic re-expresses hostCapacity() of
 // src/capacity/rules.ts; test/capacity/fleet-summary-agreement.test.ts checks both agree.
+import type { CapacityTotals } from '../capacity/rules.js';
 import type { Database } from '../db/client.js';
+import { LARGEST_ACCEPTED_TD_VCPUS_SQL } from './rules-sql.js';
 
-export interface CapacityTotals {
+export interface SummaryTotals extends Pick<CapacityTotals, 'tdxEnabledHosts' | 'tdSlots' | 'freeVcpus'> {
   hosts: number;
-  tdxEnabledHosts: number;
-  /** Free guest KeyIDs on TDX-enabled hosts: how many more TDs can start. */
-  tdSlots: number;
-  /** Free vCPUs (schedulable - allocated) on TDX-enabled hosts. */
-  freeVcpus: number;
   /** The largest new TD that fits somewhere (R5): max over enabled hosts with a free KeyID of min(cap, free vCPUs). */
   largestPlaceableTdVcpus: number | null;
   tdxDisabledByReason: { reason: string; hosts: number }[];
   kvmCapDistribution: { kvmCapMaxVcpus: number; hosts: number }[];
 }
 
-export interface GroupTotals extends CapacityTotals {
+export interface GroupTotals extends SummaryTotals {
   /** Module version, platform name or kernel name; null for hosts with no module. */
   key: string | null;
 }
 
-export interface FleetSummary extends CapacityTotals {
+export interface FleetSummary extends SummaryTotals {
   byModule: GroupTotals[];
   byPlatform: GroupTotals[];
   byKernel: GroupTotals[];
@@ -62,7 +59,7 @@ WITH combo AS MATERIALIZED (
          count(*) AS hosts,
          sum(GREATEST(0, c.free_key_ids)) AS free_key_ids,
          sum(GREATEST(0, c.free_vcpus)) AS free_vcpus,
-         max(LEAST(c.kvm_cap_max_vcpus, c.free_vcpus)) FILTER (WHERE c.free_key_ids > 0 AND c.free_vcpus > 0) AS largest
+         NULLIF(max(${LARGEST_ACCEPTED_TD_VCPUS_SQL}), 0) AS largest
   FROM host_capacity c
   GROUP BY c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus
 ),
@@ -97,7 +94,7 @@ export function byGroupKey(a: { key: string | null }, b: { key: string | null })
   return a.key < b.key ? -1 : 1;
 }
 
-function emptyTotals(): CapacityTotals {
+function emptyTotals(): SummaryTotals {
   return { hosts: 0, tdxEnabledHosts: 0, tdSlots: 0, freeVcpus: 0, largestPlaceableTdVcpus: null, tdxDisabledByReason: [], kvmCapDistribution: [] };
 }
 
@@ -105,7 +102,7 @@ export async function fleetSummary(db: Database): Promise<FleetSummary> {
   const { rows } = await db.pool.query<Row>(SUMMARY_SQL);
   const groups: Record<Exclude<Dimension, 'all'>, Map<string | null, GroupTotals>> = { module: new Map(), platform: new Map(), kernel: new Map() };
   const all = emptyTotals();
-  const totalsFor = (row: Row): CapacityTotals => {
+  const totalsFor = (row: Row): SummaryTotals => {
     if (row.dim === 'all') return all;
     const map = groups[row.dim];
     let g = map.get(row.key);
@@ -126,7 +123,7 @@ export async function fleetSummary(db: Database): Promise<FleetSummary> {
   return { ...sortLists(all), byModule: ordered(groups.module), byPlatform: ordered(groups.platform), byKernel: ordered(groups.kernel) };
 }
 
-function sortLists<T extends CapacityTotals>(t: T): T {
+function sortLists<T extends SummaryTotals>(t: T): T {
   t.tdxDisabledByReason.sort((a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
   t.kvmCapDistribution.sort((a, b) => a.kvmCapMaxVcpus - b.kvmCapMaxVcpus);
   return t;

@@ -3,6 +3,7 @@
 // src/capacity/rules.ts combines them, so the rule stays in one place.
 import { moduleFloor, type ModuleFloor } from '../capacity/rules.js';
 import type { Database } from '../db/client.js';
+import { maxLogicalCpusSql } from './rules-sql.js';
 
 /** How many binding members are named per component; the count says how many there are. */
 export const BOUND_BY_LIMIT = 100;
@@ -24,7 +25,7 @@ WITH hs AS MATERIALIZED (
   WHERE h.module_id = $1
 ),
 ps AS MATERIALIZED (
-  SELECT p.name, p.sockets * p.cores_per_socket * p.threads_per_core AS logical
+  SELECT p.name, ${maxLogicalCpusSql('p')} AS logical
   FROM module_platform mp JOIN platform p ON p.id = mp.platform_id WHERE mp.module_id = $1
 )
 SELECT * FROM (SELECT 'HOST' AS kind, hostname AS name, present_cpus AS value, count(*) OVER ()::int AS at_max

@@ -7,7 +7,9 @@
 // small TDs fill partly used hosts and large holes stay free for large TDs; ties go to the host
 // with more free guest KeyIDs (headroom for more TDs), then to the lower host id.
 import type { Database } from '../db/client.js';
+import { byBlockerCodeOrder } from '../capacity/rules.js';
 import { byGroupKey } from './fleet-summary.js';
+import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
 
 export interface CandidateQuery {
   vcpus: number;
@@ -51,18 +53,8 @@ export function decodeCandidateCursor(cursor: string): CursorKey | null {
 
 /** The fit conditions and filters as SQL over the host_capacity view c (one row per host). */
 function whereClause(q: CandidateQuery, params: unknown[]): string {
-  const p = (value: unknown): string => {
-    params.push(value);
-    return `$${params.length}`;
-  };
-  const vcpus = p(q.vcpus);
-  const conditions = [
-    // R5 (rules.ts tdFitBlockers): TDX enabled, within the cap, a free KeyID, vCPUs within presentCpus x ratio.
-    'c.tdx_enabled',
-    `${vcpus} <= c.kvm_cap_max_vcpus`,
-    'c.free_key_ids > 0',
-    `c.free_vcpus >= ${vcpus}`,
-  ];
+  const p = paramsOf(params);
+  const conditions = [acceptsSql(p(q.vcpus))];
   if (q.moduleId !== undefined) conditions.push(`c.module_id = ${p(q.moduleId)}`);
   if (q.platformId !== undefined) conditions.push(`c.platform_id = ${p(q.platformId)}`);
   if (q.kernelId !== undefined) conditions.push(`c.kernel_id = ${p(q.kernelId)}`);
@@ -138,15 +130,11 @@ export interface FitSummary {
   byKernel: FitCounts[];
 }
 
-// The R5 blockers of tdFitBlockers() per host, as SQL: TDX_DISABLED alone where TDX is off.
-const FIT_SUMMARY_SQL = `
+// The R5 blockers of tdFitBlockers() per host (src/planning/rules-sql.ts), counted by module, platform and kernel.
+const fitSummarySql = (blockers: string): string => `
 WITH f AS MATERIALIZED (
   SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name,
-         array_remove(CASE WHEN NOT c.tdx_enabled THEN ARRAY['TDX_DISABLED'] ELSE ARRAY[
-           CASE WHEN $1 > c.kvm_cap_max_vcpus THEN 'VCPUS_EXCEED_KVM_CAP' END,
-           CASE WHEN c.free_key_ids <= 0 THEN 'NO_FREE_KEYID' END,
-           CASE WHEN c.free_vcpus < $1 THEN 'INSUFFICIENT_VCPUS' END
-         ] END, NULL) AS blockers
+         ${blockers} AS blockers
   FROM host_capacity c
   JOIN platform p ON p.id = c.platform_id
   JOIN kernel k ON k.id = c.kernel_id
@@ -164,9 +152,12 @@ GROUP BY GROUPING SETS ((code), (module_version, code), (platform_name, code), (
 
 /** The planner's "what fits where" for a TD of `vcpus`: accepting hosts and blocker counts, by module, platform and kernel. */
 export async function fitSummary(db: Database, vcpus: number): Promise<FitSummary> {
-  const { rows } = await db.pool.query<{ dim: 'fleet' | 'module' | 'platform' | 'kernel'; key: string | null; code: string; hosts: number }>(FIT_SUMMARY_SQL, [
-    vcpus,
-  ]);
+  const params: unknown[] = [vcpus];
+  const param = paramsOf(params);
+  const { rows } = await db.pool.query<{ dim: 'fleet' | 'module' | 'platform' | 'kernel'; key: string | null; code: string; hosts: number }>(
+    fitSummarySql(blockersSql('$1', param)),
+    params,
+  );
   const groups = {
     fleet: new Map<string | null, FitCounts>(),
     module: new Map<string | null, FitCounts>(),
@@ -184,9 +175,8 @@ export async function fitSummary(db: Database, vcpus: number): Promise<FitSummar
     else if (r.code === 'REFUSES') g.refusingHosts = r.hosts;
     else g.blockers.push({ code: r.code, hosts: r.hosts });
   }
-  const order = ['TDX_DISABLED', 'VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'];
   const finish = (m: Map<string | null, FitCounts>): FitCounts[] =>
-    [...m.values()].map((g) => ({ ...g, blockers: g.blockers.sort((a, b) => order.indexOf(a.code) - order.indexOf(b.code)) })).sort(byGroupKey);
+    [...m.values()].map((g) => ({ ...g, blockers: g.blockers.sort(byBlockerCodeOrder) })).sort(byGroupKey);
   return {
     vcpus,
     fleet: finish(groups.fleet)[0] ?? { key: null, acceptingHosts: 0, refusingHosts: 0, blockers: [] },

@@ -2,7 +2,16 @@
 // facts are loaded once (src/planning/fleet-facts.ts), the changes applied to an in-memory copy,
 // and both fleets evaluated with the same pure rules as the live answers (hostCapacity,
 // fitsWhereItRuns, tdFitBlockers' conditions). Only the TDs that matter are read from SQL.
-import { fitsWhereItRuns, hostCapacity, type HostCapacity, type MigrationVersions, type TdxVcpuPolicy } from '../capacity/rules.js';
+import {
+  capacityTotals,
+  fitsWhereItRuns,
+  hostCapacity,
+  largestAcceptedTdVcpus,
+  migrationVersionsOverlap,
+  type CapacityTotals,
+  type HostCapacity,
+  type TdxVcpuPolicy,
+} from '../capacity/rules.js';
 import type { Database } from '../db/client.js';
 import { factsOfHost, loadFleetFacts, type FleetFacts, type HostRecord } from './fleet-facts.js';
 
@@ -19,15 +28,6 @@ export interface HostImpact {
   host: HostRecord;
   before: HostCapacity;
   after: HostCapacity;
-}
-
-export interface CapacityTotals {
-  tdxEnabledHosts: number;
-  /** Free guest KeyIDs on TDX-enabled hosts. */
-  tdSlots: number;
-  /** presentCpus x allocationRatio summed over TDX-enabled hosts. */
-  schedulableVcpus: number;
-  freeVcpus: number;
 }
 
 export interface TdImpact {
@@ -77,32 +77,14 @@ function applyChanges(fleet: FleetFacts, changes: WhatIfChanges): FleetFacts {
   return { modules, kernels, hosts };
 }
 
-function totals(capacities: HostCapacity[]): CapacityTotals {
-  const enabled = capacities.filter((c) => c.tdxEnabled);
-  return {
-    tdxEnabledHosts: enabled.length,
-    tdSlots: enabled.reduce((n, c) => n + c.freeKeyIds, 0),
-    schedulableVcpus: enabled.reduce((n, c) => n + c.schedulableVcpus, 0),
-    freeVcpus: enabled.reduce((n, c) => n + c.freeVcpus, 0),
-  };
-}
-
 // ---- migration targets (R6) at fleet scale ------------------------------------------------
-// A host accepts a new TD of v vCPUs (R5) iff v <= its threshold: min(cap, free vCPUs) when TDX is
-// enabled and a KeyID is free, else 0. A TD on host X of module S has a migration target iff some
-// other host with threshold >= v runs a module whose import range overlaps S's export range.
+// A host accepts a new TD of v vCPUs (R5) iff v <= largestAcceptedTdVcpus (its threshold). A TD on
+// host X of module S has a migration target iff some other host with threshold >= v runs a module
+// whose import range overlaps S's export range (R6).
 
 interface TargetIndex {
   /** Thresholds of the hosts that can import from the source module, descending. */
   thresholds: number[];
-}
-
-function overlaps(source: MigrationVersions, target: MigrationVersions): boolean {
-  return source.minExportVersion <= target.maxImportVersion && target.minImportVersion <= source.maxExportVersion;
-}
-
-function thresholdOf(c: HostCapacity): number {
-  return c.tdxEnabled && c.freeKeyIds > 0 ? Math.min(c.kvmCapMaxVcpus ?? 0, c.freeVcpus) : 0;
 }
 
 function targetIndexes(fleet: FleetFacts, capacities: Map<number, HostCapacity>): Map<number, TargetIndex> {
@@ -112,7 +94,7 @@ function targetIndexes(fleet: FleetFacts, capacities: Map<number, HostCapacity>)
     const thresholds: number[] = [];
     for (const h of fleet.hosts) {
       const target = h.moduleId === null ? null : fleet.modules.get(h.moduleId);
-      if (target?.migration && overlaps(source.migration, target.migration)) thresholds.push(thresholdOf(capacities.get(h.id)!));
+      if (target?.migration && migrationVersionsOverlap(source.migration, target.migration)) thresholds.push(largestAcceptedTdVcpus(capacities.get(h.id)!));
     }
     thresholds.sort((a, b) => b - a);
     indexes.set(source.id, { thresholds });
@@ -138,7 +120,7 @@ function hasTarget(fleet: FleetFacts, indexes: Map<number, TargetIndex>, capacit
   const index = indexes.get(source.id)!;
   let n = countAtLeast(index.thresholds, vcpus);
   // The TD's own host is never a target (SAME_HOST); it is in the index if it imports from itself.
-  if (overlaps(source.migration, source.migration) && thresholdOf(capacities.get(host.id)!) >= vcpus) n -= 1;
+  if (migrationVersionsOverlap(source.migration, source.migration) && largestAcceptedTdVcpus(capacities.get(host.id)!) >= vcpus) n -= 1;
   return n > 0;
 }
 
@@ -263,7 +245,7 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
         }));
       },
     },
-    capacityBefore: totals([...capBefore.values()]),
-    capacityAfter: totals([...capAfter.values()]),
+    capacityBefore: capacityTotals(capBefore.values()),
+    capacityAfter: capacityTotals(capAfter.values()),
   };
 }

@@ -6,7 +6,7 @@ import { hostCapacity, type HostCapacity } from '../../src/capacity/rules.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
 import { importDocument } from '../support/import.js';
-import type { CapacityTotals } from '../../src/planning/fleet-summary.js';
+import type { SummaryTotals } from '../../src/planning/fleet-summary.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -26,7 +26,7 @@ const TOTALS =
   'hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts }';
 const QUERY = `{ fleetSummary { ${TOTALS} byModule { key ${TOTALS} } byPlatform { key ${TOTALS} } byKernel { key ${TOTALS} } } }`;
 
-type Totals = Omit<CapacityTotals, never>;
+type Totals = Omit<SummaryTotals, never>;
 
 /** The oracle: the same aggregates from hostCapacity() of each host. */
 function expectedTotals(capacities: HostCapacity[]): Totals {

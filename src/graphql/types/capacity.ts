@@ -10,7 +10,7 @@ import {
   type TdxDisabledReason,
 } from '../../capacity/rules.js';
 import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect, moduleFactsSelect, moduleFacts } from '../../planning/host-facts.js';
-import { fleetSummary, type CapacityTotals, type FleetSummary, type GroupTotals } from '../../planning/fleet-summary.js';
+import { fleetSummary, type SummaryTotals, type FleetSummary, type GroupTotals } from '../../planning/fleet-summary.js';
 import { builder } from '../builder.js';
 import type { SchemaTypesOf } from '../builder.js';
 
@@ -146,7 +146,7 @@ const CapCountRef = builder.objectRef<{ kvmCapMaxVcpus: number; hosts: number }>
   }),
 });
 
-function totalsFields<T extends CapacityTotals>(
+function totalsFields<T extends SummaryTotals>(
   t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypesOf<typeof builder>>, T>,
 ) {
   return {

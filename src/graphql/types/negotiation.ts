@@ -12,9 +12,11 @@ import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
 import { moduleFacts, moduleFactsSelect } from '../../planning/host-facts.js';
 import { moduleFloorOf, type ModuleFloorAnswer } from '../../planning/module-floor.js';
-import { whatIf, type CapacityTotals, type HostImpact, type TdImpact, type WhatIfChanges, type WhatIfResult } from '../../planning/what-if.js';
+import type { CapacityTotals } from '../../capacity/rules.js';
+import { whatIf, type HostImpact, type TdImpact, type WhatIfChanges, type WhatIfResult } from '../../planning/what-if.js';
 import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypesOf } from '../builder.js';
+import { pageSize, type PageLimits } from '../pagination.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, refKey } from '../refs.js';
 import { KvmCapLimitFactor, TdxDisabledReasonRef } from './capacity.js';
@@ -381,11 +383,10 @@ const CapacityTotalsRef = builder.objectRef<CapacityTotals>('WhatIfCapacity').im
   }),
 });
 
-const MAX_PAGE = 500;
+const WHAT_IF_PAGE: PageLimits = { defaultSize: 50, max: 500 };
 
 function slice<T>(items: T[], args: { first?: number | null; after?: string | null }): Page<T> {
-  const first = args.first ?? 50;
-  if (first < 0 || first > MAX_PAGE) throw new ValidationError([{ field: 'first', message: `must be 0..${MAX_PAGE}, got ${first}` }]);
+  const first = pageSize(args.first, WHAT_IF_PAGE);
   const offset = decodeOffset(args.after);
   return { items: items.slice(offset, offset + first), offset, totalCount: items.length };
 }
@@ -422,8 +423,7 @@ const WhatIfRef = builder.objectRef<WhatIfResult>('WhatIf').implement({
       description: 'Migratable placed TDs that have a migration target now (R6) and would have none.',
       args: { first: t.arg.int(), after: t.arg.string() },
       resolve: async (r, args) => {
-        const first = args.first ?? 50;
-        if (first < 0 || first > MAX_PAGE) throw new ValidationError([{ field: 'first', message: `must be 0..${MAX_PAGE}, got ${first}` }]);
+        const first = pageSize(args.first, WHAT_IF_PAGE);
         const offset = decodeOffset(args.after);
         return { items: await r.tdsLeftWithoutMigrationTarget.page(first, offset), offset, totalCount: r.tdsLeftWithoutMigrationTarget.count };
       },
@@ -452,5 +452,3 @@ builder.queryField('whatIf', (t) =>
     resolve: async (_root, args, ctx) => whatIf(ctx.db, await resolveChanges(ctx, args.changes)),
   }),
 );
-
-export { moduleFloorFor };

@@ -3,7 +3,7 @@
 // checks and refusals from the pure rules.
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { MIGRATION_BLOCKER_CODES, tdFitBlockers, type MigrationBlocker } from '../../capacity/rules.js';
+import { BLOCKER_CODE_DESCRIPTIONS, MIGRATION_BLOCKER_CODES, tdFitBlockers, type MigrationBlocker, type MigrationBlockerCode } from '../../capacity/rules.js';
 import { migrateTd, placeTd } from '../../commands/placement.js';
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, PlacementRefusedError, ValidationError, type FieldProblem } from '../../errors.js';
@@ -11,6 +11,7 @@ import { checkHostSelect, loadCheckHost, migrationCheckOf } from '../../planning
 import { hostFacts, hostUsage } from '../../planning/host-facts.js';
 import { countPlacementCandidates, fitSummary, placementCandidates, type CandidateQuery, type FitCounts, type FitSummary } from '../../planning/placement.js';
 import { builder } from '../builder.js';
+import { pageSize, type PageLimits } from '../pagination.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef } from '../refs.js';
 import { ErrorInterface } from './errors.js';
@@ -19,16 +20,10 @@ import { TdNode } from './td.js';
 
 export const BlockerCodeEnum = builder.enumType('BlockerCode', {
   description: 'Why a TD cannot be placed on or migrated to a host (R5, R6).',
-  values: {
-    NOT_MIGRATABLE: { description: 'R6: the TD is not migratable.' },
-    SAME_HOST: { description: 'R6: the target is the host the TD runs on.' },
-    TDX_DISABLED: { description: 'R5: TDX is disabled on the host (the message lists the R1 reasons); no other blocker is evaluated.' },
-    VCPUS_EXCEED_KVM_CAP: { description: "R5: the TD's vCPUs exceed the host's effective KVM_CAP_MAX_VCPUS." },
-    NO_FREE_KEYID: { description: 'R5: every guest KeyID is in use (one per TD).' },
-    INSUFFICIENT_VCPUS: { description: 'R5: allocated vCPUs plus the TD would exceed presentCpus x allocationRatio.' },
-    MIGRATION_UNSUPPORTED: { description: 'R6: the source or target module declares no TD-migration support (or there is no module).' },
-    MIGRATION_VERSION_MISMATCH: { description: "R6: the source module's export versions do not overlap the target module's import versions." },
-  } satisfies Record<(typeof MIGRATION_BLOCKER_CODES)[number], { description: string }>,
+  values: Object.fromEntries(MIGRATION_BLOCKER_CODES.map((code) => [code, { description: BLOCKER_CODE_DESCRIPTIONS[code] }])) as Record<
+    MigrationBlockerCode,
+    { description: string }
+  >,
 });
 
 const BlockerRef = builder.objectRef<MigrationBlocker>('Blocker').implement({
@@ -96,7 +91,7 @@ const CandidateConnectionRef = builder.objectRef<CandidateConnectionShape>('Plac
   }),
 });
 
-const MAX_PAGE = 100;
+const CANDIDATE_PAGE: PageLimits = { defaultSize: 20, max: 100 };
 
 async function candidateConnection(
   ctx: Context,
@@ -104,8 +99,7 @@ async function candidateConnection(
   q: Omit<CandidateQuery, 'first' | 'after'>,
   args: { first?: number | null; after?: string | null },
 ): Promise<CandidateConnectionShape> {
-  const first = args.first ?? 20;
-  if (first < 0 || first > MAX_PAGE) throw new ValidationError([{ field: 'first', message: `must be 0..${MAX_PAGE}, got ${first}` }]);
+  const first = pageSize(args.first, CANDIDATE_PAGE);
   const page = await placementCandidates(ctx.db, { ...q, first, after: args.after });
   // The hosts with whatever the query selects under edges.node, in one Prisma query.
   const query = queryFromInfo({ context: ctx, info, typeName: 'Host', path: ['edges', 'node'] });
@@ -168,7 +162,7 @@ builder.queryField('placementCandidates', (t) =>
     args: {
       vcpus: t.arg.int({ required: true }),
       filter: t.arg({ type: PlacementFilter }),
-      first: t.arg.int({ description: `Page size, at most ${MAX_PAGE} (default 20).` }),
+      first: t.arg.int({ description: `Page size, at most ${CANDIDATE_PAGE.max} (default ${CANDIDATE_PAGE.defaultSize}).` }),
       after: t.arg.string(),
     },
     resolve: async (_root, args, ctx, info) => {
@@ -268,7 +262,7 @@ builder.mutationFields((t) => ({
 const BlockerCountRef = builder.objectRef<{ code: string; hosts: number }>('BlockerCount').implement({
   description: 'How many hosts fail one condition.',
   fields: (t) => ({
-    code: t.field({ type: BlockerCodeEnum, description: 'The failing condition.', resolve: (b) => b.code as (typeof MIGRATION_BLOCKER_CODES)[number] }),
+    code: t.field({ type: BlockerCodeEnum, description: 'The failing condition.', resolve: (b) => b.code as MigrationBlockerCode }),
     hosts: t.exposeInt('hosts', { description: 'Refusing hosts failing this condition (a host may fail several).' }),
   }),
 });
