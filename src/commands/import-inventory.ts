@@ -300,6 +300,7 @@ export async function importInventory(db: Database, actor: Principal, input: Imp
   if (!parsed.document) throw refused(parsed.errors);
   const given = parsed.document;
   const client = await db.pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const known = input.mode === 'MERGE' ? await knownEntities(client, given) : NO_KNOWN_ENTITIES;
@@ -321,13 +322,14 @@ export async function importInventory(db: Database, actor: Principal, input: Imp
     await client.query('COMMIT');
     return counts;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackFailed: Error) => (broken = rollbackFailed));
     // Refusals and a lost database are what they are everywhere else; only another refusal by the
     // database (a rule the checks above missed, or a concurrent writer) becomes a problem here.
     if (err instanceof ValidationError || databaseUnavailableReason(err) !== null) throw err;
     const e = err as { message?: string; detail?: string; constraint?: string };
     throw refused([{ field: '(database)', message: [e.message, e.detail, e.constraint && `constraint ${e.constraint}`].filter(Boolean).join(': ') }]);
   } finally {
-    client.release();
+    // A connection that could not even roll back is discarded, not returned to the pool.
+    client.release(broken);
   }
 }

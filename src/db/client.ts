@@ -89,8 +89,10 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     // Fail fast when the database is gone: a request waits at most 3 s for a connection.
     new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 3_000 }),
   );
-  // An idle client losing its connection (database restarted) must not crash the process.
+  // An idle client losing its connection (database restarted) must not crash the process; nor may
+  // a checked-out one (its query fails, and that failure is what the caller sees).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   // Writers queue for a pooled connection under load (and on the embedded database there is only
   // one): wait for it rather than fail after Prisma's default 2 s.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 15_000, timeout: 30_000 } });

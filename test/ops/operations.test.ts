@@ -177,4 +177,37 @@ describe('database outage', () => {
       await proxy.close();
     }
   });
+
+  // Only PostgreSQL: holding a table lock from a second connection while the embedded database
+  // serves one connection at a time would block the test itself.
+  it.runIf(databaseKind === 'postgres')('an import that loses the database mid-transaction is DATABASE_UNAVAILABLE, not a document problem', async () => {
+    const proxy = await startTcpProxy(db.url);
+    const proxied = connectDatabase(proxy.url, { max: 5 });
+    const server = await listen(createTdplanYoga(proxied), '127.0.0.1', 0);
+    // The import's first query reads platform: a lock held elsewhere stops it there, inside its transaction.
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE platform IN ACCESS EXCLUSIVE MODE');
+      const importing = gql(server.url, 'mutation($d: JSONObject!) { importInventory(document: $d) { __typename } }', {
+        d: { tds: [{ name: 'outage-import', vcpus: 2 }] },
+      });
+      const deadline = Date.now() + 10_000;
+      while ((await locker.query(`SELECT 1 FROM pg_locks WHERE relation = 'platform'::regclass AND NOT granted`)).rowCount === 0) {
+        if (Date.now() > deadline) throw new Error('the import never reached the locked table');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      proxy.cut();
+      const res = await importing;
+      expect({ status: res.status, code: res.body.errors?.[0]?.extensions?.code }).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+      expect(res.body.data ?? null).toBeNull();
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await server.close();
+      await proxied.close();
+      await proxy.close();
+    }
+    expect((await db.pool.query(`SELECT 1 FROM td WHERE name = 'outage-import'`)).rowCount).toBe(0);
+  });
 });
