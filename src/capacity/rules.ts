@@ -1,4 +1,4 @@
-// The capacity rules of shared/domain.md (R1-R6, N1, N3) as pure functions: no I/O, no Prisma,
+// The capacity rules of shared/domain.md (R1-R7, N1, N3; revision 2) as pure functions: no I/O, no Prisma,
 // no GraphQL. Every answer tdplan gives about TDX enablement, KVM_CAP_MAX_VCPUS, placement and
 // migration comes from here, for the live fleet and for what-if simulations alike: both build the
 // plain fact objects below. SQL that re-expresses a rule must be property-tested against it.
@@ -6,6 +6,17 @@
 // Kernel facts are quoted from arch/x86/kvm/vmx/tdx.c and arch/x86/kvm/x86.c (Linux 6.16+).
 
 export type TdxVcpuPolicy = 'PRESENT_CPUS' | 'MODULE_LIMIT';
+
+/** v2: what a failed TDX bring-up does: mainline fails kvm_intel's load, the v19 series only disables TDX. */
+export const TDX_INIT_FAILURES = ['FAIL_KVM_LOAD', 'DISABLE_TDX'] as const;
+export type TdxInitFailure = (typeof TDX_INIT_FAILURES)[number];
+
+/** v2: whether MAX_VCPUS_PER_TD and NO_RBP_MOD are mandatory (mainline) or not (v19 series). */
+export const MODULE_METADATA_POLICIES = ['STRICT', 'LENIENT'] as const;
+export type ModuleMetadataPolicy = (typeof MODULE_METADATA_POLICIES)[number];
+
+/** v2, N3: the kernel that shipped (Linux 6.16 and later). */
+export const MAINLINE_TDX_BEHAVIOUR = { tdxVcpuPolicy: 'PRESENT_CPUS', tdxInitFailure: 'FAIL_KVM_LOAD', moduleMetadata: 'STRICT' } as const;
 
 /** A module's TD-migration protocol version ranges (MIN/MAX_EXPORT_VERSION, MIN/MAX_IMPORT_VERSION). */
 export interface MigrationVersions {
@@ -18,16 +29,22 @@ export interface MigrationVersions {
 export interface ModuleFacts {
   /** MAX_VCPUS_PER_TD as reported; null when the module does not report it (R2). */
   maxVcpusPerTd: number | null;
-  /** TDX_FEATURES0 capabilities, e.g. 'TOPOLOGY_ENUM'. */
+  /** TDX_FEATURES0 capabilities, e.g. 'TOPOLOGY_ENUM', 'NO_RBP_MOD'. */
   features: readonly string[];
   /** TD-migration version ranges; null when the module declares no migration support. */
   migration: MigrationVersions | null;
+  /** v2, R7: 4 KiB TDCS pages per TD (besides its TDR page), from tdcs_base_size. */
+  tdcsPages: number;
+  /** v2, R7: 4 KiB TDVPS pages (TDVPR + TDCX) per vCPU, from tdvps_base_size. */
+  tdvpsPages: number;
 }
 
 export interface KernelFacts {
   /** KVM_MAX_VCPUS of the build: 1024 by default on x86, up to 4096 with CONFIG_KVM_MAX_NR_VCPUS. */
   kvmMaxVcpus: number;
   tdxVcpuPolicy: TdxVcpuPolicy;
+  tdxInitFailure: TdxInitFailure;
+  moduleMetadata: ModuleMetadataPolicy;
 }
 
 export interface HostFacts {
@@ -41,6 +58,12 @@ export interface HostFacts {
   /** Whether the loaded module supports the host's platform; meaningless without a module. */
   moduleSupportsPlatform: boolean;
   kernel: KernelFacts;
+  /** v2: the kvm_intel.tdx parameter. */
+  kvmIntelTdx: boolean;
+  /** v2, R7: RAM in MiB; null when unknown. */
+  memoryMiB: number | null;
+  /** v2, R7: RAM kept for the host itself (planning policy). */
+  reservedMemoryMiB: number;
 }
 
 export interface HostUsage {
@@ -48,6 +71,19 @@ export interface HostUsage {
   tdCount: number;
   /** Sum of their vCPUs. */
   allocatedVcpus: number;
+  /** R7: of those, the TDs whose memory is known (a TD of unknown memory counts 0) ... */
+  knownMemoryTdCount: number;
+  /** ... the sum of their vCPUs ... */
+  knownMemoryTdVcpus: number;
+  /** ... and the sum of their memory in MiB. */
+  knownMemoryTdMiB: number;
+}
+
+/** A TD as the fit rules see it. */
+export interface TdSize {
+  vcpus: number;
+  /** R7: private memory in MiB; null when unknown (memory is then not checked). */
+  memoryMiB: number | null;
 }
 
 /** A failing condition: a stable code for machines, a message with the numbers for people. */
@@ -62,61 +98,113 @@ export interface Problem<Code extends string> {
 /** MAX_VCPUS_PER_TD is a u16. */
 export const U16_MAX = 65535;
 
-/** R2: tdx.c treats a module that does not report MAX_VCPUS_PER_TD as U16_MAX, i.e. no limit. */
+/**
+ * R2: the v19 series treats a module that does not report MAX_VCPUS_PER_TD as U16_MAX, i.e. no
+ * limit (LENIENT kernels; a STRICT kernel cannot initialise such a module, R1 v2).
+ */
 export function effectiveMaxVcpusPerTd(module: Pick<ModuleFacts, 'maxVcpusPerTd'>): number {
   return module.maxVcpusPerTd ?? U16_MAX;
 }
 
 // ---------------------------------------------------------------------------------------------
-// R1: TDX enabled
+// R1 v2: TDX status and what a failure costs
 
-/** In the order R1 lists them; the GraphQL layer builds its enum from this tuple. */
+/** R1 v2: in the order the kernel meets them: stage 0 (quietly off), then stage 1 (module initialisation and KVM's checks). */
 export const TDX_DISABLED_REASON_CODES = [
+  'TDX_NOT_REQUESTED',
   'NO_MODULE',
   'PLATFORM_UNSUPPORTED',
-  'NO_TOPOLOGY_ENUM',
   'NO_GUEST_KEYIDS',
+  'NO_RBP_MOD',
+  'NO_MAX_VCPUS_METADATA',
+  'NO_TOPOLOGY_ENUM',
   'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
 ] as const;
 export type TdxDisabledReasonCode = (typeof TDX_DISABLED_REASON_CODES)[number];
-export type TdxDisabledReason = Problem<TdxDisabledReasonCode>;
 
-/**
- * R1: every failing condition, not just the first, in the order of TDX_DISABLED_REASON_CODES.
- * Without a module the module's own conditions (platform, TOPOLOGY_ENUM, MAX_VCPUS_PER_TD) cannot
- * be evaluated, so only NO_MODULE is reported for them; NO_GUEST_KEYIDS does not depend on the
- * module and is reported either way.
- */
-export function tdxDisabledReasons(host: HostFacts): TdxDisabledReason[] {
-  const reasons: TdxDisabledReason[] = [];
-  const { module } = host;
-  if (module === null) {
-    reasons.push({ code: 'NO_MODULE', message: 'no TDX module is loaded' });
-  } else {
-    if (!host.moduleSupportsPlatform) {
-      reasons.push({ code: 'PLATFORM_UNSUPPORTED', message: "the TDX module does not support the host's platform" });
-    }
-    // tdx.c refuses modules that cannot enumerate the TD's topology.
-    if (!module.features.includes('TOPOLOGY_ENUM')) {
-      reasons.push({ code: 'NO_TOPOLOGY_ENUM', message: 'the TDX module does not report TOPOLOGY_ENUM in TDX_FEATURES0' });
-    }
+/** R1 v2: the conditions at which tdx_bringup() returns 0 and KVM loads without TDX. */
+export const STAGE_0_REASON_CODES = [
+  'TDX_NOT_REQUESTED',
+  'NO_MODULE',
+  'PLATFORM_UNSUPPORTED',
+  'NO_GUEST_KEYIDS',
+] as const satisfies readonly TdxDisabledReasonCode[];
+
+/** R1 v2: what a failing condition costs the host. */
+export const TDX_DISABLED_EFFECTS = ['TDX_DISABLED', 'KVM_LOAD_FAILS'] as const;
+export type TdxDisabledEffect = (typeof TDX_DISABLED_EFFECTS)[number];
+
+export interface TdxDisabledReason extends Problem<TdxDisabledReasonCode> {
+  effect: TdxDisabledEffect;
+}
+
+/** The stage 0 conditions (R1 v2), each with its message; empty when the kernel reaches stage 1. */
+function stage0Failures(host: HostFacts): Problem<TdxDisabledReasonCode>[] {
+  const failures: Problem<TdxDisabledReasonCode>[] = [];
+  // vt_init() calls tdx_bringup() only with kvm_intel.tdx=1.
+  if (!host.kvmIntelTdx) failures.push({ code: 'TDX_NOT_REQUESTED', message: 'kvm_intel.tdx=0: TDX is not requested' });
+  // The first SEAMCALL gives -ENODEV, which tdx_bringup() turns into 0.
+  if (host.module === null) failures.push({ code: 'NO_MODULE', message: 'no TDX module is loaded' });
+  // Planning assumption: a module cannot be loaded on a platform it does not support (like no module).
+  else if (!host.moduleSupportsPlatform) {
+    failures.push({ code: 'PLATFORM_UNSUPPORTED', message: "the TDX module does not support the host's platform" });
   }
   // tdx.c: "no TDX private KeyIDs available": a TD cannot be created without its own KeyID.
   if (host.guestKeyIds < 1) {
-    reasons.push({ code: 'NO_GUEST_KEYIDS', message: `${host.guestKeyIds} guest KeyIDs configured: no TDX private KeyIDs available` });
+    failures.push({ code: 'NO_GUEST_KEYIDS', message: `${host.guestKeyIds} guest KeyIDs configured: no TDX private KeyIDs available` });
+  }
+  return failures;
+}
+
+/** The stage 1 conditions (R1 v2) of a present module: module initialisation, then KVM's checks. */
+function stage1Failures(module: ModuleFacts, host: HostFacts): Problem<TdxDisabledReasonCode>[] {
+  const failures: Problem<TdxDisabledReasonCode>[] = [];
+  const strict = host.kernel.moduleMetadata === 'STRICT';
+  // check_features(): "frame pointer (RBP) clobber bug present, upgrade TDX module".
+  if (strict && !module.features.includes('NO_RBP_MOD')) {
+    failures.push({
+      code: 'NO_RBP_MOD',
+      message: 'the TDX module does not report NO_RBP_MOD in TDX_FEATURES0: frame pointer (RBP) clobber bug present, upgrade TDX module',
+    });
+  }
+  // init_tdx_module() reads MAX_VCPUS_PER_TD (field 0x9900000100000008) as mandatory global metadata.
+  if (strict && module.maxVcpusPerTd === null) {
+    failures.push({ code: 'NO_MAX_VCPUS_METADATA', message: 'the TDX module does not report MAX_VCPUS_PER_TD, mandatory metadata on a STRICT kernel' });
+  }
+  // tdx.c refuses modules that cannot enumerate the TD's topology.
+  if (!module.features.includes('TOPOLOGY_ENUM')) {
+    failures.push({ code: 'NO_TOPOLOGY_ENUM', message: 'the TDX module does not report TOPOLOGY_ENUM in TDX_FEATURES0' });
   }
   // Only the upstream policy caps a TD at the present CPUs, so only it must refuse a module whose
   // limit is lower: tdx.c "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)".
-  if (module !== null && host.kernel.tdxVcpuPolicy === 'PRESENT_CPUS') {
-    const maxVcpusPerTd = effectiveMaxVcpusPerTd(module);
-    if (maxVcpusPerTd < host.presentCpus) {
-      reasons.push({
-        code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
-        message: `MAX_VCPUS_PER_TD ${maxVcpusPerTd} < ${host.presentCpus} present CPUs`,
-      });
-    }
+  // The limit is known when reported, or as U16_MAX under LENIENT (R2).
+  const limit = strict ? module.maxVcpusPerTd : effectiveMaxVcpusPerTd(module);
+  if (host.kernel.tdxVcpuPolicy === 'PRESENT_CPUS' && limit !== null && limit < host.presentCpus) {
+    failures.push({ code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', message: `MAX_VCPUS_PER_TD ${limit} < ${host.presentCpus} present CPUs` });
   }
-  return reasons;
+  return failures;
+}
+
+/**
+ * R1 v2: every failing condition of both stages, in the order of TDX_DISABLED_REASON_CODES, with
+ * its effect. Stage 0 conditions only turn TDX off. Stage 1 conditions (evaluated whenever a module
+ * is loaded) fail kvm_intel's load on a FAIL_KVM_LOAD kernel, unless a stage 0 condition already
+ * stopped the bring-up quietly before stage 1.
+ */
+export function tdxDisabledReasons(host: HostFacts): TdxDisabledReason[] {
+  const stage0 = stage0Failures(host);
+  const stage1 = host.module === null ? [] : stage1Failures(host.module, host);
+  const stage1Effect: TdxDisabledEffect = host.kernel.tdxInitFailure === 'FAIL_KVM_LOAD' && stage0.length === 0 ? 'KVM_LOAD_FAILS' : 'TDX_DISABLED';
+  return [...stage0.map((p) => ({ ...p, effect: 'TDX_DISABLED' as const })), ...stage1.map((p) => ({ ...p, effect: stage1Effect }))];
+}
+
+/** R1 v2: kvm_intel loads (and so any VM runs) iff no condition has effect KVM_LOAD_FAILS. */
+export function kvmLoads(host: HostFacts): boolean {
+  return kvmLoadsDespite(tdxDisabledReasons(host));
+}
+
+function kvmLoadsDespite(reasons: readonly TdxDisabledReason[]): boolean {
+  return !reasons.some((r) => r.effect === 'KVM_LOAD_FAILS');
 }
 
 /** R1: TDX is enabled iff no condition fails. */
@@ -183,6 +271,17 @@ export interface HostCapacity {
   allocatedVcpus: number;
   schedulableVcpus: number;
   freeVcpus: number;
+  /** R1 v2: false when kvm_intel fails to load: no VM of any kind runs on the host. */
+  kvmLoads: boolean;
+  /** R4b: how far placed TDs exceed the host (0 when within). */
+  excessKeyIds: number;
+  excessVcpus: number;
+  /** R7, in MiB; each null where TDX is disabled or the host's memory is unknown. */
+  pamtMiB: number | null;
+  tdMemoryMiB: number | null;
+  allocatedMemoryMiB: number | null;
+  freeMemoryMiB: number | null;
+  excessMemoryMiB: number | null;
 }
 
 // A ratio such as 1.15 is not exact in binary: 100 * 1.15 = 114.99999999999999. Rounding down
@@ -198,10 +297,62 @@ export function schedulableVcpus(host: Pick<HostFacts, 'presentCpus' | 'allocati
   return Math.floor(host.presentCpus * host.allocationRatio + SCHEDULABLE_TOLERANCE);
 }
 
+// ---------------------------------------------------------------------------------------------
+// R7: memory
+
+/** R7: PAMT, a 16-byte entry per 4 KiB page: tdx.c "~1/256th of system RAM". */
+export function pamtMiB(memoryMiB: number): number {
+  return Math.ceil(memoryMiB / 256);
+}
+
+/** R7: RAM usable for TDs: memoryMiB - reservedMemoryMiB - pamtMiB. */
+export function tdMemoryMiB(host: { memoryMiB: number; reservedMemoryMiB: number }): number {
+  return host.memoryMiB - host.reservedMemoryMiB - pamtMiB(host.memoryMiB);
+}
+
+type ControlPages = Pick<ModuleFacts, 'tdcsPages' | 'tdvpsPages'>;
+
+/**
+ * R7: a TD's footprint in KiB: its memory, its secure EPT and KVM's mirror of it (8 bytes per 4 KiB
+ * page each: private memory is mapped at 4 KiB only), one TDR page plus tdcsPages, and tdvpsPages per vCPU.
+ */
+export function tdFootprintKiB(module: ControlPages, td: { vcpus: number; memoryMiB: number }): number {
+  return 1028 * td.memoryMiB + 4 * (1 + module.tdcsPages + td.vcpus * module.tdvpsPages);
+}
+
+/** R7: the sum of the footprints of the TDs of known memory on a host, from its usage (the same sum, regrouped). */
+export function allocatedMemoryKiB(module: ControlPages, usage: HostUsage): number {
+  return 1028 * usage.knownMemoryTdMiB + 4 * (usage.knownMemoryTdCount * (1 + module.tdcsPages) + usage.knownMemoryTdVcpus * module.tdvpsPages);
+}
+
+export interface HostMemory {
+  pamtMiB: number;
+  tdMemoryMiB: number;
+  allocatedMemoryMiB: number;
+  freeMemoryMiB: number;
+  excessMemoryMiB: number;
+}
+
+/** R7: the host's memory figures; null where TDX is disabled or its memory is unknown. */
+function hostMemory(host: HostFacts, usage: HostUsage, tdxOn: boolean): HostMemory | null {
+  if (!tdxOn || host.module === null || host.memoryMiB === null) return null;
+  const forTds = tdMemoryMiB({ memoryMiB: host.memoryMiB, reservedMemoryMiB: host.reservedMemoryMiB });
+  const forTdsKiB = 1024 * forTds;
+  const usedKiB = allocatedMemoryKiB(host.module, usage);
+  return {
+    pamtMiB: pamtMiB(host.memoryMiB),
+    tdMemoryMiB: forTds,
+    allocatedMemoryMiB: Math.ceil(usedKiB / 1024),
+    freeMemoryMiB: Math.max(0, Math.floor((forTdsKiB - usedKiB) / 1024)),
+    excessMemoryMiB: Math.ceil(Math.max(0, usedKiB - forTdsKiB) / 1024),
+  };
+}
+
 export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
   const reasons = tdxDisabledReasons(host);
   const cap = capWhenEnabled(host, reasons);
   const schedulable = schedulableVcpus(host);
+  const memory = hostMemory(host, usage, reasons.length === 0);
   return {
     tdxEnabled: reasons.length === 0,
     tdxDisabledReasons: reasons,
@@ -213,6 +364,15 @@ export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
     allocatedVcpus: usage.allocatedVcpus,
     schedulableVcpus: schedulable,
     freeVcpus: Math.max(0, schedulable - usage.allocatedVcpus),
+    kvmLoads: kvmLoadsDespite(reasons),
+    // R4b: an import of facts as they are, or KeyIDs reconfigured, can leave a host over-full.
+    excessKeyIds: Math.max(0, usage.tdCount - host.guestKeyIds),
+    excessVcpus: Math.max(0, usage.allocatedVcpus - schedulable),
+    pamtMiB: memory?.pamtMiB ?? null,
+    tdMemoryMiB: memory?.tdMemoryMiB ?? null,
+    allocatedMemoryMiB: memory?.allocatedMemoryMiB ?? null,
+    freeMemoryMiB: memory?.freeMemoryMiB ?? null,
+    excessMemoryMiB: memory?.excessMemoryMiB ?? null,
   };
 }
 
@@ -245,22 +405,24 @@ export function capacityTotals(capacities: Iterable<HostCapacity>): CapacityTota
 /** R5's only blocker where TDX is disabled: the other conditions have no meaning without a cap. */
 export const TDX_DISABLED_FIT_BLOCKER = 'TDX_DISABLED';
 /** R5's conditions on a host where TDX is enabled, in the order they are reported. SQL that re-expresses R5 is keyed by these. */
-export const ENABLED_HOST_FIT_BLOCKER_CODES = ['VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS'] as const;
+export const ENABLED_HOST_FIT_BLOCKER_CODES = ['VCPUS_EXCEED_KVM_CAP', 'NO_FREE_KEYID', 'INSUFFICIENT_VCPUS', 'INSUFFICIENT_MEMORY'] as const;
 export type EnabledHostFitBlockerCode = (typeof ENABLED_HOST_FIT_BLOCKER_CODES)[number];
 export const FIT_BLOCKER_CODES = [TDX_DISABLED_FIT_BLOCKER, ...ENABLED_HOST_FIT_BLOCKER_CODES] as const;
 export type FitBlockerCode = (typeof FIT_BLOCKER_CODES)[number];
 export type FitBlocker = Problem<FitBlockerCode>;
 
 /**
- * R5 for a TD of `vcpus` that is not yet on the host: every failing condition. Where TDX is
- * disabled the only blocker is TDX_DISABLED (its message lists the R1 reasons): the other
- * conditions have no meaning without a cap.
+ * R5 for a TD that is not yet on the host: every failing condition. Where TDX is disabled the only
+ * blocker is TDX_DISABLED (its message lists the R1 reasons): the other conditions have no meaning
+ * without a cap. Memory (R7) is checked where both the host's and the TD's are known.
  */
-export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number): FitBlocker[] {
+export function tdFitBlockers(host: HostFacts, usage: HostUsage, td: TdSize): FitBlocker[] {
+  const { vcpus } = td;
   const reasons = tdxDisabledReasons(host);
   const cap = capWhenEnabled(host, reasons);
-  if (cap === null) {
-    return [{ code: TDX_DISABLED_FIT_BLOCKER, message: `TDX is disabled: ${reasons.map((r) => r.message).join('; ')}` }];
+  if (cap === null || host.module === null) {
+    const kvm = kvmLoadsDespite(reasons) ? '' : ' (kvm_intel does not load)';
+    return [{ code: TDX_DISABLED_FIT_BLOCKER, message: `TDX is disabled${kvm}: ${reasons.map((r) => r.message).join('; ')}` }];
   }
   const blockers: FitBlocker[] = [];
   if (vcpus > cap.value) {
@@ -281,6 +443,18 @@ export function tdFitBlockers(host: HostFacts, usage: HostUsage, vcpus: number):
       code: 'INSUFFICIENT_VCPUS',
       message: `${usage.allocatedVcpus} allocated + ${vcpus} vCPUs > ${schedulable} schedulable vCPUs`,
     });
+  }
+  if (host.memoryMiB !== null && td.memoryMiB !== null) {
+    // R7: TD private memory is pinned, so never overcommitted.
+    const forTdsKiB = 1024 * tdMemoryMiB({ memoryMiB: host.memoryMiB, reservedMemoryMiB: host.reservedMemoryMiB });
+    const usedKiB = allocatedMemoryKiB(host.module, usage);
+    const footprint = tdFootprintKiB(host.module, { vcpus, memoryMiB: td.memoryMiB });
+    if (usedKiB + footprint > forTdsKiB) {
+      blockers.push({
+        code: 'INSUFFICIENT_MEMORY',
+        message: `${usedKiB} KiB allocated + ${footprint} KiB footprint > ${forTdsKiB} KiB for TDs`,
+      });
+    }
   }
   return blockers;
 }
@@ -314,11 +488,13 @@ export type MigrationBlocker = Problem<MigrationBlockerCode>;
 /** What each fit and migration blocker means, for people (the API describes its codes with these). */
 export const BLOCKER_CODE_DESCRIPTIONS: Record<MigrationBlockerCode, string> = {
   NOT_MIGRATABLE: 'R6: the TD is not migratable.',
-  SAME_HOST: 'R6: the target is the host the TD runs on.',
+  SAME_HOST: 'R6: the target is the host the TD runs on (R6 v2: then only NOT_MIGRATABLE may join it).',
   TDX_DISABLED: 'R5: TDX is disabled on the host (the message lists the R1 reasons); no other blocker is evaluated.',
   VCPUS_EXCEED_KVM_CAP: "R5: the TD's vCPUs exceed the host's effective KVM_CAP_MAX_VCPUS.",
   NO_FREE_KEYID: 'R5: every guest KeyID is in use (one per TD).',
   INSUFFICIENT_VCPUS: 'R5: allocated vCPUs plus the TD would exceed presentCpus x allocationRatio.',
+  INSUFFICIENT_MEMORY:
+    "R5 v2, R7: the footprints of the host's TDs plus the TD's would exceed the host's memory for TDs (checked where both memories are known).",
   MIGRATION_UNSUPPORTED: 'R6: the source or target module declares no TD-migration support (or there is no module).',
   MIGRATION_VERSION_MISMATCH: "R6: the source module's export versions do not overlap the target module's import versions.",
 };
@@ -336,7 +512,7 @@ export function migrationVersionsOverlap(source: MigrationVersions, target: Migr
 
 export interface MigrationCase {
   /** The TD to move; hostId is the host it runs on. */
-  td: { vcpus: number; migratable: boolean; hostId: number | null };
+  td: TdSize & { migratable: boolean; hostId: number | null };
   /** The host it runs on: only its module's migration ranges matter. */
   sourceHost: HostFacts;
   targetHostId: number;
@@ -354,16 +530,17 @@ function migrationSupportGap(side: 'source' | 'target', host: HostFacts): string
 /**
  * R6: every reason the TD cannot move to the target; empty when the migration is compatible.
  * The version ranges are compared only where both modules declare them; otherwise the move is
- * MIGRATION_UNSUPPORTED and there is nothing to compare. The R5 conditions are always evaluated
- * on the target as for a new TD, so with SAME_HOST they may also fail (the TD would count twice).
+ * MIGRATION_UNSUPPORTED and there is nothing to compare. R6 v2: for the TD's own host only
+ * NOT_MIGRATABLE and SAME_HOST apply (its own resources would be counted twice).
  */
 export function migrationBlockers(c: MigrationCase): MigrationBlocker[] {
   const blockers: MigrationBlocker[] = [];
   if (!c.td.migratable) blockers.push({ code: 'NOT_MIGRATABLE', message: 'the TD is not migratable' });
   if (c.td.hostId === c.targetHostId) {
     blockers.push({ code: 'SAME_HOST', message: `the TD already runs on the target host ${c.targetHostId}` });
+    return blockers;
   }
-  blockers.push(...tdFitBlockers(c.targetHost, c.targetUsage, c.td.vcpus));
+  blockers.push(...tdFitBlockers(c.targetHost, c.targetUsage, c.td));
   const gaps = [migrationSupportGap('source', c.sourceHost), migrationSupportGap('target', c.targetHost)].filter((gap): gap is string => gap !== null);
   const exporting = c.sourceHost.module?.migration;
   const importing = c.targetHost.module?.migration;
@@ -471,12 +648,15 @@ export interface FullyPopulatedPlatform {
   tdxEnabled: boolean;
   tdxDisabledReasons: TdxDisabledReason[];
   kvmCapMaxVcpus: KvmCap | null;
+  /** N3 v2: whether kvm_intel still loads (with kvm_intel.tdx=1). */
+  kvmLoads: boolean;
 }
 
 /**
  * N3, one cell: a host of the platform with every logical CPU present, the module loaded (and
- * supporting the platform) and guest KeyIDs configured, under the kernel's policy. Only the module's
- * TOPOLOGY_ENUM and MAX_VCPUS_PER_TD can then disable TDX.
+ * supporting the platform), guest KeyIDs configured and kvm_intel.tdx=1, under the kernel's
+ * behaviour. Only the module's features and MAX_VCPUS_PER_TD (stage 1 of R1 v2) can then fail.
+ * N3 v2 asks it of a mainline kernel: { kvmMaxVcpus, ...MAINLINE_TDX_BEHAVIOUR }.
  */
 export function fullyPopulatedPlatform(module: ModuleFacts, platform: PlatformShape, kernel: KernelFacts): FullyPopulatedPlatform {
   const host: HostFacts = {
@@ -486,7 +666,15 @@ export function fullyPopulatedPlatform(module: ModuleFacts, platform: PlatformSh
     module,
     moduleSupportsPlatform: true,
     kernel,
+    kvmIntelTdx: true,
+    memoryMiB: null,
+    reservedMemoryMiB: 0,
   };
   const reasons = tdxDisabledReasons(host);
-  return { tdxEnabled: reasons.length === 0, tdxDisabledReasons: reasons, kvmCapMaxVcpus: capWhenEnabled(host, reasons) };
+  return {
+    tdxEnabled: reasons.length === 0,
+    tdxDisabledReasons: reasons,
+    kvmCapMaxVcpus: capWhenEnabled(host, reasons),
+    kvmLoads: kvmLoadsDespite(reasons),
+  };
 }
