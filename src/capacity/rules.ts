@@ -253,7 +253,7 @@ export function kvmCapMaxVcpus(host: HostFacts): KvmCap | null {
 }
 
 /** R4: KVM_CAP_MAX_VCPUS asked without a VM (system scope, and so for non-TD VMs): KVM_MAX_VCPUS. */
-export function systemKvmCapMaxVcpus(kernel: KernelFacts): number {
+export function systemKvmCapMaxVcpus(kernel: Pick<KernelFacts, 'kvmMaxVcpus'>): number {
   return kernel.kvmMaxVcpus;
 }
 

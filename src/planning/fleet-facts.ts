@@ -1,6 +1,6 @@
 // The whole fleet as rule facts, loaded in a few set-based queries: what the negotiation
 // answers (module floor, what-if) evaluate with the pure rules of src/capacity/rules.ts.
-import type { HostFacts, HostUsage, KernelFacts, ModuleFacts } from '../capacity/rules.js';
+import type { HostFacts, HostUsage, KernelFacts, ModuleFacts, ModuleMetadataPolicy, TdxInitFailure, TdxVcpuPolicy } from '../capacity/rules.js';
 import type { Database } from '../db/client.js';
 import { migrationVersionsOf, type MigrationVersionColumns } from './host-facts.js';
 
@@ -24,6 +24,9 @@ export interface HostRecord {
   presentCpus: number;
   guestKeyIds: number;
   allocationRatio: number;
+  kvmIntelTdx: boolean;
+  memoryMiB: number | null;
+  reservedMemoryMiB: number;
   usage: HostUsage;
 }
 
@@ -44,16 +47,27 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
         max_vcpus_per_td: number | null;
         features: string[];
         platform_ids: number[];
+        tdcs_pages: number;
+        tdvps_pages: number;
       } & MigrationVersionColumns
     >(
-      `SELECT m.id, m.version, m.max_vcpus_per_td, m.features::text[] AS features,
+      `SELECT m.id, m.version, m.max_vcpus_per_td, m.features::text[] AS features, m.tdcs_pages, m.tdvps_pages,
               ARRAY(SELECT platform_id FROM module_platform mp WHERE mp.module_id = m.id) AS platform_ids,
               m.min_export_version AS "minExportVersion", m.max_export_version AS "maxExportVersion",
               m.min_import_version AS "minImportVersion", m.max_import_version AS "maxImportVersion"
        FROM tdx_module m`,
     );
-    const kernels = await client.query<{ id: number; name: string; kvm_max_vcpus: number; tdx_vcpu_policy: 'PRESENT_CPUS' | 'MODULE_LIMIT' }>(
-      'SELECT id, name, kvm_max_vcpus, tdx_vcpu_policy::text AS tdx_vcpu_policy FROM kernel',
+    const kernels = await client.query<{
+      id: number;
+      name: string;
+      kvm_max_vcpus: number;
+      tdx_vcpu_policy: TdxVcpuPolicy;
+      tdx_init_failure: TdxInitFailure;
+      module_metadata: ModuleMetadataPolicy;
+    }>(
+      `SELECT id, name, kvm_max_vcpus, tdx_vcpu_policy::text AS tdx_vcpu_policy, tdx_init_failure::text AS tdx_init_failure,
+              module_metadata::text AS module_metadata
+       FROM kernel`,
     );
     const hosts = await client.query<{
       id: number;
@@ -64,11 +78,18 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
       present_cpus: number;
       guest_key_ids: number;
       allocation_ratio: number;
+      kvm_intel_tdx: boolean;
+      memory_mib: number | null;
+      reserved_memory_mib: number;
       td_count: number;
       allocated_vcpus: number;
+      known_memory_td_count: number;
+      known_memory_td_vcpus: number;
+      known_memory_td_mib: number;
     }>(
       `SELECT h.id, h.hostname, h.platform_id, h.module_id, h.kernel_id, h.present_cpus, h.guest_key_ids, h.allocation_ratio,
-              h.td_count, h.allocated_vcpus
+              h.kvm_intel_tdx, h.memory_mib, h.reserved_memory_mib,
+              h.td_count, h.allocated_vcpus, h.known_memory_td_count, h.known_memory_td_vcpus, h.known_memory_td_mib
        FROM host h ORDER BY h.id`,
     );
     await client.query('COMMIT');
@@ -82,11 +103,25 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
             maxVcpusPerTd: m.max_vcpus_per_td,
             features: m.features,
             platformIds: new Set(m.platform_ids),
+            tdcsPages: m.tdcs_pages,
+            tdvpsPages: m.tdvps_pages,
             migration: migrationVersionsOf(m),
           },
         ]),
       ),
-      kernels: new Map(kernels.rows.map((k) => [k.id, { id: k.id, name: k.name, kvmMaxVcpus: k.kvm_max_vcpus, tdxVcpuPolicy: k.tdx_vcpu_policy }])),
+      kernels: new Map(
+        kernels.rows.map((k) => [
+          k.id,
+          {
+            id: k.id,
+            name: k.name,
+            kvmMaxVcpus: k.kvm_max_vcpus,
+            tdxVcpuPolicy: k.tdx_vcpu_policy,
+            tdxInitFailure: k.tdx_init_failure,
+            moduleMetadata: k.module_metadata,
+          },
+        ]),
+      ),
       hosts: hosts.rows.map((h) => ({
         id: h.id,
         hostname: h.hostname,
@@ -96,7 +131,16 @@ export async function loadFleetFacts(db: Database): Promise<FleetFacts> {
         presentCpus: h.present_cpus,
         guestKeyIds: h.guest_key_ids,
         allocationRatio: h.allocation_ratio,
-        usage: { tdCount: h.td_count, allocatedVcpus: h.allocated_vcpus },
+        kvmIntelTdx: h.kvm_intel_tdx,
+        memoryMiB: h.memory_mib,
+        reservedMemoryMiB: h.reserved_memory_mib,
+        usage: {
+          tdCount: h.td_count,
+          allocatedVcpus: h.allocated_vcpus,
+          knownMemoryTdCount: h.known_memory_td_count,
+          knownMemoryTdVcpus: h.known_memory_td_vcpus,
+          knownMemoryTdMiB: h.known_memory_td_mib,
+        },
       })),
     };
   } catch (err) {
@@ -114,6 +158,9 @@ export function factsOfHost(fleet: FleetFacts, host: HostRecord): HostFacts {
     presentCpus: host.presentCpus,
     guestKeyIds: host.guestKeyIds,
     allocationRatio: host.allocationRatio,
+    kvmIntelTdx: host.kvmIntelTdx,
+    memoryMiB: host.memoryMiB,
+    reservedMemoryMiB: host.reservedMemoryMiB,
     module,
     moduleSupportsPlatform: module?.platformIds.has(host.platformId) ?? false,
     kernel: fleet.kernels.get(host.kernelId)!,

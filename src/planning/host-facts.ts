@@ -1,6 +1,6 @@
 // From database rows to the plain facts the pure rules take (src/capacity/rules.ts). The
 // Prisma selection and the mapping live together so every caller loads exactly what the rules need.
-import type { HostFacts, HostUsage, MigrationVersions, ModuleFacts } from '../capacity/rules.js';
+import type { HostFacts, HostUsage, KernelFacts, MigrationVersions, ModuleFacts } from '../capacity/rules.js';
 
 export const moduleFactsSelect = {
   maxVcpusPerTd: true,
@@ -9,6 +9,8 @@ export const moduleFactsSelect = {
   maxExportVersion: true,
   minImportVersion: true,
   maxImportVersion: true,
+  tdcsPages: true,
+  tdvpsPages: true,
 } as const;
 
 /** Prisma `select` of a Host row for hostFacts(). */
@@ -18,12 +20,21 @@ export const hostFactsSelect = {
   presentCpus: true,
   guestKeyIds: true,
   allocationRatio: true,
-  kernel: { select: { kvmMaxVcpus: true, tdxVcpuPolicy: true } },
+  kvmIntelTdx: true,
+  memoryMiB: true,
+  reservedMemoryMiB: true,
+  kernel: { select: { kvmMaxVcpus: true, tdxVcpuPolicy: true, tdxInitFailure: true, moduleMetadata: true } },
   module: { select: { ...moduleFactsSelect, platforms: { select: { platformId: true } } } },
 } as const;
 
-/** Prisma `select` of a Host row for hostUsage(): the usage columns the td triggers keep. */
-export const hostUsageSelect = { tdCount: true, allocatedVcpus: true } as const;
+/** Prisma `select` of a Host row for hostUsage(): the columns the td triggers keep. */
+export const hostUsageSelect = {
+  tdCount: true,
+  allocatedVcpus: true,
+  knownMemoryTdCount: true,
+  knownMemoryTdVcpus: true,
+  knownMemoryTdMiB: true,
+} as const;
 
 export interface ModuleRow {
   maxVcpusPerTd: number | null;
@@ -32,6 +43,8 @@ export interface ModuleRow {
   maxExportVersion: number | null;
   minImportVersion: number | null;
   maxImportVersion: number | null;
+  tdcsPages: number;
+  tdvpsPages: number;
 }
 
 export interface HostFactsRow {
@@ -39,7 +52,10 @@ export interface HostFactsRow {
   presentCpus: number;
   guestKeyIds: number;
   allocationRatio: number;
-  kernel: { kvmMaxVcpus: number; tdxVcpuPolicy: 'PRESENT_CPUS' | 'MODULE_LIMIT' };
+  kvmIntelTdx: boolean;
+  memoryMiB: number | null;
+  reservedMemoryMiB: number;
+  kernel: KernelFacts;
   module: (ModuleRow & { platforms: readonly { platformId: number }[] }) | null;
 }
 
@@ -59,7 +75,13 @@ export function migrationVersionColumns(migration: MigrationVersions | null): Mi
 }
 
 export function moduleFacts(row: ModuleRow): ModuleFacts {
-  return { maxVcpusPerTd: row.maxVcpusPerTd, features: row.features, migration: migrationVersionsOf(row) };
+  return {
+    maxVcpusPerTd: row.maxVcpusPerTd,
+    features: row.features,
+    tdcsPages: row.tdcsPages,
+    tdvpsPages: row.tdvpsPages,
+    migration: migrationVersionsOf(row),
+  };
 }
 
 export function hostFacts(row: HostFactsRow): HostFacts {
@@ -68,11 +90,20 @@ export function hostFacts(row: HostFactsRow): HostFacts {
     guestKeyIds: row.guestKeyIds,
     allocationRatio: row.allocationRatio,
     kernel: row.kernel,
+    kvmIntelTdx: row.kvmIntelTdx,
+    memoryMiB: row.memoryMiB,
+    reservedMemoryMiB: row.reservedMemoryMiB,
     module: row.module ? moduleFacts(row.module) : null,
     moduleSupportsPlatform: row.module?.platforms.some((p) => p.platformId === row.platformId) ?? false,
   };
 }
 
 export function hostUsage(row: HostUsage): HostUsage {
-  return { tdCount: row.tdCount, allocatedVcpus: row.allocatedVcpus };
+  return {
+    tdCount: row.tdCount,
+    allocatedVcpus: row.allocatedVcpus,
+    knownMemoryTdCount: row.knownMemoryTdCount,
+    knownMemoryTdVcpus: row.knownMemoryTdVcpus,
+    knownMemoryTdMiB: row.knownMemoryTdMiB,
+  };
 }

@@ -13,6 +13,8 @@ import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
 
 export interface CandidateQuery {
   vcpus: number;
+  /** R7: the TD's memory; null: not checked. */
+  memoryMiB: number | null;
   /** Only hosts with these (resolved) attributes. */
   moduleId?: number | undefined;
   platformId?: number | undefined;
@@ -54,7 +56,7 @@ export function decodeCandidateCursor(cursor: string): CursorKey | null {
 /** The fit conditions and filters as SQL over the host_capacity view c (one row per host). */
 function whereClause(q: CandidateQuery, params: unknown[]): string {
   const p = paramsOf(params);
-  const conditions = [acceptsSql(p(q.vcpus))];
+  const conditions = [acceptsSql({ vcpus: p(q.vcpus), memoryMiB: p(q.memoryMiB) })];
   if (q.moduleId !== undefined) conditions.push(`c.module_id = ${p(q.moduleId)}`);
   if (q.platformId !== undefined) conditions.push(`c.platform_id = ${p(q.platformId)}`);
   if (q.kernelId !== undefined) conditions.push(`c.kernel_id = ${p(q.kernelId)}`);
@@ -155,7 +157,7 @@ export async function fitSummary(db: Database, vcpus: number): Promise<FitSummar
   const params: unknown[] = [vcpus];
   const param = paramsOf(params);
   const { rows } = await db.pool.query<{ dim: 'fleet' | 'module' | 'platform' | 'kernel'; key: string | null; code: string; hosts: number }>(
-    fitSummarySql(blockersSql('$1', param)),
+    fitSummarySql(blockersSql({ vcpus: '$1', memoryMiB: 'NULL' }, param)),
     params,
   );
   const groups = {

@@ -17,24 +17,35 @@ export function paramsOf(params: unknown[]): Param {
   };
 }
 
-/** For a TD of `vcpus` (a placeholder), when each condition fails on a host where TDX is enabled. */
-const FAILS_WHEN: Record<EnabledHostFitBlockerCode, (vcpus: string) => string> = {
-  VCPUS_EXCEED_KVM_CAP: (vcpus) => `${vcpus} > c.kvm_cap_max_vcpus`,
+/** A TD as SQL: placeholders (or literals) for its vCPUs and its memory in MiB (NULL: unknown). */
+export interface SqlTd {
+  vcpus: string;
+  memoryMiB: string;
+}
+
+/** For a TD, when each condition fails on a host where TDX is enabled (never NULL). */
+const FAILS_WHEN: Record<EnabledHostFitBlockerCode, (td: SqlTd) => string> = {
+  VCPUS_EXCEED_KVM_CAP: ({ vcpus }) => `${vcpus} > c.kvm_cap_max_vcpus`,
   NO_FREE_KEYID: () => 'c.free_key_ids <= 0',
-  INSUFFICIENT_VCPUS: (vcpus) => `c.free_vcpus < ${vcpus}`,
+  INSUFFICIENT_VCPUS: ({ vcpus }) => `c.free_vcpus < ${vcpus}`,
+  // R7 where both memories are known: the host's footprints plus the TD's (tdFootprintKiB on the
+  // host's module) exceed its memory for TDs (td_memory_kib is NULL where the host's memory is unknown).
+  INSUFFICIENT_MEMORY: ({ vcpus, memoryMiB }) =>
+    `(${memoryMiB}::int IS NOT NULL AND c.td_memory_kib IS NOT NULL
+      AND c.allocated_memory_kib + 1028::bigint * ${memoryMiB}::int + 4::bigint * (1 + c.tdcs_pages + ${vcpus} * c.tdvps_pages) > c.td_memory_kib)`,
 };
 
 /**
  * The host accepts the TD: TDX enabled and no condition failing. PostgreSQL turns each NOT (a < b)
  * into a >= b, so the free-vCPU bound still walks host_best_fit_idx.
  */
-export function acceptsSql(vcpus: string): string {
-  return ['c.tdx_enabled', ...ENABLED_HOST_FIT_BLOCKER_CODES.map((code) => `NOT (${FAILS_WHEN[code](vcpus)})`)].join(' AND ');
+export function acceptsSql(td: SqlTd): string {
+  return ['c.tdx_enabled', ...ENABLED_HOST_FIT_BLOCKER_CODES.map((code) => `NOT (${FAILS_WHEN[code](td)})`)].join(' AND ');
 }
 
 /** Every failing condition's code, in R5's order, as a text[] (TDX_DISABLED alone where TDX is off). */
-export function blockersSql(vcpus: string, param: Param): string {
-  const conditions = ENABLED_HOST_FIT_BLOCKER_CODES.map((code) => `CASE WHEN ${FAILS_WHEN[code](vcpus)} THEN ${param(code)}::text END`);
+export function blockersSql(td: SqlTd, param: Param): string {
+  const conditions = ENABLED_HOST_FIT_BLOCKER_CODES.map((code) => `CASE WHEN ${FAILS_WHEN[code](td)} THEN ${param(code)}::text END`);
   return `array_remove(CASE WHEN NOT c.tdx_enabled THEN ARRAY[${param(TDX_DISABLED_FIT_BLOCKER)}::text] ELSE ARRAY[${conditions.join(', ')}] END, NULL)`;
 }
 
