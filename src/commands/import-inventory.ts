@@ -145,15 +145,18 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
       counts.modules,
       await upsert(
         client,
-        `INSERT INTO tdx_module (version, max_vcpus_per_td, features, min_export_version, max_export_version, min_import_version, max_import_version)
-       SELECT u.version, u.max_vcpus, string_to_array(u.features, ',')::"TdxFeature"[], u.min_export, u.max_export, u.min_import, u.max_import
-       FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
-         AS u(version, max_vcpus, features, min_export, max_export, min_import, max_import)
+        `INSERT INTO tdx_module (version, max_vcpus_per_td, features, min_export_version, max_export_version, min_import_version, max_import_version, tdcs_pages, tdvps_pages)
+       SELECT u.version, u.max_vcpus, string_to_array(u.features, ',')::"TdxFeature"[], u.min_export, u.max_export, u.min_import, u.max_import, u.tdcs_pages, u.tdvps_pages
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::int[])
+         AS u(version, max_vcpus, features, min_export, max_export, min_import, max_import, tdcs_pages, tdvps_pages)
        ON CONFLICT (version) DO UPDATE SET generation = tdx_module.generation + 1, max_vcpus_per_td = EXCLUDED.max_vcpus_per_td, features = EXCLUDED.features,
          min_export_version = EXCLUDED.min_export_version, max_export_version = EXCLUDED.max_export_version,
-         min_import_version = EXCLUDED.min_import_version, max_import_version = EXCLUDED.max_import_version
-       WHERE (tdx_module.max_vcpus_per_td, tdx_module.features, tdx_module.min_export_version, tdx_module.max_export_version, tdx_module.min_import_version, tdx_module.max_import_version)
-         IS DISTINCT FROM (EXCLUDED.max_vcpus_per_td, EXCLUDED.features, EXCLUDED.min_export_version, EXCLUDED.max_export_version, EXCLUDED.min_import_version, EXCLUDED.max_import_version)`,
+         min_import_version = EXCLUDED.min_import_version, max_import_version = EXCLUDED.max_import_version,
+         tdcs_pages = EXCLUDED.tdcs_pages, tdvps_pages = EXCLUDED.tdvps_pages
+       WHERE (tdx_module.max_vcpus_per_td, tdx_module.features, tdx_module.min_export_version, tdx_module.max_export_version, tdx_module.min_import_version, tdx_module.max_import_version,
+              tdx_module.tdcs_pages, tdx_module.tdvps_pages)
+         IS DISTINCT FROM (EXCLUDED.max_vcpus_per_td, EXCLUDED.features, EXCLUDED.min_export_version, EXCLUDED.max_export_version, EXCLUDED.min_import_version, EXCLUDED.max_import_version,
+              EXCLUDED.tdcs_pages, EXCLUDED.tdvps_pages)`,
         [
           part.map((m) => m.version),
           part.map((m) => m.maxVcpusPerTd),
@@ -162,6 +165,8 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
           part.map((m) => m.migration?.maxExportVersion ?? null),
           part.map((m) => m.migration?.minImportVersion ?? null),
           part.map((m) => m.migration?.maxImportVersion ?? null),
+          part.map((m) => m.tdcsPages),
+          part.map((m) => m.tdvpsPages),
         ],
       ),
     );
@@ -189,11 +194,20 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
       counts.kernels,
       await upsert(
         client,
-        `INSERT INTO kernel (name, kvm_max_vcpus, tdx_vcpu_policy)
-       SELECT u.name, u.kvm_max_vcpus, u.policy::"TdxVcpuPolicy" FROM unnest($1::text[], $2::int[], $3::text[]) AS u(name, kvm_max_vcpus, policy)
-       ON CONFLICT (name) DO UPDATE SET generation = kernel.generation + 1, kvm_max_vcpus = EXCLUDED.kvm_max_vcpus, tdx_vcpu_policy = EXCLUDED.tdx_vcpu_policy
-       WHERE (kernel.kvm_max_vcpus, kernel.tdx_vcpu_policy) IS DISTINCT FROM (EXCLUDED.kvm_max_vcpus, EXCLUDED.tdx_vcpu_policy)`,
-        [part.map((k) => k.name), part.map((k) => k.kvmMaxVcpus), part.map((k) => k.tdxVcpuPolicy)],
+        `INSERT INTO kernel (name, kvm_max_vcpus, tdx_vcpu_policy, tdx_init_failure, module_metadata)
+       SELECT u.name, u.kvm_max_vcpus, u.policy::"TdxVcpuPolicy", u.init_failure::"TdxInitFailure", u.metadata::"ModuleMetadataPolicy"
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[]) AS u(name, kvm_max_vcpus, policy, init_failure, metadata)
+       ON CONFLICT (name) DO UPDATE SET generation = kernel.generation + 1, kvm_max_vcpus = EXCLUDED.kvm_max_vcpus, tdx_vcpu_policy = EXCLUDED.tdx_vcpu_policy,
+         tdx_init_failure = EXCLUDED.tdx_init_failure, module_metadata = EXCLUDED.module_metadata
+       WHERE (kernel.kvm_max_vcpus, kernel.tdx_vcpu_policy, kernel.tdx_init_failure, kernel.module_metadata)
+         IS DISTINCT FROM (EXCLUDED.kvm_max_vcpus, EXCLUDED.tdx_vcpu_policy, EXCLUDED.tdx_init_failure, EXCLUDED.module_metadata)`,
+        [
+          part.map((k) => k.name),
+          part.map((k) => k.kvmMaxVcpus),
+          part.map((k) => k.tdxVcpuPolicy),
+          part.map((k) => k.tdxInitFailure),
+          part.map((k) => k.moduleMetadata),
+        ],
       ),
     );
   }
@@ -202,17 +216,20 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
       counts.hosts,
       await upsert(
         client,
-        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio)
-       SELECT u.hostname, p.id, m.id, k.id, u.present_cpus, u.guest_key_ids, u.allocation_ratio
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[])
-         AS u(hostname, platform, module, kernel, present_cpus, guest_key_ids, allocation_ratio)
+        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib)
+       SELECT u.hostname, p.id, m.id, k.id, u.present_cpus, u.guest_key_ids, u.allocation_ratio, u.kvm_intel_tdx, u.memory_mib, u.reserved_memory_mib
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::bool[], $9::int[], $10::int[])
+         AS u(hostname, platform, module, kernel, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib)
        JOIN platform p ON p.name = u.platform
        JOIN kernel k ON k.name = u.kernel
        LEFT JOIN tdx_module m ON m.version = u.module
        ON CONFLICT (hostname) DO UPDATE SET generation = host.generation + 1, platform_id = EXCLUDED.platform_id, module_id = EXCLUDED.module_id, kernel_id = EXCLUDED.kernel_id,
-         present_cpus = EXCLUDED.present_cpus, guest_key_ids = EXCLUDED.guest_key_ids, allocation_ratio = EXCLUDED.allocation_ratio
-       WHERE (host.platform_id, host.module_id, host.kernel_id, host.present_cpus, host.guest_key_ids, host.allocation_ratio)
-         IS DISTINCT FROM (EXCLUDED.platform_id, EXCLUDED.module_id, EXCLUDED.kernel_id, EXCLUDED.present_cpus, EXCLUDED.guest_key_ids, EXCLUDED.allocation_ratio)`,
+         present_cpus = EXCLUDED.present_cpus, guest_key_ids = EXCLUDED.guest_key_ids, allocation_ratio = EXCLUDED.allocation_ratio,
+         kvm_intel_tdx = EXCLUDED.kvm_intel_tdx, memory_mib = EXCLUDED.memory_mib, reserved_memory_mib = EXCLUDED.reserved_memory_mib
+       WHERE (host.platform_id, host.module_id, host.kernel_id, host.present_cpus, host.guest_key_ids, host.allocation_ratio,
+              host.kvm_intel_tdx, host.memory_mib, host.reserved_memory_mib)
+         IS DISTINCT FROM (EXCLUDED.platform_id, EXCLUDED.module_id, EXCLUDED.kernel_id, EXCLUDED.present_cpus, EXCLUDED.guest_key_ids, EXCLUDED.allocation_ratio,
+              EXCLUDED.kvm_intel_tdx, EXCLUDED.memory_mib, EXCLUDED.reserved_memory_mib)`,
         [
           part.map((h) => h.hostname),
           part.map((h) => h.platform),
@@ -221,6 +238,9 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
           part.map((h) => h.presentCpus),
           part.map((h) => h.guestKeyIds),
           part.map((h) => h.allocationRatio),
+          part.map((h) => h.kvmIntelTdx),
+          part.map((h) => h.memoryMiB),
+          part.map((h) => h.reservedMemoryMiB),
         ],
       ),
     );
@@ -235,13 +255,14 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
       counts.tds,
       await upsert(
         client,
-        `INSERT INTO td (name, vcpus, host_id, migratable)
-       SELECT u.name, u.vcpus, h.id, u.migratable
-       FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[]) AS u(name, vcpus, host, migratable)
+        `INSERT INTO td (name, vcpus, host_id, migratable, memory_mib)
+       SELECT u.name, u.vcpus, h.id, u.migratable, u.memory_mib
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::int[]) AS u(name, vcpus, host, migratable, memory_mib)
        LEFT JOIN host h ON h.hostname = u.host
-       ON CONFLICT (name) DO UPDATE SET generation = td.generation + 1, vcpus = EXCLUDED.vcpus, host_id = EXCLUDED.host_id, migratable = EXCLUDED.migratable
-       WHERE (td.vcpus, td.host_id, td.migratable) IS DISTINCT FROM (EXCLUDED.vcpus, EXCLUDED.host_id, EXCLUDED.migratable)`,
-        [part.map((t) => t.name), part.map((t) => t.vcpus), part.map((t) => t.host), part.map((t) => t.migratable)],
+       ON CONFLICT (name) DO UPDATE SET generation = td.generation + 1, vcpus = EXCLUDED.vcpus, host_id = EXCLUDED.host_id, migratable = EXCLUDED.migratable,
+         memory_mib = EXCLUDED.memory_mib
+       WHERE (td.vcpus, td.host_id, td.migratable, td.memory_mib) IS DISTINCT FROM (EXCLUDED.vcpus, EXCLUDED.host_id, EXCLUDED.migratable, EXCLUDED.memory_mib)`,
+        [part.map((t) => t.name), part.map((t) => t.vcpus), part.map((t) => t.host), part.map((t) => t.migratable), part.map((t) => t.memoryMiB)],
       ),
     );
   }

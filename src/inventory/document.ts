@@ -3,8 +3,9 @@
 // from src/inventory/validation.ts; every problem is reported with its JSON path.
 import { readFileSync } from 'node:fs';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
+import type { ModuleMetadataPolicy, TdxInitFailure, TdxVcpuPolicy } from '../capacity/rules.js';
 import type { FieldProblem } from '../errors.js';
-import { validateHost, validateKernel, validateModule, validatePlatform, validateTd, type PlatformFields } from './validation.js';
+import { validateHost, validateKernel, validateModule, validatePlatform, validateTd, type PlatformFields, type TdxFeatureName } from './validation.js';
 
 export interface PlatformDoc {
   name: string;
@@ -21,14 +22,22 @@ export interface MigrationDoc {
 export interface ModuleDoc {
   version: string;
   maxVcpusPerTd: number | null;
-  features: 'TOPOLOGY_ENUM'[];
+  features: TdxFeatureName[];
   platforms: string[];
   migration?: MigrationDoc;
+  /** R7: 4 KiB TDCS pages per TD (default 6). */
+  tdcsPages: number;
+  /** R7: 4 KiB TDVPS pages per vCPU (default 6). */
+  tdvpsPages: number;
 }
 export interface KernelDoc {
   name: string;
   kvmMaxVcpus: number;
-  tdxVcpuPolicy: 'PRESENT_CPUS' | 'MODULE_LIMIT';
+  tdxVcpuPolicy: TdxVcpuPolicy;
+  /** Default FAIL_KVM_LOAD (mainline). */
+  tdxInitFailure: TdxInitFailure;
+  /** Default STRICT (mainline). */
+  moduleMetadata: ModuleMetadataPolicy;
 }
 export interface HostDoc {
   hostname: string;
@@ -38,12 +47,20 @@ export interface HostDoc {
   presentCpus: number;
   guestKeyIds: number;
   allocationRatio: number;
+  /** kvm_intel.tdx (default true). */
+  kvmIntelTdx: boolean;
+  /** RAM in MiB; null when unknown (default). */
+  memoryMiB: number | null;
+  /** Default 0. */
+  reservedMemoryMiB: number;
 }
 export interface TdDoc {
   name: string;
   vcpus: number;
   host: string | null;
   migratable: boolean;
+  /** Private memory in MiB; null when unknown (default). */
+  memoryMiB: number | null;
 }
 export interface InventoryDocument {
   platforms: PlatformDoc[];
@@ -199,8 +216,16 @@ export function normalizeInventoryDocument(doc: InventoryDocument): InventoryDoc
       features: [...m.features].sort(),
       platforms: [...m.platforms].sort(),
       ...(m.migration ? { migration: { ...m.migration } } : {}),
+      tdcsPages: m.tdcsPages ?? 6,
+      tdvpsPages: m.tdvpsPages ?? 6,
     })),
-    kernels: [...doc.kernels].sort(byKey((k) => k.name)).map((k) => ({ name: k.name, kvmMaxVcpus: k.kvmMaxVcpus, tdxVcpuPolicy: k.tdxVcpuPolicy })),
+    kernels: [...doc.kernels].sort(byKey((k) => k.name)).map((k) => ({
+      name: k.name,
+      kvmMaxVcpus: k.kvmMaxVcpus,
+      tdxVcpuPolicy: k.tdxVcpuPolicy,
+      tdxInitFailure: k.tdxInitFailure ?? 'FAIL_KVM_LOAD',
+      moduleMetadata: k.moduleMetadata ?? 'STRICT',
+    })),
     hosts: [...doc.hosts].sort(byKey((h) => h.hostname)).map((h) => ({
       hostname: h.hostname,
       platform: h.platform,
@@ -209,7 +234,12 @@ export function normalizeInventoryDocument(doc: InventoryDocument): InventoryDoc
       presentCpus: h.presentCpus,
       guestKeyIds: h.guestKeyIds,
       allocationRatio: h.allocationRatio ?? 1,
+      kvmIntelTdx: h.kvmIntelTdx ?? true,
+      memoryMiB: h.memoryMiB ?? null,
+      reservedMemoryMiB: h.reservedMemoryMiB ?? 0,
     })),
-    tds: [...doc.tds].sort(byKey((t) => t.name)).map((t) => ({ name: t.name, vcpus: t.vcpus, host: t.host ?? null, migratable: t.migratable ?? true })),
+    tds: [...doc.tds]
+      .sort(byKey((t) => t.name))
+      .map((t) => ({ name: t.name, vcpus: t.vcpus, host: t.host ?? null, migratable: t.migratable ?? true, memoryMiB: t.memoryMiB ?? null })),
   };
 }

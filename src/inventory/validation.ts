@@ -3,14 +3,19 @@
 // once, by field, instead of the database's first refusal; plus the one rule that spans tables:
 // a host cannot present more CPUs than its platform has.
 import type { FieldProblem } from '../errors.js';
-import { maxLogicalCpus, U16_MAX } from '../capacity/rules.js';
+import { maxLogicalCpus, MODULE_METADATA_POLICIES, TDX_INIT_FAILURES, U16_MAX } from '../capacity/rules.js';
 
 export const MODULE_VERSION_PATTERN = /^[0-9]+(\.[0-9]+){1,4}$/;
 /** KVM_MAX_VCPUS is at most 4096 (CONFIG_KVM_MAX_NR_VCPUS). */
 export const KVM_MAX_VCPUS_LIMIT = 4096;
 export const MAX_ALLOCATION_RATIO = 64;
-export const TDX_FEATURES = ['TOPOLOGY_ENUM'] as const;
+export const TDX_FEATURES = ['TOPOLOGY_ENUM', 'NO_RBP_MOD'] as const;
+export type TdxFeatureName = (typeof TDX_FEATURES)[number];
 export const TDX_VCPU_POLICIES = ['PRESENT_CPUS', 'MODULE_LIMIT'] as const;
+/** R7: a module's TDCS / TDVPS page counts (the CHECK constraints' range). */
+export const MAX_CONTROL_PAGES = 1024;
+/** R7: 64 TiB, far above any host of today, so a typo (GiB for MiB x 1024) is caught. */
+export const MAX_MEMORY_MIB = 64 * 1024 * 1024;
 
 type Check = [ok: boolean, field: string, message: string];
 
@@ -50,7 +55,12 @@ export interface ModuleFields {
   maxVcpusPerTd: number | null;
   features: readonly string[];
   migration: MigrationFields | null;
+  tdcsPages: number;
+  tdvpsPages: number;
 }
+
+const isPageCount = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_CONTROL_PAGES;
+const isMemoryMiB = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_MEMORY_MIB;
 
 export function validateModule(m: ModuleFields): FieldProblem[] {
   const checks: Check[] = [
@@ -62,6 +72,8 @@ export function validateModule(m: ModuleFields): FieldProblem[] {
     ],
     ...m.features.map((f, i): Check => [(TDX_FEATURES as readonly string[]).includes(f), `features[${i}]`, `unknown feature "${f}"`]),
     [new Set(m.features).size === m.features.length, 'features', 'lists a feature twice'],
+    [isPageCount(m.tdcsPages), 'tdcsPages', `must be 1..${MAX_CONTROL_PAGES} (4 KiB pages), got ${m.tdcsPages}`],
+    [isPageCount(m.tdvpsPages), 'tdvpsPages', `must be 1..${MAX_CONTROL_PAGES} (4 KiB pages), got ${m.tdvpsPages}`],
   ];
   const mig = m.migration;
   if (mig) {
@@ -88,6 +100,8 @@ export interface KernelFields {
   name: string;
   kvmMaxVcpus: number;
   tdxVcpuPolicy: string;
+  tdxInitFailure: string;
+  moduleMetadata: string;
 }
 
 export function validateKernel(k: KernelFields): FieldProblem[] {
@@ -99,6 +113,8 @@ export function validateKernel(k: KernelFields): FieldProblem[] {
       `must be 1..${KVM_MAX_VCPUS_LIMIT} (KVM_MAX_VCPUS), got ${k.kvmMaxVcpus}`,
     ],
     [(TDX_VCPU_POLICIES as readonly string[]).includes(k.tdxVcpuPolicy), 'tdxVcpuPolicy', `must be PRESENT_CPUS or MODULE_LIMIT, got "${k.tdxVcpuPolicy}"`],
+    [(TDX_INIT_FAILURES as readonly string[]).includes(k.tdxInitFailure), 'tdxInitFailure', `must be FAIL_KVM_LOAD or DISABLE_TDX, got "${k.tdxInitFailure}"`],
+    [(MODULE_METADATA_POLICIES as readonly string[]).includes(k.moduleMetadata), 'moduleMetadata', `must be STRICT or LENIENT, got "${k.moduleMetadata}"`],
   ]);
 }
 
@@ -107,6 +123,8 @@ export interface HostFields {
   presentCpus: number;
   guestKeyIds: number;
   allocationRatio: number;
+  memoryMiB: number | null;
+  reservedMemoryMiB: number;
 }
 
 /** `platform` is the host's platform when known (an unknown one is reported by the caller). */
@@ -120,6 +138,12 @@ export function validateHost(h: HostFields, platform: PlatformFields | null): Fi
       'allocationRatio',
       `must be > 0 and <= ${MAX_ALLOCATION_RATIO}, got ${h.allocationRatio}`,
     ],
+    [h.memoryMiB === null || isMemoryMiB(h.memoryMiB), 'memoryMiB', `must be 1..${MAX_MEMORY_MIB} or null (unknown), got ${h.memoryMiB}`],
+    [
+      isNonNegativeInt(h.reservedMemoryMiB) && (h.memoryMiB === null || h.reservedMemoryMiB <= h.memoryMiB),
+      'reservedMemoryMiB',
+      `must be a non-negative integer no larger than memoryMiB (${h.memoryMiB ?? 'unknown'}), got ${h.reservedMemoryMiB}`,
+    ],
   ];
   if (platform && isPositiveInt(h.presentCpus)) {
     const logical = maxLogicalCpus(platform);
@@ -131,11 +155,13 @@ export function validateHost(h: HostFields, platform: PlatformFields | null): Fi
 export interface TdFields {
   name: string;
   vcpus: number;
+  memoryMiB: number | null;
 }
 
 export function validateTd(t: TdFields): FieldProblem[] {
   return problems([
     [notBlank(t.name), 'name', 'must not be blank'],
     [isPositiveInt(t.vcpus), 'vcpus', `must be a positive integer, got ${t.vcpus}`],
+    [t.memoryMiB === null || isMemoryMiB(t.memoryMiB), 'memoryMiB', `must be 1..${MAX_MEMORY_MIB} or null (unknown), got ${t.memoryMiB}`],
   ]);
 }
