@@ -34,7 +34,7 @@ async function moveTd(db: Database, actor: Principal, tdRef: TdRefShape, hostRef
       await tx.$queryRaw`SELECT id FROM host WHERE id = ANY(${hostIds}::int[]) ORDER BY id FOR UPDATE`;
       const td = await tx.td.findUniqueOrThrow({
         where: { id: found.id },
-        select: { id: true, name: true, vcpus: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
+        select: { id: true, name: true, vcpus: true, memoryMiB: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
       });
       const target = (await loadCheckHost(tx, { id: targetId.id }))!;
       if (kind === 'place' && td.host) {
@@ -43,7 +43,7 @@ async function moveTd(db: Database, actor: Principal, tdRef: TdRefShape, hostRef
       if (kind === 'migrate' && !td.host) {
         throw new ValidationError([{ field: 'td', message: `TD "${td.name}" is planned, not placed; use placeTd` }]);
       }
-      const blockers = kind === 'place' ? tdFitBlockers(hostFacts(target), hostUsage(target), td.vcpus) : migrationCheckOf(td, target);
+      const blockers = kind === 'place' ? tdFitBlockers(hostFacts(target), hostUsage(target), td) : migrationCheckOf(td, target);
       if (blockers.length > 0) throw new PlacementRefusedError(blockers);
       return auditedUpdate(
         tx,

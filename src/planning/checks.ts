@@ -15,6 +15,7 @@ export async function loadCheckHost(db: Prisma.TransactionClient, where: Prisma.
 export interface TdForCheck {
   id: number;
   vcpus: number;
+  memoryMiB: number | null;
   migratable: boolean;
   hostId: number | null;
   host: CheckHost | null;
@@ -23,7 +24,7 @@ export interface TdForCheck {
 /** R6 for a loaded TD and target (a planned TD has no source module: treated as none). */
 export function migrationCheckOf(td: TdForCheck, target: CheckHost): MigrationBlocker[] {
   return migrationBlockers({
-    td: { vcpus: td.vcpus, migratable: td.migratable, hostId: td.hostId },
+    td: { vcpus: td.vcpus, memoryMiB: td.memoryMiB, migratable: td.migratable, hostId: td.hostId },
     sourceHost: td.host ? hostFacts(td.host) : { ...hostFacts(target), module: null },
     targetHostId: target.id,
     targetHost: hostFacts(target),

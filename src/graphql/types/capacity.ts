@@ -5,6 +5,7 @@ import {
   hostCapacity,
   KVM_CAP_LIMIT_FACTORS,
   systemKvmCapMaxVcpus,
+  TDX_DISABLED_EFFECTS,
   TDX_DISABLED_REASON_CODES,
   type HostCapacity,
   type TdxDisabledReason,
@@ -15,17 +16,33 @@ import { builder } from '../builder.js';
 import type { SchemaTypesOf } from '../builder.js';
 
 export const TdxDisabledReasonCode = builder.enumType('TdxDisabledReasonCode', {
-  description: 'Why TDX is disabled on a host (R1). Every failing condition is reported.',
+  description:
+    'Why TDX is disabled on a host (R1 v2), in the order the kernel meets them: stage 0 (TDX quietly off) then stage 1 (module initialisation and KVM checks). Every failing condition is reported.',
   values: {
-    NO_MODULE: { description: 'No TDX module is loaded.' },
-    PLATFORM_UNSUPPORTED: { description: 'The loaded module does not support the host platform.' },
-    NO_TOPOLOGY_ENUM: { description: 'The module lacks TDX_FEATURES0.TOPOLOGY_ENUM; tdx.c refuses such modules.' },
-    NO_GUEST_KEYIDS: { description: 'No TDX private KeyIDs are configured for guests (tdx.c: "no TDX private KeyIDs available").' },
+    TDX_NOT_REQUESTED: { description: 'Stage 0: kvm_intel.tdx=0, so KVM never brings TDX up.' },
+    NO_MODULE: { description: 'Stage 0: no TDX module is loaded (the first SEAMCALL gives -ENODEV).' },
+    PLATFORM_UNSUPPORTED: { description: 'Stage 0: the loaded module does not support the host platform (treated like no module).' },
+    NO_GUEST_KEYIDS: { description: 'Stage 0: no TDX private KeyIDs are configured for guests (tdx.c: "no TDX private KeyIDs available").' },
+    NO_RBP_MOD: {
+      description: 'Stage 1, STRICT kernels: the module lacks TDX_FEATURES0.NO_RBP_MOD ("frame pointer (RBP) clobber bug present, upgrade TDX module").',
+    },
+    NO_MAX_VCPUS_METADATA: { description: 'Stage 1, STRICT kernels: the module does not report MAX_VCPUS_PER_TD, mandatory global metadata.' },
+    NO_TOPOLOGY_ENUM: { description: 'Stage 1: the module lacks TDX_FEATURES0.TOPOLOGY_ENUM; tdx.c refuses such modules.' },
     MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS: {
       description:
-        'Under the PRESENT_CPUS policy, MAX_VCPUS_PER_TD < num_present_cpus() (tdx.c: "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)").',
+        'Stage 1, under the PRESENT_CPUS policy: MAX_VCPUS_PER_TD < num_present_cpus() (tdx.c: "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)").',
     },
   } satisfies Record<(typeof TDX_DISABLED_REASON_CODES)[number], { description: string }>,
+});
+
+export const TdxDisabledEffectEnum = builder.enumType('TdxDisabledEffect', {
+  description: 'What a failing R1 condition costs the host (R1 v2).',
+  values: {
+    TDX_DISABLED: { description: 'KVM loads without TDX: other VMs still run.' },
+    KVM_LOAD_FAILS: {
+      description: 'kvm_intel fails to load (a FAIL_KVM_LOAD kernel whose TDX bring-up fails at stage 1): no VM of any kind runs on the host.',
+    },
+  } satisfies Record<(typeof TDX_DISABLED_EFFECTS)[number], { description: string }>,
 });
 
 export const KvmCapLimitFactor = builder.enumType('KvmCapLimitFactor', {
@@ -42,6 +59,7 @@ export const TdxDisabledReasonRef = builder.objectRef<TdxDisabledReason>('TdxDis
   fields: (t) => ({
     code: t.field({ type: TdxDisabledReasonCode, description: 'Which condition of R1 fails.', resolve: (r) => r.code }),
     message: t.exposeString('message', { description: 'e.g. "MAX_VCPUS_PER_TD 576 < 1376 present CPUs".' }),
+    effect: t.field({ type: TdxDisabledEffectEnum, description: 'What this condition costs the host (R1 v2).', resolve: (r) => r.effect }),
   }),
 });
 
@@ -64,15 +82,20 @@ function capacityOf(row: CapacityRow): HostCapacity {
 builder.prismaObjectFields('Host', (t) => ({
   tdxEnabled: t.boolean({
     description:
-      'R1: a module is loaded, supports the platform, reports TOPOLOGY_ENUM, guest KeyIDs exist, and (PRESENT_CPUS) MAX_VCPUS_PER_TD >= present CPUs.',
+      'R1 v2: TDX is requested (kvm_intel.tdx=1), a module is loaded and supports the platform, guest KeyIDs exist, the module initialises (TOPOLOGY_ENUM; on STRICT kernels NO_RBP_MOD and MAX_VCPUS_PER_TD reported), and (PRESENT_CPUS) MAX_VCPUS_PER_TD >= present CPUs.',
     select: capacitySelect,
     resolve: (h) => capacityOf(h).tdxEnabled,
   }),
   tdxDisabledReasons: t.field({
     type: [TdxDisabledReasonRef],
-    description: 'Every failing condition of R1; empty when TDX is enabled.',
+    description: 'Every failing condition of R1 v2 with its effect, in the kernel order; empty when TDX is enabled.',
     select: capacitySelect,
     resolve: (h) => [...capacityOf(h).tdxDisabledReasons],
+  }),
+  kvmLoads: t.boolean({
+    description: 'R1 v2: false when kvm_intel fails to load (some reason has effect KVM_LOAD_FAILS): then no VM of any kind runs on the host.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).kvmLoads,
   }),
   kvmCapMaxVcpus: t.int({
     nullable: true,
@@ -112,12 +135,53 @@ builder.prismaObjectFields('Host', (t) => ({
     select: capacitySelect,
     resolve: (h) => capacityOf(h).freeVcpus,
   }),
+  excessVcpus: t.int({
+    description: 'R4b: how far allocatedVcpus exceeds schedulableVcpus (an over-full host); 0 when within.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).excessVcpus,
+  }),
+  excessKeyIds: t.int({
+    description: 'R4b: how many more TDs are placed than guest KeyIDs configured; 0 when within.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).excessKeyIds,
+  }),
+  pamtMiB: t.int({
+    nullable: true,
+    description: 'R7: memory the PAMT takes, ceil(memoryMiB / 256); null where TDX is disabled or the memory is unknown.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).pamtMiB,
+  }),
+  tdMemoryMiB: t.int({
+    nullable: true,
+    description: 'R7: memory usable for TDs, memoryMiB - reservedMemoryMiB - pamtMiB; null where TDX is disabled or the memory is unknown.',
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).tdMemoryMiB,
+  }),
+  allocatedMemoryMiB: t.int({
+    nullable: true,
+    description:
+      "R7: the footprints of the placed TDs of known memory (memory, secure EPT and its mirror, control pages), rounded up; null where TDX is disabled or the host's memory is unknown.",
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).allocatedMemoryMiB,
+  }),
+  freeMemoryMiB: t.int({
+    nullable: true,
+    description: "R7: tdMemoryMiB less the footprints, rounded down, never negative; null where TDX is disabled or the host's memory is unknown.",
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).freeMemoryMiB,
+  }),
+  excessMemoryMiB: t.int({
+    nullable: true,
+    description: "R7: how far the footprints exceed tdMemoryMiB, rounded up; 0 when within; null where TDX is disabled or the host's memory is unknown.",
+    select: capacitySelect,
+    resolve: (h) => capacityOf(h).excessMemoryMiB,
+  }),
 }));
 
 builder.prismaObjectFields('Kernel', (t) => ({
   systemKvmCapMaxVcpus: t.int({
     description: 'R4: KVM_CAP_MAX_VCPUS asked without a VM (system scope, non-TD VMs): KVM_MAX_VCPUS.',
-    select: { kvmMaxVcpus: true, tdxVcpuPolicy: true },
+    select: { kvmMaxVcpus: true },
     resolve: (k) => systemKvmCapMaxVcpus(k),
   }),
 }));

@@ -12,6 +12,7 @@ export const TdxFeatureEnum = builder.enumType('TdxFeature', {
   description: 'TDX_FEATURES0 capabilities that matter to capacity.',
   values: {
     TOPOLOGY_ENUM: { description: 'TDX_FEATURES0.TOPOLOGY_ENUM; tdx.c refuses modules without it.' },
+    NO_RBP_MOD: { description: 'TDX_FEATURES0.NO_RBP_MOD: the module does not clobber RBP; STRICT (mainline) kernels refuse modules without it.' },
   } as const,
 });
 

@@ -3,6 +3,7 @@
 import {
   effectiveMaxVcpusPerTd,
   fullyPopulatedPlatform,
+  MAINLINE_TDX_BEHAVIOUR,
   maxLogicalCpus,
   MODULE_FLOOR_COMPONENTS,
   type HostCapacity,
@@ -107,6 +108,7 @@ interface PolicyOutcome {
   tdxDisabledReasons: HostCapacity['tdxDisabledReasons'];
   kvmCapMaxVcpus: number | null;
   limitedBy: HostCapacity['kvmCapMaxVcpusLimitedBy'];
+  kvmLoads: boolean;
 }
 
 const PolicyOutcomeRef = builder.objectRef<PolicyOutcome>('PolicyOutcome').implement({
@@ -116,6 +118,7 @@ const PolicyOutcomeRef = builder.objectRef<PolicyOutcome>('PolicyOutcome').imple
     tdxDisabledReasons: t.field({ type: [TdxDisabledReasonRef], description: 'Why not, when disabled.', resolve: (o) => o.tdxDisabledReasons }),
     kvmCapMaxVcpus: t.int({ nullable: true, description: 'R3: the effective cap; null when TDX is disabled.', resolve: (o) => o.kvmCapMaxVcpus }),
     kvmCapMaxVcpusLimitedBy: t.field({ type: [KvmCapLimitFactor], description: 'R3: the binding factors.', resolve: (o) => o.limitedBy }),
+    kvmLoads: t.exposeBoolean('kvmLoads', { description: 'R1 v2: whether kvm_intel still loads there (kvm_intel.tdx=1).' }),
   }),
 });
 
@@ -125,6 +128,7 @@ interface MatrixRow {
   maxLogicalCpus: number;
   presentCpus: PolicyOutcome;
   moduleLimit: PolicyOutcome;
+  mainline: PolicyOutcome;
 }
 
 const MatrixRowRef = builder.objectRef<MatrixRow>('ModuleMatrixCell').implement({
@@ -135,13 +139,20 @@ const MatrixRowRef = builder.objectRef<MatrixRow>('ModuleMatrixCell').implement(
     maxLogicalCpus: t.exposeInt('maxLogicalCpus', { description: 'The present CPUs of the fully populated host.' }),
     presentCpusPolicy: t.field({ type: PolicyOutcomeRef, description: 'Under PRESENT_CPUS (upstream).', resolve: (r) => r.presentCpus }),
     moduleLimitPolicy: t.field({ type: PolicyOutcomeRef, description: 'Under MODULE_LIMIT (v19).', resolve: (r) => r.moduleLimit }),
+    mainlineKernel: t.field({
+      type: PolicyOutcomeRef,
+      description:
+        'N3 v2: under a mainline kernel (PRESENT_CPUS, STRICT module metadata, FAIL_KVM_LOAD): its kvmLoads says whether KVM still loads on the fully populated platform.',
+      resolve: (r) => r.mainline,
+    }),
   }),
 });
 
 builder.queryField('moduleMatrix', (t) =>
   t.field({
     type: [MatrixRowRef],
-    description: 'N3: every module x supported platform, fully populated: TDX enabled or not and the effective cap, under each kernel policy.',
+    description:
+      'N3: every module x supported platform, fully populated: TDX enabled or not and the effective cap, under each kernel policy (as the v19 series behaves: a failure only disables TDX, metadata is lenient), and whether a mainline kernel still loads KVM (N3 v2).',
     args: {
       kvmMaxVcpus: t.arg.int({ defaultValue: 4096, description: 'KVM_MAX_VCPUS of the kernel assumed (default 4096, the largest CONFIG_KVM_MAX_NR_VCPUS).' }),
     },
@@ -155,7 +166,10 @@ builder.queryField('moduleMatrix', (t) =>
         tdxDisabledReasons: cell.tdxDisabledReasons,
         kvmCapMaxVcpus: cell.kvmCapMaxVcpus?.value ?? null,
         limitedBy: cell.kvmCapMaxVcpus?.limitedBy ?? [],
+        kvmLoads: cell.kvmLoads,
       });
+      // The two policies compared as revision 1 did; the mainline column adds what shipped.
+      const v19Behaviour = { tdxInitFailure: 'DISABLE_TDX', moduleMetadata: 'LENIENT' } as const;
       return modules.flatMap(({ platforms, ...m }) =>
         platforms
           .map((p) => p.platform)
@@ -164,8 +178,9 @@ builder.queryField('moduleMatrix', (t) =>
             module: m,
             platform: p,
             maxLogicalCpus: maxLogicalCpus(p),
-            presentCpus: outcome(fullyPopulatedPlatform(moduleFacts(m), p, { kvmMaxVcpus, tdxVcpuPolicy: 'PRESENT_CPUS' })),
-            moduleLimit: outcome(fullyPopulatedPlatform(moduleFacts(m), p, { kvmMaxVcpus, tdxVcpuPolicy: 'MODULE_LIMIT' })),
+            presentCpus: outcome(fullyPopulatedPlatform(moduleFacts(m), p, { kvmMaxVcpus, tdxVcpuPolicy: 'PRESENT_CPUS', ...v19Behaviour })),
+            moduleLimit: outcome(fullyPopulatedPlatform(moduleFacts(m), p, { kvmMaxVcpus, tdxVcpuPolicy: 'MODULE_LIMIT', ...v19Behaviour })),
+            mainline: outcome(fullyPopulatedPlatform(moduleFacts(m), p, { kvmMaxVcpus, ...MAINLINE_TDX_BEHAVIOUR })),
           })),
       );
     },

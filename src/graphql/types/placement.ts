@@ -158,16 +158,21 @@ async function resolveFilterIds(
 builder.queryField('placementCandidates', (t) =>
   t.field({
     type: CandidateConnectionRef,
-    description: 'Hosts where a new TD of `vcpus` fits (R5), best fit first, paginated. Computed in SQL.',
+    description: 'Hosts where a new TD of `vcpus` (and `memoryMiB`, R7) fits (R5), best fit first, paginated. Computed in SQL.',
     args: {
-      vcpus: t.arg.int({ required: true }),
+      vcpus: t.arg.int({ required: true, description: "The TD's vCPUs." }),
+      memoryMiB: t.arg.int({ description: "The TD's private memory in MiB (R7); omitted or null: memory is not checked." }),
       filter: t.arg({ type: PlacementFilter }),
       first: t.arg.int({ description: `Page size, at most ${CANDIDATE_PAGE.max} (default ${CANDIDATE_PAGE.defaultSize}).` }),
       after: t.arg.string(),
     },
     resolve: async (_root, args, ctx, info) => {
-      if (args.vcpus < 1) throw new ValidationError([{ field: 'vcpus', message: `must be positive, got ${args.vcpus}` }]);
-      return candidateConnection(ctx, info, { vcpus: args.vcpus, ...(await resolveFilterIds(ctx, args.filter)) }, args);
+      const problems: FieldProblem[] = [];
+      if (args.vcpus < 1) problems.push({ field: 'vcpus', message: `must be positive, got ${args.vcpus}` });
+      if (args.memoryMiB != null && args.memoryMiB < 1) problems.push({ field: 'memoryMiB', message: `must be positive, got ${args.memoryMiB}` });
+      if (problems.length > 0) throw new ValidationError(problems);
+      const size = { vcpus: args.vcpus, memoryMiB: args.memoryMiB ?? null };
+      return candidateConnection(ctx, info, { ...size, ...(await resolveFilterIds(ctx, args.filter)) }, args);
     },
   }),
 );
@@ -187,6 +192,7 @@ builder.prismaObjectFields('Td', (t) => ({
     select: {
       id: true,
       vcpus: true,
+      memoryMiB: true,
       migratable: true,
       hostId: true,
       host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } },
@@ -202,6 +208,7 @@ builder.prismaObjectFields('Td', (t) => ({
         info,
         {
           vcpus: td.vcpus,
+          memoryMiB: td.memoryMiB,
           migration: { sourceHostId: td.hostId, minExportVersion: exportRange.minExportVersion!, maxExportVersion: exportRange.maxExportVersion! },
         },
         args,
@@ -212,7 +219,7 @@ builder.prismaObjectFields('Td', (t) => ({
     type: CompatibilityCheckRef,
     description: 'R6: can this TD move to the target host? Every blocker, with its numbers. Give the hostname or the global ID.',
     args: { targetHostname: t.arg.string(), targetHostId: t.arg.id() },
-    select: { id: true, vcpus: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
+    select: { id: true, vcpus: true, memoryMiB: true, migratable: true, hostId: true, host: { select: checkHostSelect } },
     resolve: async (td, args, ctx) => {
       const where = targetArgs(args.targetHostname, args.targetHostId == null ? null : String(args.targetHostId), 'targetHost');
       const target = await loadCheckHost(ctx.prisma, where);
@@ -224,12 +231,12 @@ builder.prismaObjectFields('Td', (t) => ({
     type: CompatibilityCheckRef,
     description: 'R5: would this TD fit on the host as a new TD? For planned TDs; for placed ones see migrationCheck.',
     args: { hostname: t.arg.string(), hostId: t.arg.id() },
-    select: { vcpus: true },
+    select: { vcpus: true, memoryMiB: true },
     resolve: async (td, args, ctx) => {
       const where = targetArgs(args.hostname, args.hostId == null ? null : String(args.hostId), 'host');
       const host = await loadCheckHost(ctx.prisma, where);
       if (!host) throw new NotFoundError('Host', args.hostname ?? String(args.hostId));
-      return { blockers: tdFitBlockers(hostFacts(host), hostUsage(host), td.vcpus) };
+      return { blockers: tdFitBlockers(hostFacts(host), hostUsage(host), td) };
     },
   }),
 }));
