@@ -6,7 +6,7 @@
 // database's refusals mapped to typed errors.
 import { auditSnapshot, recordAudit } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
-import { maxLogicalCpus, type MigrationVersions, type TdxVcpuPolicy } from '../capacity/rules.js';
+import { maxLogicalCpus, type MigrationVersions, type ModuleMetadataPolicy, type TdxInitFailure, type TdxVcpuPolicy } from '../capacity/rules.js';
 import type { Database, Prisma } from '../db/client.js';
 import { NotFoundError, StillReferencedError, ValidationError, type FieldProblem, type Reference } from '../errors.js';
 import {
@@ -160,8 +160,15 @@ export interface KernelInput {
   name: string;
   kvmMaxVcpus: number;
   tdxVcpuPolicy: TdxVcpuPolicy;
+  /** Absent or null: FAIL_KVM_LOAD (mainline). */
+  tdxInitFailure?: TdxInitFailure | null;
+  /** Absent or null: STRICT (mainline). */
+  moduleMetadata?: ModuleMetadataPolicy | null;
 }
 export type KernelChanges = { [K in keyof KernelInput]?: KernelInput[K] | null };
+
+/** R1 v2: a new kernel behaves as mainline unless told otherwise. */
+const MAINLINE_KERNEL_DEFAULTS = { tdxInitFailure: 'FAIL_KVM_LOAD', moduleMetadata: 'STRICT' } as const;
 type KernelRow = Prisma.KernelGetPayload<object>;
 
 const kernelSpec: EntitySpec<KernelRefShape, KernelInput, KernelChanges, KernelRow, KernelRow> = {
@@ -170,8 +177,15 @@ const kernelSpec: EntitySpec<KernelRefShape, KernelInput, KernelChanges, KernelR
   find: (tx, ref) => tx.kernel.findUnique({ where: kernelWhere(ref), select: { id: true } }),
   load: (tx, id) => tx.kernel.findUniqueOrThrow({ where: { id } }),
   create: (tx, input) => {
-    assertValid(validateKernel(input));
-    return tx.kernel.create({ data: input });
+    const facts = {
+      name: input.name,
+      kvmMaxVcpus: input.kvmMaxVcpus,
+      tdxVcpuPolicy: input.tdxVcpuPolicy,
+      tdxInitFailure: input.tdxInitFailure ?? MAINLINE_KERNEL_DEFAULTS.tdxInitFailure,
+      moduleMetadata: input.moduleMetadata ?? MAINLINE_KERNEL_DEFAULTS.moduleMetadata,
+    };
+    assertValid(validateKernel(facts));
+    return tx.kernel.create({ data: facts });
   },
   update: (tx, current, changes) => {
     const given = withoutNulls(changes);
@@ -200,6 +214,10 @@ export interface ModuleInput {
   supportedPlatforms?: PlatformRefShape[] | null;
   /** Absent or null: no TD-migration support. */
   migration?: MigrationVersions | null;
+  /** R7: absent or null: 6. */
+  tdcsPages?: number | null;
+  /** R7: absent or null: 6. */
+  tdvpsPages?: number | null;
 }
 /** Absent fields keep their value; `maxVcpusPerTd: null` and `migration: null` clear them. */
 export interface ModuleChanges {
@@ -209,6 +227,8 @@ export interface ModuleChanges {
   /** Replaces the whole list. */
   supportedPlatforms?: PlatformRefShape[] | null;
   migration?: MigrationVersions | null;
+  tdcsPages?: number | null;
+  tdvpsPages?: number | null;
 }
 type ModuleRow = Prisma.TdxModuleGetPayload<object>;
 
@@ -240,7 +260,15 @@ const moduleSpec: EntitySpec<ModuleRefShape, ModuleInput, ModuleChanges, ModuleR
   find: (tx, ref) => tx.tdxModule.findUnique({ where: moduleWhere(ref), select: { id: true } }),
   load: (tx, id) => tx.tdxModule.findUniqueOrThrow({ where: { id } }),
   async create(tx, input) {
-    const facts = { version: input.version, maxVcpusPerTd: input.maxVcpusPerTd ?? null, features: input.features ?? [], migration: input.migration ?? null };
+    const facts = {
+      version: input.version,
+      maxVcpusPerTd: input.maxVcpusPerTd ?? null,
+      features: input.features ?? [],
+      migration: input.migration ?? null,
+      // TDX 1.5.01's TDCS and TDVPS sizes (shared/domain.md, v2).
+      tdcsPages: input.tdcsPages ?? 6,
+      tdvpsPages: input.tdvpsPages ?? 6,
+    };
     const supported = await platformIds(tx, input.supportedPlatforms ?? []);
     assertValid([...validateModule(facts), ...supported.problems]);
     return tx.tdxModule.create({
@@ -248,6 +276,8 @@ const moduleSpec: EntitySpec<ModuleRefShape, ModuleInput, ModuleChanges, ModuleR
         version: facts.version,
         maxVcpusPerTd: facts.maxVcpusPerTd,
         features: facts.features,
+        tdcsPages: facts.tdcsPages,
+        tdvpsPages: facts.tdvpsPages,
         ...migrationVersionColumns(facts.migration),
         platforms: { create: supported.ids.map((platformId) => ({ platformId })) },
       },
@@ -259,6 +289,8 @@ const moduleSpec: EntitySpec<ModuleRefShape, ModuleInput, ModuleChanges, ModuleR
       maxVcpusPerTd: changes.maxVcpusPerTd === undefined ? current.maxVcpusPerTd : changes.maxVcpusPerTd,
       features: changes.features ?? current.features,
       migration: changes.migration === undefined ? migrationVersionsOf(current) : changes.migration,
+      tdcsPages: changes.tdcsPages ?? current.tdcsPages,
+      tdvpsPages: changes.tdvpsPages ?? current.tdvpsPages,
     };
     const supported = changes.supportedPlatforms ? await platformIds(tx, changes.supportedPlatforms) : null;
     assertValid([...validateModule(facts), ...(supported?.problems ?? [])]);
@@ -269,6 +301,8 @@ const moduleSpec: EntitySpec<ModuleRefShape, ModuleInput, ModuleChanges, ModuleR
         version: facts.version,
         maxVcpusPerTd: facts.maxVcpusPerTd,
         features: facts.features,
+        tdcsPages: facts.tdcsPages,
+        tdvpsPages: facts.tdvpsPages,
         ...migrationVersionColumns(facts.migration),
         ...(supported ? { platforms: { create: supported.ids.map((platformId) => ({ platformId })) } } : {}),
       },
@@ -296,8 +330,14 @@ export interface HostInput {
   presentCpus: number;
   guestKeyIds: number;
   allocationRatio?: number | null;
+  /** kvm_intel.tdx; absent or null: true. */
+  kvmIntelTdx?: boolean | null;
+  /** R7: absent or null: unknown. */
+  memoryMiB?: number | null;
+  /** R7: absent or null: 0. */
+  reservedMemoryMiB?: number | null;
 }
-/** Absent fields keep their value; `module: null` unloads the module. */
+/** Absent fields keep their value; `module: null` unloads the module, `memoryMiB: null` forgets the memory. */
 export interface HostChanges {
   hostname?: string | null;
   platform?: PlatformRefShape | null;
@@ -306,6 +346,9 @@ export interface HostChanges {
   presentCpus?: number | null;
   guestKeyIds?: number | null;
   allocationRatio?: number | null;
+  kvmIntelTdx?: boolean | null;
+  memoryMiB?: number | null;
+  reservedMemoryMiB?: number | null;
 }
 type HostRow = Prisma.HostGetPayload<object>;
 type HostCurrent = Prisma.HostGetPayload<{ include: { platform: true } }>;
@@ -327,7 +370,15 @@ const hostSpec: EntitySpec<HostRefShape, HostInput, HostChanges, HostCurrent, Ho
     const platform = await platformOf(tx, input.platform, problems);
     const module = input.module ? await moduleIdOf(tx, input.module, problems) : null;
     const kernel = await kernelIdOf(tx, input.kernel, problems);
-    const facts = { hostname: input.hostname, presentCpus: input.presentCpus, guestKeyIds: input.guestKeyIds, allocationRatio: input.allocationRatio ?? 1.0 };
+    const facts = {
+      hostname: input.hostname,
+      presentCpus: input.presentCpus,
+      guestKeyIds: input.guestKeyIds,
+      allocationRatio: input.allocationRatio ?? 1.0,
+      kvmIntelTdx: input.kvmIntelTdx ?? true,
+      memoryMiB: input.memoryMiB ?? null,
+      reservedMemoryMiB: input.reservedMemoryMiB ?? 0,
+    };
     problems.push(...validateHost(facts, platform));
     assertValid(problems);
     return tx.host.create({ data: { ...facts, platformId: platform!.id, moduleId: module?.id ?? null, kernelId: kernel!.id } });
@@ -343,6 +394,9 @@ const hostSpec: EntitySpec<HostRefShape, HostInput, HostChanges, HostCurrent, Ho
       presentCpus: changes.presentCpus ?? current.presentCpus,
       guestKeyIds: changes.guestKeyIds ?? current.guestKeyIds,
       allocationRatio: changes.allocationRatio ?? current.allocationRatio,
+      kvmIntelTdx: changes.kvmIntelTdx ?? current.kvmIntelTdx,
+      memoryMiB: changes.memoryMiB === undefined ? current.memoryMiB : changes.memoryMiB,
+      reservedMemoryMiB: changes.reservedMemoryMiB ?? current.reservedMemoryMiB,
     };
     problems.push(...validateHost(facts, platform));
     assertValid(problems);
@@ -367,13 +421,16 @@ export interface TdInput {
   /** Where it runs; absent or null for a planned TD. Recorded as a fact, without a capacity check (see placeTd). */
   host?: HostRefShape | null;
   migratable?: boolean | null;
+  /** R7: private memory; absent or null: unknown. */
+  memoryMiB?: number | null;
 }
-/** Absent fields keep their value; `host: null` makes the TD planned. */
+/** Absent fields keep their value; `host: null` makes the TD planned, `memoryMiB: null` forgets its memory. */
 export interface TdChanges {
   name?: string | null;
   vcpus?: number | null;
   host?: HostRefShape | null;
   migratable?: boolean | null;
+  memoryMiB?: number | null;
 }
 type TdRow = Prisma.TdGetPayload<object>;
 
@@ -390,7 +447,7 @@ const tdSpec: EntitySpec<TdRefShape, TdInput, TdChanges, TdRow, TdRow> = {
   async create(tx, input) {
     const problems: FieldProblem[] = [];
     const hostId = input.host ? await hostIdOf(tx, input.host, problems) : null;
-    const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true };
+    const facts = { name: input.name, vcpus: input.vcpus, migratable: input.migratable ?? true, memoryMiB: input.memoryMiB ?? null };
     problems.push(...validateTd(facts));
     assertValid(problems);
     return tx.td.create({ data: { ...facts, hostId } });
@@ -398,7 +455,12 @@ const tdSpec: EntitySpec<TdRefShape, TdInput, TdChanges, TdRow, TdRow> = {
   async update(tx, current, changes) {
     const problems: FieldProblem[] = [];
     const hostId = changes.host === undefined ? current.hostId : changes.host === null ? null : await hostIdOf(tx, changes.host, problems);
-    const facts = { name: changes.name ?? current.name, vcpus: changes.vcpus ?? current.vcpus, migratable: changes.migratable ?? current.migratable };
+    const facts = {
+      name: changes.name ?? current.name,
+      vcpus: changes.vcpus ?? current.vcpus,
+      migratable: changes.migratable ?? current.migratable,
+      memoryMiB: changes.memoryMiB === undefined ? current.memoryMiB : changes.memoryMiB,
+    };
     problems.push(...validateTd(facts));
     assertValid(problems);
     return tx.td.update({ where: { id: current.id }, data: { ...facts, hostId } });

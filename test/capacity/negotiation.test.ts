@@ -233,7 +233,7 @@ describe('N2 what-if', () => {
             doc.hosts.some(
               (h, i) =>
                 migrationBlockers({
-                  td: { vcpus: t.vcpus, migratable: t.migratable, hostId: doc.hosts.findIndex((x) => x.hostname === t.host) },
+                  td: { vcpus: t.vcpus, memoryMiB: t.memoryMiB, migratable: t.migratable, hostId: doc.hosts.findIndex((x) => x.hostname === t.host) },
                   sourceHost: f.get(t.host!)!,
                   targetHostId: i,
                   targetHost: f.get(h.hostname)!,

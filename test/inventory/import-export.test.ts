@@ -88,7 +88,7 @@ describe('inventory import and export', () => {
     const bad = demoFleet();
     bad.hosts[3]!.platform = 'XYZ';
     bad.hosts[5]!.presentCpus = 999;
-    bad.tds.push({ name: 'td-web-01', vcpus: 1, host: null, migratable: true });
+    bad.tds.push({ name: 'td-web-01', vcpus: 1, host: null, migratable: true, memoryMiB: null });
     bad.modules[0]!.platforms.push('NOPE');
     bad.kernels[1]!.kvmMaxVcpus = 8192;
     const res = await importDocument(db, bad, 'MERGE');
@@ -133,7 +133,7 @@ describe('inventory import and export', () => {
 
   it('records an over-full host as it is', async () => {
     const doc = demoFleet();
-    doc.tds.push(...Array.from({ length: 80 }, (_, i) => ({ name: `td-fill-${i}`, vcpus: 64, host: 'spr-a01', migratable: true })));
+    doc.tds.push(...Array.from({ length: 80 }, (_, i) => ({ name: `td-fill-${i}`, vcpus: 64, host: 'spr-a01', migratable: true, memoryMiB: 8192 })));
     const res = await importDocument(db, doc, 'MERGE');
     expect(res.ok).toBe(true);
   });

@@ -1,6 +1,9 @@
 // Random fleets for property tests that compare SQL with the pure rules of src/capacity/rules.ts.
+// Revision 2 facts vary too: kernel behaviours (FAIL_KVM_LOAD/DISABLE_TDX, STRICT/LENIENT), module
+// features (TOPOLOGY_ENUM, NO_RBP_MOD) and control pages, kvm_intel.tdx, and memory (unknown on some
+// hosts and TDs, and sized so that hosts fill up and overflow).
 import fc from 'fast-check';
-import { maxLogicalCpus, type HostFacts, type HostUsage } from '../../src/capacity/rules.js';
+import { maxLogicalCpus, type HostFacts, type HostUsage, type TdSize } from '../../src/capacity/rules.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
 
 const PLATFORMS = [
@@ -15,13 +18,20 @@ export const fleetArb = fc
     modules: fc.array(
       fc.record({
         maxVcpusPerTd: fc.option(fc.oneof(fc.constantFrom(224, 576, 688, 1024), fc.integer({ min: 1, max: 2048 })), { nil: null }),
-        features: fc.subarray(['TOPOLOGY_ENUM' as const]),
+        features: fc.subarray(['NO_RBP_MOD' as const, 'TOPOLOGY_ENUM' as const]),
         platforms: fc.subarray(PLATFORMS.map((p) => p.name)),
+        tdcsPages: fc.constantFrom(1, 6, 8),
+        tdvpsPages: fc.constantFrom(1, 6, 8),
       }),
       { minLength: 1, maxLength: 4 },
     ),
     kernels: fc.array(
-      fc.record({ kvmMaxVcpus: fc.constantFrom(576, 1024, 4096), tdxVcpuPolicy: fc.constantFrom('PRESENT_CPUS' as const, 'MODULE_LIMIT' as const) }),
+      fc.record({
+        kvmMaxVcpus: fc.constantFrom(576, 1024, 4096),
+        tdxVcpuPolicy: fc.constantFrom('PRESENT_CPUS' as const, 'MODULE_LIMIT' as const),
+        tdxInitFailure: fc.constantFrom('FAIL_KVM_LOAD' as const, 'DISABLE_TDX' as const),
+        moduleMetadata: fc.constantFrom('STRICT' as const, 'LENIENT' as const),
+      }),
       { minLength: 1, maxLength: 3 },
     ),
     hosts: fc.array(
@@ -31,6 +41,10 @@ export const fleetArb = fc
         kernel: fc.nat(10),
         cpuShare: fc.constantFrom(0.25, 0.5, 0.8371, 1),
         guestKeyIds: fc.constantFrom(0, 1, 16),
+        kvmIntelTdx: fc.constantFrom(true, true, true, true, true, false),
+        // Small memories fill up with a few TDs; null is unknown.
+        memoryMiB: fc.option(fc.constantFrom(1024, 4096, 65536, 1048576), { nil: null, freq: 5 }),
+        reservedMemoryMiB: fc.constantFrom(0, 256),
       }),
       { minLength: 1, maxLength: 25 },
     ),
@@ -49,6 +63,9 @@ export const fleetArb = fc
         presentCpus: Math.max(1, Math.round(maxLogicalCpus(platform) * h.cpuShare)),
         guestKeyIds: h.guestKeyIds,
         allocationRatio: 1,
+        kvmIntelTdx: h.kvmIntelTdx,
+        memoryMiB: h.memoryMiB,
+        reservedMemoryMiB: h.memoryMiB === null ? 0 : Math.min(h.reservedMemoryMiB, h.memoryMiB),
       };
     }),
     tds: [],
@@ -67,32 +84,65 @@ export function factsOf(doc: InventoryDocument): Map<string, HostFacts> {
           guestKeyIds: h.guestKeyIds,
           allocationRatio: h.allocationRatio,
           kernel,
-          module: module && { maxVcpusPerTd: module.maxVcpusPerTd, features: module.features, migration: null },
+          module: module && {
+            maxVcpusPerTd: module.maxVcpusPerTd,
+            features: module.features,
+            migration: null,
+            tdcsPages: module.tdcsPages,
+            tdvpsPages: module.tdvpsPages,
+          },
           moduleSupportsPlatform: module?.platforms.includes(h.platform) ?? false,
+          kvmIntelTdx: h.kvmIntelTdx,
+          memoryMiB: h.memoryMiB,
+          reservedMemoryMiB: h.reservedMemoryMiB,
         },
       ];
     }),
   );
 }
 
+/** TD memory sizes: small, ones that fill the small hosts, and unknown. */
+export const tdMemoryArb = fc.option(fc.constantFrom(1, 512, 1000, 4000, 60000), { nil: null, freq: 6 });
+
 /** A random fleet with random TDs placed on its hosts (over-full hosts included) and some planned. */
 export const fleetWithTdsArb = fleetArb.chain((doc) =>
   fc
-    .array(fc.record({ vcpus: fc.constantFrom(1, 2, 8, 64, 200, 576, 700), host: fc.option(fc.nat(doc.hosts.length - 1), { nil: null }) }), { maxLength: 40 })
+    .array(
+      fc.record({ vcpus: fc.constantFrom(1, 2, 8, 64, 200, 576, 700), memoryMiB: tdMemoryArb, host: fc.option(fc.nat(doc.hosts.length - 1), { nil: null }) }),
+      { maxLength: 40 },
+    )
     .map((tds): InventoryDocument => ({
       ...doc,
-      tds: tds.map((t, i) => ({ name: `td${i}`, vcpus: t.vcpus, host: t.host === null ? null : doc.hosts[t.host]!.hostname, migratable: true })),
+      tds: tds.map((t, i) => ({
+        name: `td${i}`,
+        vcpus: t.vcpus,
+        memoryMiB: t.memoryMiB,
+        host: t.host === null ? null : doc.hosts[t.host]!.hostname,
+        migratable: true,
+      })),
     })),
 );
 
-/** TD count and vCPUs per host of a document. */
+/** TD count, vCPUs and the sums of the TDs of known memory (R7) per host of a document. */
 export function usageOf(doc: InventoryDocument): Map<string, HostUsage> {
-  const usage = new Map(doc.hosts.map((h) => [h.hostname, { tdCount: 0, allocatedVcpus: 0 }]));
+  const usage = new Map<string, HostUsage>(
+    doc.hosts.map((h) => [h.hostname, { tdCount: 0, allocatedVcpus: 0, knownMemoryTdCount: 0, knownMemoryTdVcpus: 0, knownMemoryTdMiB: 0 }]),
+  );
   for (const td of doc.tds) {
     if (td.host === null) continue;
     const u = usage.get(td.host)!;
     u.tdCount += 1;
     u.allocatedVcpus += td.vcpus;
+    if (td.memoryMiB !== null) {
+      u.knownMemoryTdCount += 1;
+      u.knownMemoryTdVcpus += td.vcpus;
+      u.knownMemoryTdMiB += td.memoryMiB;
+    }
   }
   return usage;
+}
+
+/** A TD's size as the fit rules see it. */
+export function sizeOf(td: { vcpus: number; memoryMiB: number | null }): TdSize {
+  return { vcpus: td.vcpus, memoryMiB: td.memoryMiB };
 }

@@ -134,8 +134,9 @@ SELECT
   1024::bigint * u."td_memory_mib" AS "td_memory_kib",
   u."allocated_memory_kib",
   ((u."allocated_memory_kib" + 1023) / 1024)::int AS "allocated_memory_mib",
-  (GREATEST(0, 1024::bigint * u."td_memory_mib" - u."allocated_memory_kib") / 1024)::int AS "free_memory_mib",
-  ((GREATEST(0, u."allocated_memory_kib" - 1024::bigint * u."td_memory_mib") + 1023) / 1024)::int AS "excess_memory_mib"
+  -- GREATEST ignores NULLs, so the unknown case is spelled out.
+  CASE WHEN u."memory_known" THEN (GREATEST(0, 1024::bigint * u."td_memory_mib" - u."allocated_memory_kib") / 1024)::int END AS "free_memory_mib",
+  CASE WHEN u."memory_known" THEN ((GREATEST(0, u."allocated_memory_kib" - 1024::bigint * u."td_memory_mib") + 1023) / 1024)::int END AS "excess_memory_mib"
 FROM (
   SELECT s.*,
     CASE WHEN s."memory_known" THEN s."memory_mib" - s."reserved_memory_mib" - s."pamt_mib" END AS "td_memory_mib",

@@ -24,6 +24,9 @@ export const HostNode = builder.prismaNode('Host', {
     allocationRatio: t.exposeFloat('allocationRatio', {
       description: 'vCPU allocation ratio (planning policy): TDs may use presentCpus x allocationRatio vCPUs.',
     }),
+    kvmIntelTdx: t.exposeBoolean('kvmIntelTdx', { description: 'The kvm_intel.tdx parameter: false turns TDX off quietly (TDX_NOT_REQUESTED).' }),
+    memoryMiB: t.exposeInt('memoryMiB', { nullable: true, description: 'RAM in MiB (R7); null when unknown: memory is then not planned on the host.' }),
+    reservedMemoryMiB: t.exposeInt('reservedMemoryMiB', { description: 'RAM kept for the host itself (planning policy, R7).' }),
     tds: t.relatedConnection('tds', {
       cursor: 'id',
       totalCount: true,
@@ -43,6 +46,10 @@ const HostFilter = builder.inputType('HostFilter', {
     tdxEnabled: t.boolean({ description: 'R1: hosts where TDX is enabled (true) or disabled (false).' }),
     tdxDisabledReason: t.field({ type: TdxDisabledReasonCode, description: 'R1: hosts where TDX is disabled for (at least) this reason.' }),
     minKvmCapMaxVcpus: t.int({ description: 'R3: hosts whose effective KVM_CAP_MAX_VCPUS is at least this (TDX-enabled hosts only).' }),
+    kvmLoads: t.boolean({ description: 'R1 v2: hosts where kvm_intel loads (true) or fails to load (false).' }),
+    overFull: t.boolean({
+      description: 'R4b, R7: hosts whose placed TDs exceed (true) or stay within (false) their guest KeyIDs, schedulable vCPUs and memory for TDs.',
+    }),
   }),
 });
 
@@ -61,6 +68,8 @@ export function hostFilterWhere(filter: HostFilterShape | null | undefined): Pri
   if (filter.tdxEnabled != null) and.push({ tdxStatus: { is: { tdxEnabled: filter.tdxEnabled } } });
   if (filter.tdxDisabledReason) and.push({ tdxStatus: { is: { tdxDisabledReasons: { has: filter.tdxDisabledReason } } } });
   if (filter.minKvmCapMaxVcpus != null) and.push({ tdxStatus: { is: { kvmCapMaxVcpus: { gte: filter.minKvmCapMaxVcpus } } } });
+  if (filter.kvmLoads != null) and.push({ tdxStatus: { is: { kvmLoads: filter.kvmLoads } } });
+  if (filter.overFull != null) and.push({ tdxStatus: { is: { overFull: filter.overFull } } });
   return { AND: and };
 }
 
@@ -91,11 +100,14 @@ const CreateHostInput = builder.inputType('CreateHostInput', {
     presentCpus: t.int({ required: true, description: "num_present_cpus(): 1..the platform's logical CPUs." }),
     guestKeyIds: t.int({ required: true, description: 'TDX private KeyIDs for guests (0 disables TDX).' }),
     allocationRatio: t.float({ defaultValue: 1.0 }),
+    kvmIntelTdx: t.boolean({ description: 'kvm_intel.tdx; absent or null: true.' }),
+    memoryMiB: t.int({ description: 'RAM in MiB; absent or null: unknown.' }),
+    reservedMemoryMiB: t.int({ description: 'RAM kept for the host itself, at most memoryMiB; absent or null: 0.' }),
   }),
 });
 
 const UpdateHostInput = builder.inputType('UpdateHostInput', {
-  description: 'Fields to change; absent fields keep their value. `module: null` unloads the module.',
+  description: 'Fields to change; absent fields keep their value. `module: null` unloads the module; `memoryMiB: null` makes the memory unknown.',
   fields: (t) => ({
     hostname: t.string(),
     platform: t.field({ type: PlatformRef }),
@@ -104,6 +116,9 @@ const UpdateHostInput = builder.inputType('UpdateHostInput', {
     presentCpus: t.int(),
     guestKeyIds: t.int(),
     allocationRatio: t.float(),
+    kvmIntelTdx: t.boolean({ description: 'kvm_intel.tdx.' }),
+    memoryMiB: t.int({ description: 'RAM in MiB; null: unknown.' }),
+    reservedMemoryMiB: t.int({ description: 'RAM kept for the host itself.' }),
     expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });

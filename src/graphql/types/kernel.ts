@@ -1,3 +1,4 @@
+import type { ModuleMetadataPolicy, TdxInitFailure } from '../../capacity/rules.js';
 import { createKernel, deleteKernel, updateKernel } from '../../commands/inventory.js';
 import { builder } from '../builder.js';
 import { KernelRef, nodeLoading } from '../refs.js';
@@ -16,6 +17,27 @@ export const TdxVcpuPolicyEnum = builder.enumType('TdxVcpuPolicy', {
   } as const,
 });
 
+export const TdxInitFailureEnum = builder.enumType('TdxInitFailure', {
+  description: 'What a failed TDX bring-up does to KVM (shared/domain.md, Kernel, v2).',
+  values: {
+    FAIL_KVM_LOAD: {
+      description: 'Mainline: tdx_bringup() returns the error and vt_init() fails, so with kvm_intel.tdx=1 kvm_intel does not load: no VM of any kind runs.',
+    },
+    DISABLE_TDX: { description: 'v19 of the patch series: enable_tdx = enable_tdx && !__tdx_bringup(): KVM loads without TDX.' },
+  } satisfies Record<TdxInitFailure, { description: string }>,
+});
+
+export const ModuleMetadataPolicyEnum = builder.enumType('ModuleMetadataPolicy', {
+  description: "Whether the kernel requires the module's MAX_VCPUS_PER_TD metadata and NO_RBP_MOD (shared/domain.md, Kernel, v2).",
+  values: {
+    STRICT: {
+      description:
+        'Mainline: init_tdx_module() reads MAX_VCPUS_PER_TD as mandatory metadata and check_features() refuses a module without NO_RBP_MOD; either failure fails module initialisation.',
+    },
+    LENIENT: { description: 'v19 of the patch series: a missing MAX_VCPUS_PER_TD counts as 65535 (R2); NO_RBP_MOD is not checked.' },
+  } satisfies Record<ModuleMetadataPolicy, { description: string }>,
+});
+
 export const KernelNode = builder.prismaNode('Kernel', {
   id: { field: 'id' },
   ...nodeLoading('Kernel'),
@@ -26,6 +48,11 @@ export const KernelNode = builder.prismaNode('Kernel', {
       description: 'KVM_MAX_VCPUS: 1024 on x86 by default, up to 4096 with CONFIG_KVM_MAX_NR_VCPUS.',
     }),
     tdxVcpuPolicy: t.expose('tdxVcpuPolicy', { type: TdxVcpuPolicyEnum, description: 'How this build caps the vCPUs of a TD.' }),
+    tdxInitFailure: t.expose('tdxInitFailure', { type: TdxInitFailureEnum, description: 'R1 v2: what a failed TDX bring-up does to KVM on this build.' }),
+    moduleMetadata: t.expose('moduleMetadata', {
+      type: ModuleMetadataPolicyEnum,
+      description: 'R1 v2, R2: whether this build requires MAX_VCPUS_PER_TD and NO_RBP_MOD of the module.',
+    }),
     generation: t.exposeInt('generation', { description: GENERATION_DESCRIPTION }),
     hosts: t.relatedConnection('hosts', {
       cursor: 'id',
@@ -58,6 +85,8 @@ const CreateKernelInput = builder.inputType('CreateKernelInput', {
     name: t.string({ required: true }),
     kvmMaxVcpus: t.int({ required: true, description: 'KVM_MAX_VCPUS of the build: 1..4096.' }),
     tdxVcpuPolicy: t.field({ type: TdxVcpuPolicyEnum, required: true }),
+    tdxInitFailure: t.field({ type: TdxInitFailureEnum, description: 'Absent or null: FAIL_KVM_LOAD (mainline).' }),
+    moduleMetadata: t.field({ type: ModuleMetadataPolicyEnum, description: 'Absent or null: STRICT (mainline).' }),
   }),
 });
 
@@ -67,6 +96,8 @@ const UpdateKernelInput = builder.inputType('UpdateKernelInput', {
     name: t.string(),
     kvmMaxVcpus: t.int(),
     tdxVcpuPolicy: t.field({ type: TdxVcpuPolicyEnum }),
+    tdxInitFailure: t.field({ type: TdxInitFailureEnum, description: 'What a failed TDX bring-up does to KVM.' }),
+    moduleMetadata: t.field({ type: ModuleMetadataPolicyEnum, description: 'Whether module metadata is mandatory.' }),
     expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });

@@ -58,6 +58,8 @@ export const TdxModuleNode = builder.prismaNode('TdxModule', {
       select: { minExportVersion: true, maxExportVersion: true, minImportVersion: true, maxImportVersion: true },
       resolve: (m) => migrationVersionsOf(m),
     }),
+    tdcsPages: t.exposeInt('tdcsPages', { description: 'R7: 4 KiB TDCS pages per TD besides its TDR page (from tdcs_base_size).' }),
+    tdvpsPages: t.exposeInt('tdvpsPages', { description: 'R7: 4 KiB TDVPS pages (TDVPR + TDCX) per vCPU (from tdvps_base_size).' }),
     supportedPlatforms: t.connection(
       {
         type: PlatformNode,
@@ -116,6 +118,8 @@ const CreateModuleInput = builder.inputType('CreateModuleInput', {
     features: t.field({ type: [TdxFeatureEnum], defaultValue: [] }),
     supportedPlatforms: t.field({ type: [PlatformRef], defaultValue: [] }),
     migration: t.field({ type: MigrationVersionsInput, description: 'Absent: no TD-migration support.' }),
+    tdcsPages: t.int({ description: 'TDCS pages per TD, 1..1024; absent or null: 6.' }),
+    tdvpsPages: t.int({ description: 'TDVPS pages per vCPU, 1..1024; absent or null: 6.' }),
   }),
 });
 
@@ -127,6 +131,8 @@ const UpdateModuleInput = builder.inputType('UpdateModuleInput', {
     features: t.field({ type: [TdxFeatureEnum] }),
     supportedPlatforms: t.field({ type: [PlatformRef], description: 'Replaces the whole list.' }),
     migration: t.field({ type: MigrationVersionsInput }),
+    tdcsPages: t.int({ description: 'TDCS pages per TD, 1..1024.' }),
+    tdvpsPages: t.int({ description: 'TDVPS pages per vCPU, 1..1024.' }),
     expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });

@@ -16,6 +16,10 @@ export const TdNode = builder.prismaNode('Td', {
     vcpus: t.exposeInt('vcpus', { description: 'The maximum vCPUs of the TD.' }),
     host: t.relation('host', { nullable: true, description: 'The host it runs on; null for a planned TD.' }),
     migratable: t.exposeBoolean('migratable', { description: 'Whether the TD may be migrated (R6).' }),
+    memoryMiB: t.exposeInt('memoryMiB', {
+      nullable: true,
+      description: 'Private memory in MiB (R7); null when unknown (then it counts 0 and is not checked).',
+    }),
   }),
 });
 
@@ -64,16 +68,18 @@ const CreateTdInput = builder.inputType('CreateTdInput', {
       description: 'Where it runs; absent or null for a planned TD. Recorded as a fact, without a capacity check (see placeTd).',
     }),
     migratable: t.boolean({ defaultValue: true }),
+    memoryMiB: t.int({ description: 'Private memory in MiB; absent or null: unknown.' }),
   }),
 });
 
 const UpdateTdInput = builder.inputType('UpdateTdInput', {
-  description: 'Fields to change; absent fields keep their value. `host: null` makes the TD planned.',
+  description: 'Fields to change; absent fields keep their value. `host: null` makes the TD planned; `memoryMiB: null` makes its memory unknown.',
   fields: (t) => ({
     name: t.string(),
     vcpus: t.int(),
     host: t.field({ type: HostRef }),
     migratable: t.boolean(),
+    memoryMiB: t.int({ description: 'Private memory in MiB; null: unknown.' }),
     expectedGeneration: t.int({ description: EXPECTED_GENERATION_DESCRIPTION }),
   }),
 });
