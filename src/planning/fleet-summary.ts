@@ -1,4 +1,4 @@
-// The fleet summary: R1/R3/R5 aggregates over every host, by module, platform and kernel. At
+// The fleet summary: R1 v2/R3/R4b/R5/R7 aggregates over every host, by module, platform and kernel. At
 // fleet scale (100,000 hosts) this is one SQL statement over the capacity views, grouped with
 // GROUPING SETS: one round trip. Its arithmetic re-expresses hostCapacity() of
 // src/capacity/rules.ts; test/capacity/fleet-summary-agreement.test.ts checks both agree.
@@ -10,7 +10,19 @@ export interface SummaryTotals extends Pick<CapacityTotals, 'tdxEnabledHosts' | 
   hosts: number;
   /** The largest new TD that fits somewhere (R5): max over enabled hosts with a free KeyID of min(cap, free vCPUs). */
   largestPlaceableTdVcpus: number | null;
-  tdxDisabledByReason: { reason: string; hosts: number }[];
+  /** R1 v2: hosts whose kvm_intel fails to load. */
+  kvmLoadFailingHosts: number;
+  /** R4b, R7: hosts whose placed TDs exceed their KeyIDs, schedulable vCPUs or memory for TDs. */
+  overFullHosts: number;
+  /** R7, summed over TDX-enabled hosts whose memory is known (MiB). */
+  tdMemoryMiB: number;
+  allocatedMemoryMiB: number;
+  freeMemoryMiB: number;
+  excessMemoryMiB: number;
+  /** TDX-enabled hosts whose memory is unknown (not in the memory sums). */
+  unknownMemoryHosts: number;
+  /** kvmLoadFailingHosts: of these hosts, those where the reason fails kvm_intel's load (effect KVM_LOAD_FAILS). */
+  tdxDisabledByReason: { reason: string; hosts: number; kvmLoadFailingHosts: number }[];
   kvmCapDistribution: { kvmCapMaxVcpus: number; hosts: number }[];
 }
 
@@ -36,6 +48,13 @@ interface Row {
   slots: number;
   free_vcpus: number;
   largest: number | null;
+  kvm_failing: number;
+  over_full: number;
+  td_memory: number;
+  allocated_memory: number;
+  free_memory: number;
+  excess_memory: number;
+  unknown_memory: number;
   reason: string | null;
   cap: number | null;
 }
@@ -55,13 +74,21 @@ function groupingSets(extra?: string): string {
 // Grouping by ids and naming the groups afterwards keeps the pass over the hosts cheap.
 const SUMMARY_SQL = `
 WITH combo AS MATERIALIZED (
-  SELECT c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus,
+  SELECT c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus, c.kvm_loads,
          count(*) AS hosts,
          sum(GREATEST(0, c.free_key_ids)) AS free_key_ids,
          sum(GREATEST(0, c.free_vcpus)) AS free_vcpus,
-         NULLIF(max(${LARGEST_ACCEPTED_TD_VCPUS_SQL}), 0) AS largest
+         NULLIF(max(${LARGEST_ACCEPTED_TD_VCPUS_SQL}), 0) AS largest,
+         count(*) FILTER (WHERE c.excess_key_ids > 0 OR c.excess_vcpus > 0 OR c.excess_memory_mib > 0) AS over_full,
+         -- R7 figures are null where TDX is disabled or the memory unknown: sums skip them.
+         sum(c.td_memory_mib::bigint) AS td_memory,
+         sum(c.allocated_memory_mib::bigint) AS allocated_memory,
+         sum(c.free_memory_mib::bigint) AS free_memory,
+         sum(c.excess_memory_mib::bigint) AS excess_memory,
+         count(*) FILTER (WHERE c.tdx_enabled AND c.td_memory_mib IS NULL) AS unknown_memory
   FROM host_capacity c
-  GROUP BY c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus
+  -- kvm_loads follows from the kernel and the reasons: grouping by it adds no combination.
+  GROUP BY c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus, c.kvm_loads
 ),
 h AS MATERIALIZED (
   SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name, combo.*
@@ -76,13 +103,23 @@ SELECT ${DIMENSION} AS dim, ${KEY} AS key, 'totals' AS kind,
        COALESCE(sum(free_key_ids) FILTER (WHERE tdx_enabled), 0)::int AS slots,
        COALESCE(sum(free_vcpus) FILTER (WHERE tdx_enabled), 0)::int AS free_vcpus,
        max(largest) FILTER (WHERE tdx_enabled)::int AS largest,
+       COALESCE(sum(hosts) FILTER (WHERE NOT kvm_loads), 0)::int AS kvm_failing,
+       sum(over_full)::int AS over_full,
+       -- float8: fleet sums of MiB outgrow int4 (and bigint arrives as a string); exact below 2^53.
+       COALESCE(sum(td_memory), 0)::float8 AS td_memory,
+       COALESCE(sum(allocated_memory), 0)::float8 AS allocated_memory,
+       COALESCE(sum(free_memory), 0)::float8 AS free_memory,
+       COALESCE(sum(excess_memory), 0)::float8 AS excess_memory,
+       sum(unknown_memory)::int AS unknown_memory,
        NULL::text AS reason, NULL::int AS cap
 FROM h GROUP BY ${groupingSets()}
 UNION ALL
-SELECT ${DIMENSION}, ${KEY}, 'reason', sum(hosts)::int, 0, 0, 0, NULL, reason, NULL
+-- A host whose KVM fails to load has only stage 1 reasons, each with effect KVM_LOAD_FAILS (R1 v2).
+SELECT ${DIMENSION}, ${KEY}, 'reason', sum(hosts)::int, 0, 0, 0, NULL,
+       COALESCE(sum(hosts) FILTER (WHERE NOT kvm_loads), 0)::int, 0, 0, 0, 0, 0, 0, reason, NULL
 FROM h, unnest(tdx_disabled_reasons) AS reason GROUP BY ${groupingSets('reason')}
 UNION ALL
-SELECT ${DIMENSION}, ${KEY}, 'cap', sum(hosts)::int, 0, 0, 0, NULL, NULL, kvm_cap_max_vcpus
+SELECT ${DIMENSION}, ${KEY}, 'cap', sum(hosts)::int, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, kvm_cap_max_vcpus
 FROM h WHERE kvm_cap_max_vcpus IS NOT NULL GROUP BY ${groupingSets('kvm_cap_max_vcpus')}
 `;
 
@@ -95,7 +132,22 @@ export function byGroupKey(a: { key: string | null }, b: { key: string | null })
 }
 
 function emptyTotals(): SummaryTotals {
-  return { hosts: 0, tdxEnabledHosts: 0, tdSlots: 0, freeVcpus: 0, largestPlaceableTdVcpus: null, tdxDisabledByReason: [], kvmCapDistribution: [] };
+  return {
+    hosts: 0,
+    tdxEnabledHosts: 0,
+    tdSlots: 0,
+    freeVcpus: 0,
+    largestPlaceableTdVcpus: null,
+    kvmLoadFailingHosts: 0,
+    overFullHosts: 0,
+    tdMemoryMiB: 0,
+    allocatedMemoryMiB: 0,
+    freeMemoryMiB: 0,
+    excessMemoryMiB: 0,
+    unknownMemoryHosts: 0,
+    tdxDisabledByReason: [],
+    kvmCapDistribution: [],
+  };
 }
 
 export async function fleetSummary(db: Database): Promise<FleetSummary> {
@@ -112,9 +164,22 @@ export async function fleetSummary(db: Database): Promise<FleetSummary> {
   for (const row of rows) {
     const t = totalsFor(row);
     if (row.kind === 'totals') {
-      Object.assign(t, { hosts: row.hosts, tdxEnabledHosts: row.enabled, tdSlots: row.slots, freeVcpus: row.free_vcpus, largestPlaceableTdVcpus: row.largest });
+      Object.assign(t, {
+        hosts: row.hosts,
+        tdxEnabledHosts: row.enabled,
+        tdSlots: row.slots,
+        freeVcpus: row.free_vcpus,
+        largestPlaceableTdVcpus: row.largest,
+        kvmLoadFailingHosts: row.kvm_failing,
+        overFullHosts: row.over_full,
+        tdMemoryMiB: row.td_memory,
+        allocatedMemoryMiB: row.allocated_memory,
+        freeMemoryMiB: row.free_memory,
+        excessMemoryMiB: row.excess_memory,
+        unknownMemoryHosts: row.unknown_memory,
+      });
     } else if (row.kind === 'reason') {
-      t.tdxDisabledByReason.push({ reason: row.reason!, hosts: row.hosts });
+      t.tdxDisabledByReason.push({ reason: row.reason!, hosts: row.hosts, kvmLoadFailingHosts: row.kvm_failing });
     } else {
       t.kvmCapDistribution.push({ kvmCapMaxVcpus: row.cap!, hosts: row.hosts });
     }

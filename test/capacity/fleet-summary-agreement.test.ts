@@ -22,8 +22,9 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const TOTALS =
-  'hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts }';
+const TOTALS = `hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus kvmLoadFailingHosts overFullHosts
+  tdMemoryMiB allocatedMemoryMiB freeMemoryMiB excessMemoryMiB unknownMemoryHosts
+  tdxDisabledByReason { reason hosts kvmLoadFailingHosts } kvmCapDistribution { kvmCapMaxVcpus hosts }`;
 const QUERY = `{ fleetSummary { ${TOTALS} byModule { key ${TOTALS} } byPlatform { key ${TOTALS} } byKernel { key ${TOTALS} } } }`;
 
 type Totals = Omit<SummaryTotals, never>;
@@ -31,8 +32,14 @@ type Totals = Omit<SummaryTotals, never>;
 /** The oracle: the same aggregates from hostCapacity() of each host. */
 function expectedTotals(capacities: HostCapacity[]): Totals {
   const enabled = capacities.filter((c) => c.tdxEnabled);
-  const reasons = new Map<string, number>();
-  for (const c of capacities) for (const r of c.tdxDisabledReasons) reasons.set(r.code, (reasons.get(r.code) ?? 0) + 1);
+  const reasons = new Map<string, { hosts: number; kvmLoadFailingHosts: number }>();
+  for (const c of capacities) {
+    for (const r of c.tdxDisabledReasons) {
+      const n = reasons.get(r.code) ?? { hosts: 0, kvmLoadFailingHosts: 0 };
+      reasons.set(r.code, { hosts: n.hosts + 1, kvmLoadFailingHosts: n.kvmLoadFailingHosts + (r.effect === 'KVM_LOAD_FAILS' ? 1 : 0) });
+    }
+  }
+  const sum = (f: (c: HostCapacity) => number | null): number => capacities.reduce((n, c) => n + (f(c) ?? 0), 0);
   const caps = new Map<number, number>();
   for (const c of enabled) caps.set(c.kvmCapMaxVcpus!, (caps.get(c.kvmCapMaxVcpus!) ?? 0) + 1);
   const placeable = enabled.filter((c) => c.freeKeyIds > 0 && c.freeVcpus > 0).map((c) => Math.min(c.kvmCapMaxVcpus!, c.freeVcpus));
@@ -42,7 +49,14 @@ function expectedTotals(capacities: HostCapacity[]): Totals {
     tdSlots: enabled.reduce((n, c) => n + c.freeKeyIds, 0),
     freeVcpus: enabled.reduce((n, c) => n + c.freeVcpus, 0),
     largestPlaceableTdVcpus: placeable.length ? Math.max(...placeable) : null,
-    tdxDisabledByReason: [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, hosts]) => ({ reason, hosts })),
+    kvmLoadFailingHosts: capacities.filter((c) => !c.kvmLoads).length,
+    overFullHosts: capacities.filter((c) => c.excessKeyIds > 0 || c.excessVcpus > 0 || (c.excessMemoryMiB ?? 0) > 0).length,
+    tdMemoryMiB: sum((c) => c.tdMemoryMiB),
+    allocatedMemoryMiB: sum((c) => c.allocatedMemoryMiB),
+    freeMemoryMiB: sum((c) => c.freeMemoryMiB),
+    excessMemoryMiB: sum((c) => c.excessMemoryMiB),
+    unknownMemoryHosts: enabled.filter((c) => c.tdMemoryMiB === null).length,
+    tdxDisabledByReason: [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, n]) => ({ reason, ...n })),
     kvmCapDistribution: [...caps].sort(([a], [b]) => a - b).map(([kvmCapMaxVcpus, hosts]) => ({ kvmCapMaxVcpus, hosts })),
   };
 }
@@ -64,7 +78,7 @@ function expectedSummary(doc: InventoryDocument) {
 }
 
 describe('fleetSummary', () => {
-  it('R1/R3/R5: equals the pure rules aggregated host by host, on random fleets', async () => {
+  it('R1 v2/R3/R4b/R5/R7: equals the pure rules aggregated host by host (KVM load failures, effects, memory), on random fleets', async () => {
     await fc.assert(
       fc.asyncProperty(fleetWithTdsArb, async (doc) => {
         expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
@@ -81,13 +95,26 @@ describe('fleetSummary', () => {
     expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
     const res = await client.gql<{ fleetSummary: Totals }>(QUERY);
     const summary = res.data!.fleetSummary;
-    expect(summary).toEqual(expect.objectContaining({ hosts: 13, tdxEnabledHosts: 8 }));
+    expect(summary).toEqual(expect.objectContaining({ hosts: 17, tdxEnabledHosts: 8 }));
     expect(summary.tdxDisabledByReason.map((r) => r.reason)).toEqual([
       'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
       'NO_GUEST_KEYIDS',
+      'NO_MAX_VCPUS_METADATA',
       'NO_MODULE',
+      'NO_RBP_MOD',
       'NO_TOPOLOGY_ENUM',
       'PLATFORM_UNSUPPORTED',
+      'TDX_NOT_REQUESTED',
     ]);
+    // R1 v2: spr-a03 and spr-a04 (old modules) and gnr-b01 (576 < 688) on linux-6.16 would not load KVM;
+    // gnr-b03 fails the same check on a v19-series kernel and only loses TDX.
+    expect(summary.kvmLoadFailingHosts).toBe(3);
+    expect(summary.tdxDisabledByReason.find((r) => r.reason === 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS')).toEqual({
+      reason: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS',
+      hosts: 2,
+      kvmLoadFailingHosts: 1,
+    });
+    // srf-b01 has TDX but no recorded memory.
+    expect(summary.unknownMemoryHosts).toBe(1);
   });
 });

@@ -59,9 +59,10 @@ describe('checks', () => {
   });
 
   it('R5: placementCheck of a planned TD lists every failing condition', async () => {
-    // td-planned-02 wants 600 vCPUs; emr-a01 has cap 256 and 256 schedulable, 232 allocated
+    // td-planned-02 wants 600 vCPUs and 1 TiB; emr-a01 has cap 256 and 256 schedulable, 232 allocated,
+    // and 1 TiB of RAM of which 720 GiB are already taken by TDs (R7)
     const result = await check('placementCheck', 'td-planned-02', 'hostname: "emr-a01"');
-    expect(result.blockers.map((b) => b.code)).toEqual(['VCPUS_EXCEED_KVM_CAP', 'INSUFFICIENT_VCPUS']);
+    expect(result.blockers.map((b) => b.code)).toEqual(['VCPUS_EXCEED_KVM_CAP', 'INSUFFICIENT_VCPUS', 'INSUFFICIENT_MEMORY']);
     expect(result.blockers[0]!.message).toContain('600');
   });
 
@@ -80,7 +81,7 @@ describe('placeTd and migrateTd', () => {
       `mutation { placeTd(td: { name: "td-planned-02" }, host: { hostname: "emr-a01" }) { ${RESULT} } }`,
     );
     expect(res.data!.placeTd.__typename).toBe('PlacementRefused');
-    expect(res.data!.placeTd.blockers.map((b) => b.code)).toEqual(['VCPUS_EXCEED_KVM_CAP', 'INSUFFICIENT_VCPUS']);
+    expect(res.data!.placeTd.blockers.map((b) => b.code)).toEqual(['VCPUS_EXCEED_KVM_CAP', 'INSUFFICIENT_VCPUS', 'INSUFFICIENT_MEMORY']);
     expect(await exportInventory(db)).toEqual(before);
   });
 
@@ -100,8 +101,8 @@ describe('placeTd and migrateTd', () => {
     const refused = await client.gql<{ migrateTd: { __typename: string; blockers: { code: string }[] } }>(
       `mutation { migrateTd(td: { name: "td-hpc-01" }, targetHost: { hostname: "gnr-b02" }) { ${RESULT} } }`,
     );
-    // 512 vCPUs do not fit in gnr-b02's 40 free either: every reason is listed
-    expect(refused.data!.migrateTd.blockers.map((b) => b.code)).toEqual(['NOT_MIGRATABLE', 'INSUFFICIENT_VCPUS']);
+    // 512 vCPUs and 1 TiB do not fit in gnr-b02's 40 free vCPUs and ~450 GiB free either: every reason is listed
+    expect(refused.data!.migrateTd.blockers.map((b) => b.code)).toEqual(['NOT_MIGRATABLE', 'INSUFFICIENT_VCPUS', 'INSUFFICIENT_MEMORY']);
     expect(await exportInventory(db)).toEqual(before);
   });
 
@@ -127,16 +128,21 @@ describe('concurrency', () => {
     await server.close();
   });
 
-  it('R5: concurrent placements onto one host never use more KeyIDs or vCPUs than it has', async () => {
+  it('R5/R7: concurrent placements onto one host never use more KeyIDs, vCPUs or memory than it has', async () => {
     const doc = {
       platforms: [{ name: 'TINY', sockets: 1, coresPerSocket: 32, threadsPerCore: 2 }],
-      modules: [{ version: '9.0', maxVcpusPerTd: 1024, features: ['TOPOLOGY_ENUM'], platforms: ['TINY'] }],
+      modules: [{ version: '9.0', maxVcpusPerTd: 1024, features: ['NO_RBP_MOD', 'TOPOLOGY_ENUM'], platforms: ['TINY'] }],
       kernels: [{ name: 'race', kvmMaxVcpus: 1024, tdxVcpuPolicy: 'PRESENT_CPUS' }],
       hosts: [
         { hostname: 'race-keys', platform: 'TINY', module: '9.0', kernel: 'race', presentCpus: 64, guestKeyIds: 5 },
         { hostname: 'race-cpus', platform: 'TINY', module: '9.0', kernel: 'race', presentCpus: 64, guestKeyIds: 100 },
+        // 8192 MiB less 32 MiB of PAMT: 8 TDs of 1000 MiB (1,028,052 KiB each with their control pages), not 9.
+        { hostname: 'race-mem', platform: 'TINY', module: '9.0', kernel: 'race', presentCpus: 64, guestKeyIds: 100, memoryMiB: 8192 },
       ],
-      tds: Array.from({ length: 60 }, (_, i) => ({ name: `race-${i}`, vcpus: 6, host: null })),
+      tds: [
+        ...Array.from({ length: 60 }, (_, i) => ({ name: `race-${i}`, vcpus: 6, host: null })),
+        ...Array.from({ length: 30 }, (_, i) => ({ name: `race-mem-${i}`, vcpus: 1, memoryMiB: 1000, host: null })),
+      ],
     };
     expect(await importDocument(db, doc, 'MERGE')).toMatchObject({ ok: true });
     // A planner's token: placing is what planners may do.
@@ -156,7 +162,9 @@ describe('concurrency', () => {
       return body.data!.placeTd.__typename;
     };
     // 30 TDs race for 5 KeyIDs on one host, 30 others for 64 vCPUs (10 TDs of 6) on the other.
-    const outcomes = await Promise.all(doc.tds.map((td, i) => place(td.name, i < 30 ? 'race-keys' : 'race-cpus')));
+    const outcomes = await Promise.all(doc.tds.slice(0, 60).map((td, i) => place(td.name, i < 30 ? 'race-keys' : 'race-cpus')));
+    // Then 30 of 1000 MiB race for the 8 that fit in memory on a third (a round of its own: the pool has its limits).
+    outcomes.push(...(await Promise.all(doc.tds.slice(60).map((td) => place(td.name, 'race-mem')))));
     const { rows } = await db.pool.query<{ hostname: string; tds: number; vcpus: number }>(
       `SELECT h.hostname, count(t.id)::int AS tds, COALESCE(sum(t.vcpus), 0)::int AS vcpus, h.td_count AS kept_tds, h.allocated_vcpus AS kept_vcpus
        FROM host h LEFT JOIN td t ON t.host_id = h.id WHERE h.hostname LIKE 'race-%' GROUP BY h.id ORDER BY h.hostname`,
@@ -165,8 +173,13 @@ describe('concurrency', () => {
     expect(rows).toEqual([
       { hostname: 'race-cpus', tds: 10, vcpus: 60, kept_tds: 10, kept_vcpus: 60 },
       { hostname: 'race-keys', tds: 5, vcpus: 30, kept_tds: 5, kept_vcpus: 30 },
+      { hostname: 'race-mem', tds: 8, vcpus: 8, kept_tds: 8, kept_vcpus: 8 },
     ]);
-    expect(outcomes.filter((o) => o === 'MutationPlaceTdSuccess')).toHaveLength(15);
-    expect(outcomes.filter((o) => o === 'PlacementRefused')).toHaveLength(45);
+    const memory = await db.pool.query<{ known_memory_td_mib: number; excess_memory_mib: number }>(
+      `SELECT h.known_memory_td_mib, c.excess_memory_mib FROM host h JOIN host_capacity c ON c.host_id = h.id WHERE h.hostname = 'race-mem'`,
+    );
+    expect(memory.rows).toEqual([{ known_memory_td_mib: 8000, excess_memory_mib: 0 }]);
+    expect(outcomes.filter((o) => o === 'MutationPlaceTdSuccess')).toHaveLength(23);
+    expect(outcomes.filter((o) => o === 'PlacementRefused')).toHaveLength(67);
   });
 });

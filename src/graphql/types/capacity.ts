@@ -194,11 +194,14 @@ builder.prismaObjectFields('TdxModule', (t) => ({
   }),
 }));
 
-const ReasonCountRef = builder.objectRef<{ reason: string; hosts: number }>('TdxDisabledReasonCount').implement({
+const ReasonCountRef = builder.objectRef<{ reason: string; hosts: number; kvmLoadFailingHosts: number }>('TdxDisabledReasonCount').implement({
   description: 'How many hosts have TDX disabled for one reason.',
   fields: (t) => ({
     reason: t.field({ type: TdxDisabledReasonCode, description: 'The R1 reason.', resolve: (r) => r.reason as (typeof TDX_DISABLED_REASON_CODES)[number] }),
     hosts: t.exposeInt('hosts', { description: 'Hosts disabled for this reason (a host may count under several reasons).' }),
+    kvmLoadFailingHosts: t.exposeInt('kvmLoadFailingHosts', {
+      description: 'Of those, the hosts where this reason fails the kvm_intel load (effect KVM_LOAD_FAILS, R1 v2); the others only lose TDX.',
+    }),
   }),
 });
 
@@ -226,8 +229,38 @@ function totalsFields<T extends SummaryTotals>(
     freeVcpus: t.int({ description: 'Free vCPUs (schedulable - allocated) on TDX-enabled hosts.', resolve: (s) => s.freeVcpus }),
     largestPlaceableTdVcpus: t.int({
       nullable: true,
-      description: 'The largest new TD that fits on some host (R5): max of min(cap, free vCPUs) over enabled hosts with a free KeyID; null if none.',
+      description:
+        'The largest new TD (by vCPUs, memory aside) that fits on some host (R5): max of min(cap, free vCPUs) over enabled hosts with a free KeyID; null if none.',
       resolve: (s) => s.largestPlaceableTdVcpus,
+    }),
+    kvmLoadFailingHosts: t.int({
+      description: 'R1 v2: hosts whose kvm_intel fails to load (a mainline kernel failing the TDX bring-up): they run no VM at all.',
+      resolve: (s) => s.kvmLoadFailingHosts,
+    }),
+    overFullHosts: t.int({
+      description: 'R4b, R7: hosts whose placed TDs exceed their guest KeyIDs, schedulable vCPUs or memory for TDs.',
+      resolve: (s) => s.overFullHosts,
+    }),
+    tdMemoryMiB: t.float({
+      description:
+        'R7: memory for TDs (RAM less reservations and PAMT), summed over TDX-enabled hosts of known memory. Whole MiB; a Float because fleets exceed 2^31 MiB.',
+      resolve: (s) => s.tdMemoryMiB,
+    }),
+    allocatedMemoryMiB: t.float({
+      description: 'R7: footprints of the placed TDs, summed over TDX-enabled hosts of known memory (whole MiB).',
+      resolve: (s) => s.allocatedMemoryMiB,
+    }),
+    freeMemoryMiB: t.float({
+      description: 'R7: free memory for TDs, summed over TDX-enabled hosts of known memory (whole MiB).',
+      resolve: (s) => s.freeMemoryMiB,
+    }),
+    excessMemoryMiB: t.float({
+      description: 'R7: memory by which over-full hosts exceed their memory for TDs, summed (whole MiB).',
+      resolve: (s) => s.excessMemoryMiB,
+    }),
+    unknownMemoryHosts: t.int({
+      description: 'TDX-enabled hosts whose memory is unknown: left out of the memory sums.',
+      resolve: (s) => s.unknownMemoryHosts,
     }),
   };
 }
@@ -241,7 +274,7 @@ const FleetGroupRef = builder.objectRef<GroupTotals>('FleetSummaryGroup').implem
 });
 
 const FleetSummaryRef = builder.objectRef<FleetSummary>('FleetSummary').implement({
-  description: 'R1, R3 and R5 aggregated over the whole fleet, then by module, platform and kernel.',
+  description: 'R1 v2, R3, R4b, R5 and R7 aggregated over the whole fleet, then by module, platform and kernel.',
   fields: (t) => ({
     ...totalsFields(t),
     byModule: t.field({ type: [FleetGroupRef], description: 'Per loaded module version (key null: hosts with no module).', resolve: (s) => s.byModule }),
@@ -253,7 +286,7 @@ const FleetSummaryRef = builder.objectRef<FleetSummary>('FleetSummary').implemen
 builder.queryField('fleetSummary', (t) =>
   t.field({
     type: FleetSummaryRef,
-    description: 'Fleet-wide capacity: TDX enablement, caps, TD slots and free vCPUs (one SQL round trip).',
+    description: 'Fleet-wide capacity: TDX enablement, KVM load failures, caps, TD slots, free vCPUs and memory (one SQL round trip).',
     resolve: (_root, _args, ctx) => fleetSummary(ctx.db),
   }),
 );
