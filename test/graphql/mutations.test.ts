@@ -40,7 +40,7 @@ describe('inventory mutations', () => {
       __typename ... on MutationCreatePlatformSuccess { data { name maxLogicalCpus } } ${ERROR_FIELDS} } }`);
     expect(platform).toEqual({ __typename: 'MutationCreatePlatformSuccess', data: { name: 'GNR-AP-1S', maxLogicalCpus: 256 } });
 
-    const module = await mutate(`mutation { createModule(input: { version: "2.0.03.00.0500", maxVcpusPerTd: 1152, features: [TOPOLOGY_ENUM],
+    const module = await mutate(`mutation { createModule(input: { version: "2.0.03.00.0500", maxVcpusPerTd: 1152, features: [TOPOLOGY_ENUM, NO_RBP_MOD],
         supportedPlatforms: [{ name: "GNR-AP-1S" }], migration: { minExportVersion: 2, maxExportVersion: 3, minImportVersion: 2, maxImportVersion: 3 } }) {
       __typename ... on MutationCreateModuleSuccess { data { version maxVcpusPerTd effectiveMaxVcpusPerTd supportedPlatforms(first: 5) { totalCount edges { node { name } } } } } ${ERROR_FIELDS} } }`);
     expect(module).toMatchObject({
@@ -113,7 +113,7 @@ describe('inventory mutations', () => {
       __typename: 'StillReferencedError',
       entity: 'TdxModule',
       key: '1.5.06.00.0744',
-      referencedBy: [{ entity: 'Host', count: 4 }],
+      referencedBy: [{ entity: 'Host', count: 5 }],
     });
     expect(await exportInventory(db)).toEqual(before);
   });

@@ -22,21 +22,35 @@ beforeEach(async () => {
 describe('inventory import and export', () => {
   it('gives back the imported document, normalised', async () => {
     const res = await importDocument(db, demoFleet(), 'MERGE');
-    expect(res).toMatchObject({ ok: true, counts: { hosts: { created: 13 }, tds: { created: 20 } } });
+    expect(res).toMatchObject({ ok: true, counts: { hosts: { created: 17 }, tds: { created: 20 } } });
     expect(await exportInventory(db)).toEqual(normalizeInventoryDocument(demoFleet()));
   });
 
-  it('fills defaults: allocationRatio 1.0, migratable true, module and host null', async () => {
+  it('fills defaults: allocationRatio 1.0, migratable true, module and host null; v2: mainline kernels, kvm_intel.tdx=1, memory unknown, 6 control pages', async () => {
     const doc = {
       platforms: [{ name: 'P', sockets: 1, coresPerSocket: 4, threadsPerCore: 2 }],
+      modules: [{ version: '1.5' }],
       kernels: [{ name: 'k', kvmMaxVcpus: 1024, tdxVcpuPolicy: 'PRESENT_CPUS' }],
       hosts: [{ hostname: 'h', platform: 'P', kernel: 'k', presentCpus: 8, guestKeyIds: 1 }],
       tds: [{ name: 't', vcpus: 2 }],
     };
     expect((await importDocument(db, doc, 'MERGE')).ok).toBe(true);
     const out = await exportInventory(db);
-    expect(out.hosts[0]).toEqual({ hostname: 'h', platform: 'P', module: null, kernel: 'k', presentCpus: 8, guestKeyIds: 1, allocationRatio: 1 });
-    expect(out.tds[0]).toEqual({ name: 't', vcpus: 2, host: null, migratable: true });
+    expect(out.hosts[0]).toEqual({
+      hostname: 'h',
+      platform: 'P',
+      module: null,
+      kernel: 'k',
+      presentCpus: 8,
+      guestKeyIds: 1,
+      allocationRatio: 1,
+      kvmIntelTdx: true,
+      memoryMiB: null,
+      reservedMemoryMiB: 0,
+    });
+    expect(out.tds[0]).toEqual({ name: 't', vcpus: 2, host: null, migratable: true, memoryMiB: null });
+    expect(out.kernels[0]).toEqual({ name: 'k', kvmMaxVcpus: 1024, tdxVcpuPolicy: 'PRESENT_CPUS', tdxInitFailure: 'FAIL_KVM_LOAD', moduleMetadata: 'STRICT' });
+    expect(out.modules[0]).toEqual({ version: '1.5', maxVcpusPerTd: null, features: [], platforms: [], tdcsPages: 6, tdvpsPages: 6 });
   });
 
   it('MERGE upserts by natural key and keeps what the document does not list', async () => {
