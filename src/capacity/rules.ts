@@ -379,22 +379,41 @@ export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
 /** Capacity summed over hosts: what what-if compares before and after, and the fleet summary reports. */
 export interface CapacityTotals {
   tdxEnabledHosts: number;
+  /** R1 v2: hosts (of all) whose kvm_intel fails to load. */
+  kvmLoadFailingHosts: number;
   /** Free guest KeyIDs on TDX-enabled hosts: how many more TDs can start. */
   tdSlots: number;
   /** presentCpus x allocationRatio (rounded down) summed over TDX-enabled hosts. */
   schedulableVcpus: number;
   /** Free vCPUs (schedulable - allocated) on TDX-enabled hosts. */
   freeVcpus: number;
+  /** R7, summed over TDX-enabled hosts of known memory (MiB). */
+  tdMemoryMiB: number;
+  allocatedMemoryMiB: number;
+  freeMemoryMiB: number;
 }
 
 export function capacityTotals(capacities: Iterable<HostCapacity>): CapacityTotals {
-  const totals: CapacityTotals = { tdxEnabledHosts: 0, tdSlots: 0, schedulableVcpus: 0, freeVcpus: 0 };
+  const totals: CapacityTotals = {
+    tdxEnabledHosts: 0,
+    kvmLoadFailingHosts: 0,
+    tdSlots: 0,
+    schedulableVcpus: 0,
+    freeVcpus: 0,
+    tdMemoryMiB: 0,
+    allocatedMemoryMiB: 0,
+    freeMemoryMiB: 0,
+  };
   for (const c of capacities) {
+    if (!c.kvmLoads) totals.kvmLoadFailingHosts += 1;
     if (!c.tdxEnabled) continue;
     totals.tdxEnabledHosts += 1;
     totals.tdSlots += c.freeKeyIds;
     totals.schedulableVcpus += c.schedulableVcpus;
     totals.freeVcpus += c.freeVcpus;
+    totals.tdMemoryMiB += c.tdMemoryMiB ?? 0;
+    totals.allocatedMemoryMiB += c.allocatedMemoryMiB ?? 0;
+    totals.freeMemoryMiB += c.freeMemoryMiB ?? 0;
   }
   return totals;
 }

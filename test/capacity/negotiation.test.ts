@@ -174,7 +174,7 @@ describe('N2 what-if', () => {
     ...doc,
     modules: doc.modules.map((m, i) => ({
       ...m,
-      features: i % 4 === 3 ? m.features : ['TOPOLOGY_ENUM'],
+      features: i % 4 === 3 ? m.features : ['NO_RBP_MOD', 'TOPOLOGY_ENUM'],
       platforms: i % 4 === 3 ? m.platforms : doc.platforms.map((p) => p.name),
       maxVcpusPerTd: i % 4 === 3 ? m.maxVcpusPerTd : 2048,
       ...(i % 3 === 2 ? {} : { migration: { minExportVersion: i, maxExportVersion: i + 1, minImportVersion: i % 2, maxImportVersion: i + 1 } }),
@@ -193,11 +193,28 @@ describe('N2 what-if', () => {
         { maxLength: Math.min(3, doc.hosts.length) },
       ),
       toModule: fc.nat(doc.modules.length - 1),
+      // Revision 2: every v2 fact can change too.
+      features: fc.option(fc.subarray(['NO_RBP_MOD' as const, 'TOPOLOGY_ENUM' as const]), { nil: undefined }),
+      tdxInitFailure: fc.option(fc.constantFrom('FAIL_KVM_LOAD' as const, 'DISABLE_TDX' as const), { nil: undefined }),
+      moduleMetadata: fc.option(fc.constantFrom('STRICT' as const, 'LENIENT' as const), { nil: undefined }),
+      host: fc.option(
+        fc.record({
+          index: fc.nat(doc.hosts.length - 1),
+          kvmIntelTdx: fc.option(fc.boolean(), { nil: undefined }),
+          memoryMiB: fc.option(fc.option(fc.constantFrom(1024, 4096, 65536), { nil: null }), { nil: undefined }),
+        }),
+        { nil: undefined },
+      ),
+      td: doc.tds.length
+        ? fc.option(fc.record({ index: fc.nat(doc.tds.length - 1), memoryMiB: fc.option(fc.constantFrom(1, 1000, 4000, 60000), { nil: null }) }), {
+            nil: undefined,
+          })
+        : fc.constant(undefined),
     });
 
-  it('N2: equals brute force over the pure rules on random fleets and changes, and never writes', async () => {
-    // How often each list was non-empty: the property must exercise all three.
-    const seen = { losing: 0, broken: 0, stranded: 0 };
+  it('N2 v2: equals brute force over the pure rules on random fleets and changes (v2 facts and memory included), and never writes', async () => {
+    // How often each list was non-empty: the property must exercise all four.
+    const seen = { losing: 0, losingKvm: 0, broken: 0, stranded: 0 };
     await fc.assert(
       fc.asyncProperty(
         fleetWithTdsArb.map(healthy).chain((doc) => fc.tuple(fc.constant(doc), changeArb(doc))),
@@ -208,11 +225,33 @@ describe('N2 what-if', () => {
           const kernel = doc.kernels[change.kernel]!;
           const toModule = doc.modules[change.toModule]!;
           // the same changes applied to the document
+          const changedHost = change.host && doc.hosts[change.host.index]!;
+          const changedTd = change.td && doc.tds[change.td.index]!;
           const changed: InventoryDocument = {
             ...doc,
-            modules: doc.modules.map((m) => (m === module ? { ...m, maxVcpusPerTd: change.maxVcpusPerTd } : m)),
-            kernels: doc.kernels.map((k) => (k === kernel && change.policy ? { ...k, tdxVcpuPolicy: change.policy } : k)),
-            hosts: doc.hosts.map((h) => (change.moved.includes(h.hostname) ? { ...h, module: toModule.version } : h)),
+            modules: doc.modules.map((m) => (m === module ? { ...m, maxVcpusPerTd: change.maxVcpusPerTd, features: change.features ?? m.features } : m)),
+            kernels: doc.kernels.map((k) =>
+              k === kernel
+                ? {
+                    ...k,
+                    tdxVcpuPolicy: change.policy ?? k.tdxVcpuPolicy,
+                    tdxInitFailure: change.tdxInitFailure ?? k.tdxInitFailure,
+                    moduleMetadata: change.moduleMetadata ?? k.moduleMetadata,
+                  }
+                : k,
+            ),
+            hosts: doc.hosts.map((h) => {
+              const moved = change.moved.includes(h.hostname) ? { ...h, module: toModule.version } : h;
+              if (h !== changedHost) return moved;
+              const memoryMiB = change.host!.memoryMiB === undefined ? h.memoryMiB : change.host!.memoryMiB;
+              return {
+                ...moved,
+                kvmIntelTdx: change.host!.kvmIntelTdx ?? h.kvmIntelTdx,
+                memoryMiB,
+                reservedMemoryMiB: memoryMiB === null ? h.reservedMemoryMiB : Math.min(h.reservedMemoryMiB, memoryMiB),
+              };
+            }),
+            tds: doc.tds.map((t) => (t === changedTd ? { ...t, memoryMiB: change.td!.memoryMiB } : t)),
           };
           const withMigration = (d: InventoryDocument): Map<string, HostFacts> => {
             const facts = factsOf(d);
@@ -224,9 +263,11 @@ describe('N2 what-if', () => {
             return facts;
           };
           const [fb, fa] = [withMigration(doc), withMigration(changed)];
-          const usage = usageOf(doc);
-          const cap = (f: Map<string, HostFacts>, h: string) => hostCapacity(f.get(h)!, usage.get(h)!);
+          const [ub, ua] = [usageOf(doc), usageOf(changed)];
+          const usageFor = (f: Map<string, HostFacts>) => (f === fa ? ua : ub);
+          const cap = (f: Map<string, HostFacts>, h: string) => hostCapacity(f.get(h)!, usageFor(f).get(h)!);
           const losing = doc.hosts.filter((h) => cap(fb, h.hostname).tdxEnabled && !cap(fa, h.hostname).tdxEnabled).map((h) => h.hostname);
+          const losingKvm = doc.hosts.filter((h) => cap(fb, h.hostname).kvmLoads && !cap(fa, h.hostname).kvmLoads).map((h) => h.hostname);
           const broken = doc.tds
             .filter((t) => t.host !== null && fitsWhereItRuns(fb.get(t.host)!, t.vcpus) && !fitsWhereItRuns(fa.get(t.host)!, t.vcpus))
             .map((t) => t.name);
@@ -238,40 +279,67 @@ describe('N2 what-if', () => {
                   sourceHost: f.get(t.host!)!,
                   targetHostId: i,
                   targetHost: f.get(h.hostname)!,
-                  targetUsage: usage.get(h.hostname)!,
+                  targetUsage: usageFor(f).get(h.hostname)!,
                 }).length === 0,
             );
-          const stranded = doc.tds.filter((t) => t.host !== null && t.migratable && hasTarget(fb, t) && !hasTarget(fa, t)).map((t) => t.name);
+          const stranded = doc.tds.filter((t, i) => t.host !== null && t.migratable && hasTarget(fb, t) && !hasTarget(fa, changed.tds[i]!)).map((t) => t.name);
 
           const d = await data<{
             whatIf: {
               hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string } }[] };
+              hostsLosingKvm: { totalCount: number; edges: { node: { hostname: string } }[] };
               tdsNoLongerFitting: { edges: { node: { name: string } }[] };
               tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string } }[] };
-              capacityAfter: { tdSlots: number };
+              capacityAfter: { tdSlots: number; freeMemoryMiB: number; kvmLoadFailingHosts: number };
             };
           }>(
             `query($c: WhatIfChanges!) { whatIf(changes: $c) {
               hostsLosingTdx(first: 500) { totalCount edges { node { hostname } } }
+              hostsLosingKvm(first: 500) { totalCount edges { node { hostname } } }
               tdsNoLongerFitting(first: 500) { edges { node { name } } }
               tdsLeftWithoutMigrationTarget(first: 500) { totalCount edges { node { name } } }
-              capacityAfter { tdSlots } } }`,
+              capacityAfter { tdSlots freeMemoryMiB kvmLoadFailingHosts } } }`,
             {
               c: {
-                modules: [{ module: { version: module.version }, maxVcpusPerTd: change.maxVcpusPerTd }],
-                kernels: change.policy ? [{ kernel: { name: kernel.name }, tdxVcpuPolicy: change.policy }] : [],
+                modules: [{ module: { version: module.version }, maxVcpusPerTd: change.maxVcpusPerTd, features: change.features }],
+                kernels: [
+                  {
+                    kernel: { name: kernel.name },
+                    tdxVcpuPolicy: change.policy,
+                    tdxInitFailure: change.tdxInitFailure,
+                    moduleMetadata: change.moduleMetadata,
+                  },
+                ],
                 hostMoves: change.moved.length ? [{ hosts: change.moved.map((hostname) => ({ hostname })), toModule: { version: toModule.version } }] : [],
+                hosts: changedHost
+                  ? [
+                      {
+                        host: { hostname: changedHost.hostname },
+                        kvmIntelTdx: change.host!.kvmIntelTdx,
+                        memoryMiB: change.host!.memoryMiB,
+                        // The reservation follows the memory down, as in the changed document.
+                        reservedMemoryMiB: changed.hosts[change.host!.index]!.reservedMemoryMiB,
+                      },
+                    ]
+                  : [],
+                tds: changedTd ? [{ td: { name: changedTd.name }, memoryMiB: change.td!.memoryMiB }] : [],
               },
             },
           );
           const names = (c: { edges: { node: { name?: string; hostname?: string } }[] }) => c.edges.map((e) => e.node.name ?? e.node.hostname!).sort();
           expect(names(d.whatIf.hostsLosingTdx)).toEqual(losing.sort());
+          expect(names(d.whatIf.hostsLosingKvm)).toEqual(losingKvm.sort());
+          expect(d.whatIf.hostsLosingKvm.totalCount).toBe(losingKvm.length);
+          const after = doc.hosts.map((h) => cap(fa, h.hostname));
+          expect(d.whatIf.capacityAfter.kvmLoadFailingHosts).toBe(after.filter((c) => !c.kvmLoads).length);
+          expect(d.whatIf.capacityAfter.freeMemoryMiB).toBe(after.reduce((n, c) => n + (c.tdxEnabled ? (c.freeMemoryMiB ?? 0) : 0), 0));
           expect(names(d.whatIf.tdsNoLongerFitting)).toEqual(broken.sort());
           expect(names(d.whatIf.tdsLeftWithoutMigrationTarget)).toEqual(stranded.sort());
           expect(d.whatIf.tdsLeftWithoutMigrationTarget.totalCount).toBe(stranded.length);
           expect(d.whatIf.capacityAfter.tdSlots).toBe(doc.hosts.reduce((n, h) => n + (cap(fa, h.hostname).tdxEnabled ? cap(fa, h.hostname).freeKeyIds : 0), 0));
           expect(await snapshot()).toBe(before);
           seen.losing += losing.length ? 1 : 0;
+          seen.losingKvm += losingKvm.length ? 1 : 0;
           seen.broken += broken.length ? 1 : 0;
           seen.stranded += stranded.length ? 1 : 0;
         },
@@ -279,6 +347,7 @@ describe('N2 what-if', () => {
       { numRuns: 60, seed: 20261124 },
     );
     expect(seen.losing).toBeGreaterThan(0);
+    expect(seen.losingKvm).toBeGreaterThan(0);
     expect(seen.broken).toBeGreaterThan(0);
     expect(seen.stranded).toBeGreaterThan(0);
   });

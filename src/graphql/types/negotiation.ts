@@ -11,6 +11,7 @@ import {
 } from '../../capacity/rules.js';
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
+import { validateHost, validateTd } from '../../inventory/validation.js';
 import { moduleFacts, moduleFactsSelect } from '../../planning/host-facts.js';
 import { moduleFloorOf, type ModuleFloorAnswer } from '../../planning/module-floor.js';
 import type { CapacityTotals } from '../../capacity/rules.js';
@@ -19,10 +20,10 @@ import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypesOf } from '../builder.js';
 import { pageSize, type PageLimits } from '../pagination.js';
 import type { Context } from '../context.js';
-import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, refKey } from '../refs.js';
+import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, refKey, TdRef, tdWhere } from '../refs.js';
 import { KvmCapLimitFactor, TdxDisabledReasonRef } from './capacity.js';
-import { TdxVcpuPolicyEnum } from './kernel.js';
-import { TdxModuleNode } from './module.js';
+import { ModuleMetadataPolicyEnum, TdxInitFailureEnum, TdxVcpuPolicyEnum } from './kernel.js';
+import { TdxFeatureEnum, TdxModuleNode } from './module.js';
 import { PlatformNode } from './platform.js';
 
 // ---- N1 ---------------------------------------------------------------------------------------
@@ -190,19 +191,24 @@ builder.queryField('moduleMatrix', (t) =>
 // ---- N2 ---------------------------------------------------------------------------------------
 
 const ModuleChangeInput = builder.inputType('WhatIfModuleChange', {
-  description: "A module's MAX_VCPUS_PER_TD changes.",
+  description: "A module's MAX_VCPUS_PER_TD, features or control pages change; absent fields keep their value (give at least one).",
   fields: (t) => ({
     module: t.field({ type: ModuleRef, required: true, description: 'The module.' }),
-    maxVcpusPerTd: t.int({ description: 'The new value, 1..65535; explicitly null: the module stops reporting it (R2: 65535). Required.' }),
+    maxVcpusPerTd: t.int({ description: 'The new value, 1..65535; explicitly null: the module stops reporting it (R2).' }),
+    features: t.field({ type: [TdxFeatureEnum], description: 'The TDX_FEATURES0 capabilities it reports (the whole list).' }),
+    tdcsPages: t.int({ description: 'TDCS pages per TD, 1..1024 (R7).' }),
+    tdvpsPages: t.int({ description: 'TDVPS pages per vCPU, 1..1024 (R7).' }),
   }),
 });
 
 const KernelChangeInput = builder.inputType('WhatIfKernelChange', {
-  description: "A kernel's policy or KVM_MAX_VCPUS changes.",
+  description: "A kernel's policy, KVM_MAX_VCPUS, TDX bring-up failure or module metadata behaviour changes.",
   fields: (t) => ({
     kernel: t.field({ type: KernelRef, required: true, description: 'The kernel.' }),
     tdxVcpuPolicy: t.field({ type: TdxVcpuPolicyEnum, description: 'The new policy.' }),
     kvmMaxVcpus: t.int({ description: 'The new KVM_MAX_VCPUS, 1..4096.' }),
+    tdxInitFailure: t.field({ type: TdxInitFailureEnum, description: 'What a failed TDX bring-up would do (R1 v2).' }),
+    moduleMetadata: t.field({ type: ModuleMetadataPolicyEnum, description: 'Whether module metadata would be mandatory (R1 v2, R2).' }),
   }),
 });
 
@@ -218,10 +224,21 @@ const HostMoveInput = builder.inputType('WhatIfHostMove', {
 });
 
 const HostChangeInput = builder.inputType('WhatIfHostChange', {
-  description: "A host's present CPUs change (CPUs onlined or offlined, a hardware change).",
+  description: "A host's present CPUs (CPUs onlined or offlined), kvm_intel.tdx or memory change; absent fields keep their value (give at least one).",
   fields: (t) => ({
     host: t.field({ type: HostRef, required: true, description: 'The host.' }),
-    presentCpus: t.int({ required: true, description: 'The new num_present_cpus().' }),
+    presentCpus: t.int({ description: 'The new num_present_cpus().' }),
+    kvmIntelTdx: t.boolean({ description: 'The new kvm_intel.tdx.' }),
+    memoryMiB: t.int({ description: 'The new RAM in MiB; explicitly null: unknown.' }),
+    reservedMemoryMiB: t.int({ description: 'The new RAM kept for the host itself.' }),
+  }),
+});
+
+const TdChangeInput = builder.inputType('WhatIfTdChange', {
+  description: "A TD's memory changes (R7).",
+  fields: (t) => ({
+    td: t.field({ type: TdRef, required: true, description: 'The TD.' }),
+    memoryMiB: t.int({ description: 'The new private memory in MiB; explicitly null: unknown. Required.' }),
   }),
 });
 
@@ -232,6 +249,7 @@ const WhatIfChangesInput = builder.inputType('WhatIfChanges', {
     kernels: t.field({ type: [KernelChangeInput], defaultValue: [], description: 'Kernel changes.' }),
     hostMoves: t.field({ type: [HostMoveInput], defaultValue: [], description: 'Hosts moving to another module or kernel.' }),
     hosts: t.field({ type: [HostChangeInput], defaultValue: [], description: 'Host changes.' }),
+    tds: t.field({ type: [TdChangeInput], defaultValue: [], description: 'TD changes.' }),
   }),
 });
 
@@ -242,16 +260,30 @@ async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIf
   const problems: FieldProblem[] = [];
   const find = <T>(field: string, what: string, key: string, lookup: () => Promise<T | null>): Promise<T | null> =>
     lookupRef(problems, field, what, key, lookup);
-  const changes: WhatIfChanges = { modules: [], kernels: [], hostMoves: [], hosts: [] };
+  const changes: WhatIfChanges = { modules: [], kernels: [], hostMoves: [], hosts: [], tds: [] };
   for (const [i, c] of (input.modules ?? []).entries()) {
     const field = `changes.modules[${i}]`;
     const row = await find(`${field}.module`, 'module', refKey(c.module), () =>
       ctx.prisma.tdxModule.findUnique({ where: moduleWhere(c.module, `${field}.module`), select: { id: true } }),
     );
-    if (c.maxVcpusPerTd === undefined) problems.push({ field: `${field}.maxVcpusPerTd`, message: 'is required (null: the module stops reporting it)' });
-    else if (c.maxVcpusPerTd !== null && (c.maxVcpusPerTd < 1 || c.maxVcpusPerTd > 65535))
+    if (c.maxVcpusPerTd === undefined && c.features == null && c.tdcsPages == null && c.tdvpsPages == null)
+      problems.push({ field, message: 'give at least one of maxVcpusPerTd (null: the module stops reporting it), features, tdcsPages and tdvpsPages' });
+    else if (c.maxVcpusPerTd != null && (c.maxVcpusPerTd < 1 || c.maxVcpusPerTd > 65535))
       problems.push({ field: `${field}.maxVcpusPerTd`, message: `must be 1..65535 or null, got ${c.maxVcpusPerTd}` });
-    if (row && c.maxVcpusPerTd !== undefined) changes.modules.push({ moduleId: row.id, maxVcpusPerTd: c.maxVcpusPerTd });
+    for (const key of ['tdcsPages', 'tdvpsPages'] as const) {
+      const pages = c[key];
+      if (pages != null && (pages < 1 || pages > 1024)) problems.push({ field: `${field}.${key}`, message: `must be 1..1024, got ${pages}` });
+    }
+    if (c.features != null && new Set(c.features).size !== c.features.length) problems.push({ field: `${field}.features`, message: 'lists a feature twice' });
+    if (row) {
+      changes.modules.push({
+        moduleId: row.id,
+        maxVcpusPerTd: c.maxVcpusPerTd,
+        features: c.features ?? undefined,
+        tdcsPages: c.tdcsPages ?? undefined,
+        tdvpsPages: c.tdvpsPages ?? undefined,
+      });
+    }
   }
   for (const [i, c] of (input.kernels ?? []).entries()) {
     const field = `changes.kernels[${i}]`;
@@ -260,7 +292,15 @@ async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIf
     );
     if (c.kvmMaxVcpus != null && (c.kvmMaxVcpus < 1 || c.kvmMaxVcpus > 4096))
       problems.push({ field: `${field}.kvmMaxVcpus`, message: `must be 1..4096, got ${c.kvmMaxVcpus}` });
-    if (row) changes.kernels.push({ kernelId: row.id, tdxVcpuPolicy: c.tdxVcpuPolicy ?? undefined, kvmMaxVcpus: c.kvmMaxVcpus ?? undefined });
+    if (row) {
+      changes.kernels.push({
+        kernelId: row.id,
+        tdxVcpuPolicy: c.tdxVcpuPolicy ?? undefined,
+        kvmMaxVcpus: c.kvmMaxVcpus ?? undefined,
+        tdxInitFailure: c.tdxInitFailure ?? undefined,
+        moduleMetadata: c.moduleMetadata ?? undefined,
+      });
+    }
   }
   for (const [i, m] of (input.hostMoves ?? []).entries()) {
     const field = `changes.hostMoves[${i}]`;
@@ -301,16 +341,41 @@ async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIf
   for (const [i, c] of (input.hosts ?? []).entries()) {
     const field = `changes.hosts[${i}]`;
     const row = await find(`${field}.host`, 'host', refKey(c.host), () =>
-      ctx.prisma.host.findUnique({ where: hostWhere(c.host, `${field}.host`), select: { id: true, platform: true } }),
+      ctx.prisma.host.findUnique({
+        where: hostWhere(c.host, `${field}.host`),
+        select: { id: true, platform: true, memoryMiB: true, reservedMemoryMiB: true },
+      }),
     );
-    if (c.presentCpus < 1) problems.push({ field: `${field}.presentCpus`, message: `must be positive, got ${c.presentCpus}` });
-    else if (row && c.presentCpus > maxLogicalCpus(row.platform)) {
+    if (c.presentCpus == null && c.kvmIntelTdx == null && c.memoryMiB === undefined && c.reservedMemoryMiB == null)
+      problems.push({ field, message: 'give at least one of presentCpus, kvmIntelTdx, memoryMiB (null: unknown) and reservedMemoryMiB' });
+    if (c.presentCpus != null && c.presentCpus < 1) problems.push({ field: `${field}.presentCpus`, message: `must be positive, got ${c.presentCpus}` });
+    else if (row && c.presentCpus != null && c.presentCpus > maxLogicalCpus(row.platform)) {
       problems.push({
         field: `${field}.presentCpus`,
         message: `${c.presentCpus} present CPUs exceed the ${maxLogicalCpus(row.platform)} logical CPUs of platform "${row.platform.name}"`,
       });
     }
-    if (row) changes.hosts.push({ hostId: row.id, presentCpus: c.presentCpus });
+    if (row) {
+      // The same field rules as the inventory (validation.ts), on the host as it would be.
+      const memoryMiB = c.memoryMiB === undefined ? row.memoryMiB : c.memoryMiB;
+      const reservedMemoryMiB = c.reservedMemoryMiB ?? row.reservedMemoryMiB;
+      const memoryProblems = validateHost({ hostname: 'x', presentCpus: 1, guestKeyIds: 0, allocationRatio: 1, memoryMiB, reservedMemoryMiB }, null);
+      problems.push(...memoryProblems.map((p) => ({ ...p, field: `${field}.${p.field}` })));
+      changes.hosts.push({
+        hostId: row.id,
+        presentCpus: c.presentCpus ?? undefined,
+        kvmIntelTdx: c.kvmIntelTdx ?? undefined,
+        memoryMiB: c.memoryMiB,
+        reservedMemoryMiB: c.reservedMemoryMiB ?? undefined,
+      });
+    }
+  }
+  for (const [i, c] of (input.tds ?? []).entries()) {
+    const field = `changes.tds[${i}]`;
+    const row = await find(`${field}.td`, 'TD', refKey(c.td), () => ctx.prisma.td.findUnique({ where: tdWhere(c.td, `${field}.td`), select: { id: true } }));
+    if (c.memoryMiB === undefined) problems.push({ field: `${field}.memoryMiB`, message: 'is required (null: unknown)' });
+    else problems.push(...validateTd({ name: 'x', vcpus: 1, memoryMiB: c.memoryMiB }).map((p) => ({ ...p, field: `${field}.${p.field}` })));
+    if (row && c.memoryMiB !== undefined) changes.tds.push({ tdId: row.id, memoryMiB: c.memoryMiB });
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return changes;
@@ -366,8 +431,15 @@ const HostImpactRef = builder.objectRef<HostImpact>('WhatIfHostImpact').implemen
     tdxDisabledReasonsBefore: t.field({ type: [TdxDisabledReasonRef], description: 'R1 reasons now.', resolve: (h) => h.before.tdxDisabledReasons }),
     tdxDisabledReasonsAfter: t.field({
       type: [TdxDisabledReasonRef],
-      description: 'R1 reasons after the changes.',
+      description: 'R1 reasons after the changes, each with its effect.',
       resolve: (h) => h.after.tdxDisabledReasons,
+    }),
+    kvmLoadsBefore: t.boolean({ description: 'R1 v2: whether kvm_intel loads now.', resolve: (h) => h.before.kvmLoads }),
+    kvmLoadsAfter: t.boolean({ description: 'R1 v2: whether kvm_intel would load after the changes.', resolve: (h) => h.after.kvmLoads }),
+    freeMemoryMiBAfter: t.int({
+      nullable: true,
+      description: 'R7: free memory for TDs after the changes; null where TDX would be disabled or the memory is unknown.',
+      resolve: (h) => h.after.freeMemoryMiB,
     }),
     kvmCapMaxVcpusBefore: t.int({ nullable: true, description: 'The effective cap now.', resolve: (h) => h.before.kvmCapMaxVcpus }),
     kvmCapMaxVcpusAfter: t.int({ nullable: true, description: 'The effective cap after the changes.', resolve: (h) => h.after.kvmCapMaxVcpus }),
@@ -392,9 +464,15 @@ const CapacityTotalsRef = builder.objectRef<CapacityTotals>('WhatIfCapacity').im
   description: 'Fleet capacity on TDX-enabled hosts.',
   fields: (t) => ({
     tdxEnabledHosts: t.exposeInt('tdxEnabledHosts', { description: 'Hosts with TDX enabled.' }),
+    kvmLoadFailingHosts: t.exposeInt('kvmLoadFailingHosts', { description: 'R1 v2: hosts whose kvm_intel fails to load (over all hosts).' }),
     tdSlots: t.exposeInt('tdSlots', { description: 'Free guest KeyIDs: how many more TDs can start.' }),
     schedulableVcpus: t.exposeInt('schedulableVcpus', { description: 'presentCpus x allocationRatio, summed.' }),
     freeVcpus: t.exposeInt('freeVcpus', { description: 'Schedulable minus allocated vCPUs, summed.' }),
+    tdMemoryMiB: t.exposeFloat('tdMemoryMiB', {
+      description: 'R7: memory for TDs, summed over hosts of known memory (whole MiB; a Float because fleets exceed 2^31 MiB).',
+    }),
+    allocatedMemoryMiB: t.exposeFloat('allocatedMemoryMiB', { description: 'R7: footprints of the placed TDs, summed (whole MiB).' }),
+    freeMemoryMiB: t.exposeFloat('freeMemoryMiB', { description: 'R7: free memory for TDs, summed (whole MiB).' }),
   }),
 });
 
@@ -414,6 +492,12 @@ const WhatIfRef = builder.objectRef<WhatIfResult>('WhatIf').implement({
       description: 'Hosts where TDX is enabled now and would be disabled, with the new reasons.',
       args: { first: t.arg.int(), after: t.arg.string() },
       resolve: (r, args) => slice(r.hostsLosingTdx, args),
+    }),
+    hostsLosingKvm: t.field({
+      type: HostImpactPage,
+      description: 'R1 v2: hosts whose kvm_intel loads now and would fail to load (no VM of any kind would run), with the reasons and their effects.',
+      args: { first: t.arg.int(), after: t.arg.string() },
+      resolve: (r, args) => slice(r.hostsLosingKvm, args),
     }),
     hostsGainingTdx: t.field({
       type: HostImpactPage,
@@ -450,9 +534,13 @@ const WhatIfRef = builder.objectRef<WhatIfResult>('WhatIf').implement({
       description: 'After minus before.',
       resolve: (r) => ({
         tdxEnabledHosts: r.capacityAfter.tdxEnabledHosts - r.capacityBefore.tdxEnabledHosts,
+        kvmLoadFailingHosts: r.capacityAfter.kvmLoadFailingHosts - r.capacityBefore.kvmLoadFailingHosts,
         tdSlots: r.capacityAfter.tdSlots - r.capacityBefore.tdSlots,
         schedulableVcpus: r.capacityAfter.schedulableVcpus - r.capacityBefore.schedulableVcpus,
         freeVcpus: r.capacityAfter.freeVcpus - r.capacityBefore.freeVcpus,
+        tdMemoryMiB: r.capacityAfter.tdMemoryMiB - r.capacityBefore.tdMemoryMiB,
+        allocatedMemoryMiB: r.capacityAfter.allocatedMemoryMiB - r.capacityBefore.allocatedMemoryMiB,
+        freeMemoryMiB: r.capacityAfter.freeMemoryMiB - r.capacityBefore.freeMemoryMiB,
       }),
     }),
   }),
