@@ -79,14 +79,26 @@ export async function floorReport(db: Database, versions: string[], json: boolea
     .join('\n\n');
 }
 
+interface Reason {
+  code: string;
+  message: string;
+  effect: 'TDX_DISABLED' | 'KVM_LOAD_FAILS';
+}
+
 interface Outcome {
   tdxEnabled: boolean;
   kvmCapMaxVcpus: number | null;
-  tdxDisabledReasons: { code: string; message: string }[];
+  kvmLoads: boolean;
+  tdxDisabledReasons: Reason[];
+}
+
+/** A reason with what it costs (R1 v2): "KVM fails to load" or "TDX off". */
+function withEffect(r: Reason, text: string): string {
+  return `${text} [${r.effect === 'KVM_LOAD_FAILS' ? 'KVM fails to load' : 'TDX off'}]`;
 }
 
 export async function matrixReport(db: Database, kvmMaxVcpus: number, json: boolean): Promise<string> {
-  const outcome = 'tdxEnabled kvmCapMaxVcpus tdxDisabledReasons { code message }';
+  const outcome = 'tdxEnabled kvmCapMaxVcpus kvmLoads tdxDisabledReasons { code message effect }';
   const data = await query<{
     moduleMatrix: {
       module: { version: string; maxVcpusPerTd: number | null };
@@ -94,21 +106,25 @@ export async function matrixReport(db: Database, kvmMaxVcpus: number, json: bool
       maxLogicalCpus: number;
       presentCpusPolicy: Outcome;
       moduleLimitPolicy: Outcome;
+      mainlineKernel: Outcome;
     }[];
   }>(
     db,
-    `query($k: Int!) { moduleMatrix(kvmMaxVcpus: $k) { module { version maxVcpusPerTd } platform { name } maxLogicalCpus presentCpusPolicy { ${outcome} } moduleLimitPolicy { ${outcome} } } }`,
+    `query($k: Int!) { moduleMatrix(kvmMaxVcpus: $k) { module { version maxVcpusPerTd } platform { name } maxLogicalCpus presentCpusPolicy { ${outcome} } moduleLimitPolicy { ${outcome} } mainlineKernel { ${outcome} } } }`,
     { k: kvmMaxVcpus },
   );
   if (json) return JSON.stringify(data.moduleMatrix, null, 2);
   // Short cells: the numbers where R1's PRESENT_CPUS check fails, the reason code otherwise.
-  const reason = (r: { code: string; message: string }) => (r.code === 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS' ? r.message : r.code);
+  const reason = (r: Reason) => (r.code === 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS' ? r.message : r.code);
   const cell = (o: Outcome) => (o.tdxEnabled ? `cap ${o.kvmCapMaxVcpus}` : `off: ${o.tdxDisabledReasons.map(reason).join(', ')}`);
+  // N3 v2: on a mainline kernel a failure at module initialisation takes KVM down with it.
+  const mainline = (o: Outcome) =>
+    o.tdxEnabled ? `cap ${o.kvmCapMaxVcpus}` : `${o.kvmLoads ? 'TDX off' : 'KVM fails to load'}: ${o.tdxDisabledReasons.map(reason).join(', ')}`;
   return [
     `Module x platform, fully populated, KVM_MAX_VCPUS ${kvmMaxVcpus}`,
     '',
     table(
-      ['module', 'MAX_VCPUS_PER_TD', 'platform', 'CPUs', 'PRESENT_CPUS (upstream)', 'MODULE_LIMIT (v19)'],
+      ['module', 'MAX_VCPUS_PER_TD', 'platform', 'CPUs', 'PRESENT_CPUS (upstream)', 'MODULE_LIMIT (v19)', 'mainline kernel (6.16+)'],
       data.moduleMatrix.map((r) => [
         r.module.version,
         r.module.maxVcpusPerTd,
@@ -116,6 +132,7 @@ export async function matrixReport(db: Database, kvmMaxVcpus: number, json: bool
         r.maxLogicalCpus,
         cell(r.presentCpusPolicy),
         cell(r.moduleLimitPolicy),
+        mainline(r.mainlineKernel),
       ]),
     ),
   ].join('\n');
@@ -125,7 +142,8 @@ const LIST_LIMIT = 20;
 
 interface WhatIfData {
   whatIf: {
-    hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: { message: string }[] } }[] };
+    hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
+    hostsLosingKvm: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
     hostsGainingTdx: { totalCount: number; edges: { node: { hostname: string; kvmCapMaxVcpusAfter: number | null } }[] };
     hostsWithNewCap: { totalCount: number; edges: { node: { hostname: string; kvmCapMaxVcpusBefore: number | null; kvmCapMaxVcpusAfter: number | null } }[] };
     tdsNoLongerFitting: { totalCount: number; edges: { node: { name: string; vcpus: number; hostname: string; kvmCapMaxVcpusAfter: number | null } }[] };
@@ -137,11 +155,12 @@ interface WhatIfData {
 }
 
 export async function whatIfReport(db: Database, changes: unknown, json: boolean): Promise<string> {
-  const capacity = 'tdxEnabledHosts tdSlots schedulableVcpus freeVcpus';
+  const capacity = 'tdxEnabledHosts kvmLoadFailingHosts tdSlots schedulableVcpus freeVcpus tdMemoryMiB freeMemoryMiB';
   const data = await query<WhatIfData>(
     db,
     `query($c: WhatIfChanges!, $n: Int!) { whatIf(changes: $c) {
-      hostsLosingTdx(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { message } } } }
+      hostsLosingTdx(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
+      hostsLosingKvm(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
       hostsGainingTdx(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusAfter } } }
       hostsWithNewCap(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
       tdsNoLongerFitting(first: $n) { totalCount edges { node { name vcpus hostname kvmCapMaxVcpusAfter } } }
@@ -154,7 +173,8 @@ export async function whatIfReport(db: Database, changes: unknown, json: boolean
   const more = (c: { totalCount: number; edges: unknown[] }) => (c.totalCount > c.edges.length ? `\n(${c.totalCount - c.edges.length} more)` : '');
   const section = (title: string, c: { totalCount: number; edges: unknown[] }, body: () => string) =>
     `${title}: ${c.totalCount}${c.totalCount ? `\n\n${body()}${more(c)}` : ''}`;
-  const keys = ['tdxEnabledHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus'];
+  const keys = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'];
+  const why = (reasons: Reason[]) => reasons.map((r) => withEffect(r, r.message)).join('; ');
   return [
     `What if: ${JSON.stringify(changes)}\n\n${table(
       ['capacity', 'before', 'after', 'change'],
@@ -163,7 +183,13 @@ export async function whatIfReport(db: Database, changes: unknown, json: boolean
     section('Hosts losing TDX', w.hostsLosingTdx, () =>
       table(
         ['host', 'why'],
-        w.hostsLosingTdx.edges.map((e) => [e.node.hostname, e.node.tdxDisabledReasonsAfter.map((r) => r.message).join('; ')]),
+        w.hostsLosingTdx.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
+      ),
+    ),
+    section('Hosts whose KVM would fail to load', w.hostsLosingKvm, () =>
+      table(
+        ['host', 'why'],
+        w.hostsLosingKvm.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
       ),
     ),
     section('Hosts gaining TDX', w.hostsGainingTdx, () =>

@@ -93,9 +93,13 @@ describe('tdplan command', () => {
     const whatif = await tdplan(['report', 'whatif', '--module-limit', '2.0.02.00.0420=512']);
     expect(whatif.code).toBe(0);
     expect(whatif.stdout).toContain('Hosts losing TDX: 1');
-    expect(whatif.stdout).toMatch(/gnr-b02\s+MAX_VCPUS_PER_TD 512 < 688 present CPUs/);
+    expect(whatif.stdout).toMatch(/gnr-b02\s+MAX_VCPUS_PER_TD 512 < 688 present CPUs \[KVM fails to load\]/);
+    // R1 v2: gnr-b02 runs the mainline linux-6.16, so the failed check takes kvm_intel down with it.
+    expect(whatif.stdout).toContain('Hosts whose KVM would fail to load: 1');
     const matrix = await tdplan(['report', 'matrix']);
-    expect(matrix.stdout).toMatch(/1\.5\.10\.00\.0820\s+576\s+GNR-SP-4S\s+688\s+off: MAX_VCPUS_PER_TD 576 < 688 present CPUs\s+cap 576/);
+    expect(matrix.stdout).toMatch(
+      /1\.5\.10\.00\.0820\s+576\s+GNR-SP-4S\s+688\s+off: MAX_VCPUS_PER_TD 576 < 688 present CPUs\s+cap 576\s+KVM fails to load: MAX_VCPUS_PER_TD 576 < 688/,
+    );
     const wrong = await tdplan(['report', 'whatif', '--kernel-policy', 'linux-6.16=SOMETIMES']);
     expect(wrong).toMatchObject({ code: 2, stderr: 'tdplan: --kernel-policy wants PRESENT_CPUS or MODULE_LIMIT, got "SOMETIMES"\n' });
   });
