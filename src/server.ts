@@ -52,20 +52,53 @@ function unauthenticated(message: string): GraphQLError {
   });
 }
 
-/** The principal of a request: its bearer token's, or a 401 before anything runs. */
-async function principalOf(db: Database, request: Request): Promise<Principal> {
+/** The principal of a request's bearer token, or why there is none. */
+async function principalOf(db: Database, request: Request): Promise<Principal | string> {
   const header = request.headers.get('authorization');
   const token = bearerToken(header);
   if (!token) {
-    throw unauthenticated(
-      header
-        ? 'the Authorization header must be "Bearer <API token>"'
-        : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)',
-    );
+    return header
+      ? 'the Authorization header must be "Bearer <API token>"'
+      : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)';
   }
-  const principal = await authenticate(db.prisma, token);
-  if (!principal) throw unauthenticated('invalid or revoked API token');
-  return principal;
+  return (await authenticate(db.prisma, token)) ?? 'invalid or revoked API token';
+}
+
+function errorResponse(status: number, error: GraphQLError, headers: Record<string, string> = {}): Response {
+  const { http: _http, ...extensions } = error.extensions;
+  return new Response(JSON.stringify({ errors: [{ message: error.message, extensions }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+// Authentication from the headers alone, before yoga reads the body: a caller without a valid
+// token costs one indexed look-up, never a parse, and learns nothing about the schema. (yoga's
+// GraphiQL page, a static GET, is answered by an earlier plugin and needs no token.)
+function authenticationPlugin(db: Database, auth: 'required' | 'off', principals: WeakMap<Request, Principal>, mask: (error: unknown) => Error): Plugin {
+  return {
+    async onRequest({ request, endResponse }) {
+      if (auth === 'off') return;
+      let principal: Principal | string;
+      try {
+        principal = await principalOf(db, request);
+      } catch (err) {
+        // The token look-up failed (the database is away, the request's deadline passed): the same
+        // typed error a resolver's failure would give.
+        const error = mask(err);
+        const http = (error instanceof GraphQLError ? error.extensions.http : undefined) as { status?: number; headers?: Record<string, string> } | undefined;
+        const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(error.message);
+        endResponse(errorResponse(http?.status ?? 500, graphqlError, { ...http?.headers, connection: 'close' }));
+        return;
+      }
+      if (typeof principal === 'string') {
+        // connection: close, or node would drain the unread body from a kept-alive connection.
+        endResponse(errorResponse(401, unauthenticated(principal), { 'WWW-Authenticate': 'Bearer realm="tdplan"', connection: 'close' }));
+        return;
+      }
+      principals.set(request, principal);
+    },
+  };
 }
 
 // Counts the SQL round trips of one GraphQL execution: execution runs inside the counter's
@@ -163,17 +196,17 @@ export type TdplanYoga = YogaServerInstance<Record<string, unknown>, Context> & 
 export function createTdplanYoga(db: Database, options: ServerOptions = {}): TdplanYoga {
   const logger = options.logger ?? silentLogger;
   const metrics = createMetrics(db);
+  const principals = new WeakMap<Request, Principal>();
+  const masker = errorMasker(logger);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'tdplan: TDX capacity planning', defaultQuery: EXAMPLE_QUERY },
-    context: async ({ request }) => ({
-      db,
-      prisma: db.prisma,
-      principal: options.auth === 'off' ? LOCAL_PRINCIPAL : await principalOf(db, request),
-    }),
+    context: ({ request }) => ({ db, prisma: db.prisma, principal: principals.get(request) ?? LOCAL_PRINCIPAL }),
     plugins: [
+      // First: nothing of the body is read, parsed or validated for a caller without a valid token.
+      authenticationPlugin(db, options.auth ?? 'required', principals, (error) => masker(error, 'Unexpected error.')),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
@@ -182,7 +215,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       blockFieldSuggestionsPlugin(),
       noSuggestionsPlugin(),
     ],
-    maskedErrors: { maskError: errorMasker(logger) },
+    maskedErrors: { maskError: masker },
     logging: false,
   });
   return Object.assign(yoga, { ops: { db, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES } });

@@ -1,0 +1,83 @@
+// Hostile input through a real port (issue 16): work before authentication, oversized and
+// malformed bodies, cross-origin requests, expensive lists, and per-token limits.
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import { importInventory } from '../../src/inventory/import.js';
+import { createTdplanYoga, listen, type RunningServer, type ServerOptions } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { tokenFor } from '../support/server.js';
+
+let db: TestDatabase;
+let token: string;
+const servers: RunningServer[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  token = await tokenFor(db, 'VIEWER');
+});
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  await db.destroy();
+});
+
+async function serve(options: ServerOptions = {}): Promise<string> {
+  const server = await listen(createTdplanYoga(db, options), '127.0.0.1', 0);
+  servers.push(server);
+  return server.url;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+}
+
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers }, body });
+  const text = await response.text();
+  let json: Answer['json'] = {};
+  try {
+    json = JSON.parse(text) as Answer['json'];
+  } catch {
+    // not JSON: the test looks at the text
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+const auth = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+describe('authentication comes first', () => {
+  it('answers a caller without a valid token with 401 before reading the body, and says nothing about the schema', async () => {
+    const url = await serve();
+    for (const headers of [{}, { authorization: 'Bearer tdp_unknown' }, { authorization: 'Basic eDp5' }]) {
+      const invalid = await post(url, JSON.stringify({ query: 'mutation { importInventory(x: 1) { __typename } }' }), headers);
+      expect(invalid.status).toBe(401);
+      expect(invalid.json.errors).toEqual([{ message: expect.any(String), extensions: { code: 'UNAUTHENTICATED' } }]);
+      expect(invalid.text).not.toMatch(/importInventory|argument|document|Unknown|ImportMode/);
+      const malformed = await post(url, '{"query": ', headers);
+      expect(malformed.status).toBe(401);
+    }
+  });
+
+  it('never reads the body of an unauthenticated request: a declared 20 MB body that is never sent is answered at once', async () => {
+    const url = new URL(await serve());
+    const started = performance.now();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { host: url.hostname, port: url.port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(20_000_000) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.write('{"query":"'); // and nothing more: a server waiting for the body would never answer
+    });
+    expect(status).toBe(401);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  }, 5_000);
+});
