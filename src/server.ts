@@ -187,7 +187,14 @@ function errorMasker(logger: Logger) {
       return new GraphQLError(`database unavailable: ${unavailable}`, { extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } } });
     }
     if (!(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error (masked for the client)');
-    return defaultMaskError(error, message, isDev);
+    const masked = defaultMaskError(error, message, isDev);
+    // yoga attaches the parser's own message as extensions.originalError (for malformed JSON it
+    // quotes the body, however large): the client gets the short message only.
+    if (masked instanceof GraphQLError && masked.extensions.originalError !== undefined) {
+      const { originalError: _dropped, ...extensions } = masked.extensions;
+      return new GraphQLError(masked.message, { nodes: masked.nodes, source: masked.source, positions: masked.positions, path: masked.path, extensions });
+    }
+    return masked;
   };
 }
 

@@ -36,7 +36,11 @@ interface Answer {
 }
 
 async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers }, body });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body,
+  });
   const text = await response.text();
   let json: Answer['json'] = {};
   try {
@@ -67,7 +71,13 @@ describe('authentication comes first', () => {
     const started = performance.now();
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request(
-        { host: url.hostname, port: url.port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(20_000_000) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/graphql',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(20_000_000) },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -80,4 +90,15 @@ describe('authentication comes first', () => {
     expect(status).toBe(401);
     expect(performance.now() - started).toBeLessThan(2_000);
   }, 5_000);
+});
+
+describe('malformed and large bodies', () => {
+  it('does not echo a malformed JSON body', async () => {
+    const url = await serve();
+    const garbage = `{"query": "${'x'.repeat(1_000_000)}`;
+    const res = await post(url, garbage, auth());
+    expect(res.status).toBe(400);
+    expect(res.text.length).toBeLessThan(1_000);
+    expect(res.json.errors?.[0]).toEqual({ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } });
+  });
 });
