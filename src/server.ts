@@ -205,6 +205,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
   const metrics = createMetrics(db);
   const principals = new WeakMap<Request, Principal>();
   const masker = errorMasker(logger);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -223,9 +224,11 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       noSuggestionsPlugin(),
     ],
     maskedErrors: { maskError: masker },
+    // yoga's own limit (25,000,000 bytes by default) would apply before ours.
+    maxRequestBodySize: maxBodyBytes,
     logging: false,
   });
-  return Object.assign(yoga, { ops: { db, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES } });
+  return Object.assign(yoga, { ops: { db, metrics, logger, maxBodyBytes } });
 }
 
 export interface RunningServer {

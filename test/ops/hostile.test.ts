@@ -102,3 +102,12 @@ describe('malformed and large bodies', () => {
     expect(res.json.errors?.[0]).toEqual({ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } });
   });
 });
+
+describe('the body limit', () => {
+  it('is the documented 64 MiB by default: a 30 MB request is served', async () => {
+    const url = await serve();
+    const res = await post(url, JSON.stringify({ query: '{ hosts { totalCount } }', variables: { pad: 'x'.repeat(30_000_000) } }), auth());
+    expect(res.status).toBe(200);
+    expect(res.json.data).toEqual({ hosts: { totalCount: 13 } });
+  });
+});
