@@ -15,18 +15,11 @@ import { generateFleet } from './inventory/generate.js';
 import { importInventory, type ImportMode } from './commands/import-inventory.js';
 import { floorReport, matrixReport, whatIfReport } from './report.js';
 import { createLogger, type Logger } from './ops/logger.js';
-import { createTdplanYoga, DEFAULT_MAX_BODY_BYTES, listen } from './server.js';
+import { serveSettingsFromEnv } from './ops/server-config.js';
+import { createTdplanYoga, listen } from './server.js';
 
 /** How long `serve` lets in-flight requests finish after SIGTERM. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-
-function maxBodyBytes(): number {
-  const raw = process.env.TDPLAN_MAX_BODY_BYTES;
-  if (raw === undefined) return DEFAULT_MAX_BODY_BYTES;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1024) throw new CliError(`TDPLAN_MAX_BODY_BYTES must be a whole number of bytes, at least 1024 (got "${raw}")`, 2);
-  return n;
-}
 
 /** The CLI acts as an admin (it holds the database credentials); the audit trail names the OS user. */
 const CLI_ACTOR: Principal = { name: `cli:${os.userInfo().username}`, role: 'ADMIN' };
@@ -123,6 +116,7 @@ Examples:
       if (!opts.auth && !isLoopback(opts.host)) {
         throw new CliError(`--no-auth is refused on ${opts.host}: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens`, 2);
       }
+      const settings = serveSettingsFromEnv();
       const dataDir = program.opts<{ dataDir: string }>().dataDir;
       const logger = createLogger();
       const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
@@ -133,7 +127,7 @@ Examples:
         }
         if (opts.auth) await bootstrapAdminToken(opened, dataDir, logger);
         else logger.warn('--no-auth: every request acts as admin; only this machine can reach it');
-        const yoga = createTdplanYoga(opened.db, { auth: opts.auth ? 'required' : 'off', logger, maxBodyBytes: maxBodyBytes() });
+        const yoga = createTdplanYoga(opened.db, { auth: opts.auth ? 'required' : 'off', logger, ...settings });
         const running = await listen(yoga, opts.host, opts.port).catch((err: NodeJS.ErrnoException) => {
           throw new CliError(
             err.code === 'EADDRINUSE'

@@ -30,6 +30,11 @@ export interface ServerOptions {
   logger?: Logger;
   /** Largest request body accepted, in bytes (413 above it). */
   maxBodyBytes?: number;
+  /**
+   * Origins (`https://planner.example.com`) whose browser pages may call the API with credentials.
+   * Default none: no CORS headers, so browsers allow only same-origin pages (the planning UI is one).
+   */
+  corsOrigins?: readonly string[];
 }
 
 /** 64 MiB: inventory documents of large fleets go through importInventory. */
@@ -206,6 +211,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
   const principals = new WeakMap<Request, Principal>();
   const masker = errorMasker(logger);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const corsOrigins = options.corsOrigins ?? [];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -224,6 +230,11 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       noSuggestionsPlugin(),
     ],
     maskedErrors: { maskError: masker },
+    // Only configured origins get CORS headers (yoga's default reflects any origin, with credentials).
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin !== null && corsOrigins.includes(origin) ? { origin: [origin], credentials: true } : false;
+    },
     // yoga's own limit (25,000,000 bytes by default) would apply before ours.
     maxRequestBodySize: maxBodyBytes,
     logging: false,

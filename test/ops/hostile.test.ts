@@ -56,7 +56,7 @@ const auth = (): Record<string, string> => ({ authorization: `Bearer ${token}` }
 describe('authentication comes first', () => {
   it('answers a caller without a valid token with 401 before reading the body, and says nothing about the schema', async () => {
     const url = await serve();
-    for (const headers of [{}, { authorization: 'Bearer tdp_unknown' }, { authorization: 'Basic eDp5' }]) {
+    for (const headers of [{}, { authorization: 'Bearer tdp_unknown' }, { authorization: 'Basic eDp5' }] as Record<string, string>[]) {
       const invalid = await post(url, JSON.stringify({ query: 'mutation { importInventory(x: 1) { __typename } }' }), headers);
       expect(invalid.status).toBe(401);
       expect(invalid.json.errors).toEqual([{ message: expect.any(String), extensions: { code: 'UNAUTHENTICATED' } }]);
@@ -109,5 +109,35 @@ describe('the body limit', () => {
     const res = await post(url, JSON.stringify({ query: '{ hosts { totalCount } }', variables: { pad: 'x'.repeat(30_000_000) } }), auth());
     expect(res.status).toBe(200);
     expect(res.json.data).toEqual({ hosts: { totalCount: 13 } });
+  });
+});
+
+describe('cross-origin requests', () => {
+  const preflight = (url: string, origin: string): Promise<Response> =>
+    fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+
+  it('by default gives no origin CORS headers (same-origin only)', async () => {
+    const url = await serve();
+    const options = await preflight(url, 'https://evil.example');
+    expect(options.headers.get('access-control-allow-origin')).toBeNull();
+    expect(options.headers.get('access-control-allow-credentials')).toBeNull();
+    const res = await post(url, JSON.stringify({ query: '{ me { name } }' }), { ...auth(), origin: 'https://evil.example' });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('allows exactly the configured origins', async () => {
+    const url = await serve({ corsOrigins: ['https://planner.example', 'https://ops.example'] });
+    const allowed = await preflight(url, 'https://ops.example');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://ops.example');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const res = await post(url, JSON.stringify({ query: '{ me { name } }' }), { ...auth(), origin: 'https://planner.example' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://planner.example');
+    const refused = await preflight(url, 'https://evil.example');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
   });
 });
