@@ -8,12 +8,12 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import { roleAllows } from '../auth/principal.js';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError, ValidationError } from '../errors.js';
 import { JSONObjectResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import type { Context } from './context.js';
-import { complexityError, fieldComplexity, QUERY_LIMITS } from './limits.js';
+import { complexityError, fieldComplexity, nodesComplexity, QUERY_LIMITS } from './limits.js';
 
 export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
@@ -56,7 +56,16 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
     nodeQueryOptions: { description: 'Any entity by its global ID.' },
-    nodesQueryOptions: { description: 'Entities by their global IDs, in the same order.' },
+    nodesQueryOptions: {
+      description: `Entities by their global IDs, in the same order (at most ${QUERY_LIMITS.nodeIds}).`,
+      complexity: nodesComplexity,
+      resolve: (_root, args, _ctx, _info, resolveNodes) => {
+        if (args.ids.length > QUERY_LIMITS.nodeIds) {
+          throw new ValidationError([{ field: 'ids', message: `at most ${QUERY_LIMITS.nodeIds} IDs per request (got ${args.ids.length})` }]);
+        }
+        return resolveNodes(args.ids);
+      },
+    },
   },
   errors: { defaultTypes: [] },
 });

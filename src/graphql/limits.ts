@@ -14,7 +14,29 @@ export const QUERY_LIMITS = {
   aliases: 15,
   /** Lexical tokens in the query text (variables are not counted: send documents as variables). */
   tokens: 5_000,
+  /** IDs in one `nodes(ids:)`: each is a row to load, like an item of a page. */
+  nodeIds: 100,
 } as const;
+
+/**
+ * Root fields whose answer covers the whole fleet, whatever the arguments: priced by what they
+ * return or compute, not as one field. The inventory document is every row of the inventory (tens
+ * of MB for a region): two of them take the whole budget. A what-if loads every host's and TD's
+ * facts; the others are fleet-wide aggregates.
+ */
+export const FLEET_WIDE_FIELD_COSTS: Readonly<Record<string, number>> = {
+  inventoryDocument: 10_000,
+  whatIf: 2_000,
+  whatFitsWhere: 500,
+  fleetSummary: 500,
+  moduleMatrix: 500,
+  moduleFloor: 200,
+};
+
+/** `nodes(ids:)` costs its selection once per ID, like a connection per item of its page. */
+export function nodesComplexity(args: { ids?: unknown }): { field: number; multiplier: number } {
+  return { field: 1, multiplier: Array.isArray(args.ids) ? Math.max(1, args.ids.length) : 1 };
+}
 
 /** Page size the relay plugin uses when a connection gets no `first`/`last`. */
 const DEFAULT_PAGE = 20;
@@ -24,6 +46,8 @@ export function fieldComplexity<C>(
   _ctx: C,
   field: GraphQLField<unknown, C, Record<string, unknown>>,
 ): { field: number; multiplier: number } {
+  const fixed = FLEET_WIDE_FIELD_COSTS[field.name];
+  if (fixed !== undefined) return { field: fixed, multiplier: 1 };
   const page = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : null;
   const type = getNullableType(field.type);
   const typeName = 'name' in type ? String(type.name) : '';

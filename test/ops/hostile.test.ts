@@ -141,3 +141,41 @@ describe('cross-origin requests', () => {
     expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
   });
 });
+
+describe('cost counts what a query returns', () => {
+  it('nodes(ids:) costs each ID, and takes at most 100', async () => {
+    const url = await serve();
+    const page = await post(url, JSON.stringify({ query: '{ hosts(first: 2) { edges { node { id } } } }' }), auth());
+    const ids = (page.json.data as { hosts: { edges: { node: { id: string } }[] } }).hosts.edges.map((e) => e.node.id);
+    const query = 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Host { hostname } } }';
+
+    const two = await post(url, JSON.stringify({ query, variables: { ids } }), auth());
+    expect(two.json).toEqual({ data: { nodes: [expect.objectContaining({ id: ids[0] }), expect.objectContaining({ id: ids[1] })] } });
+
+    const started = performance.now();
+    const many = await post(url, JSON.stringify({ query, variables: { ids: Array.from({ length: 100_000 }, (_, i) => ids[i % 2]) } }), auth());
+    expect(many.json.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', kind: 'complexity', limit: 20_000 });
+    expect(many.json.data ?? null).toBeNull();
+    expect(performance.now() - started).toBeLessThan(5_000);
+
+    const overBound = await post(
+      url,
+      JSON.stringify({ query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids: Array.from({ length: 101 }, (_, i) => ids[i % 2]) } }),
+      auth(),
+    );
+    expect(overBound.json.errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      problems: [{ field: 'ids', message: expect.stringContaining('at most 100') }],
+    });
+  });
+
+  it('inventoryDocument is priced as the whole inventory it returns: three in one query are refused', async () => {
+    const url = await serve();
+    const one = await post(url, JSON.stringify({ query: '{ inventoryDocument }' }), auth());
+    expect(one.status).toBe(200);
+    expect(Object.keys((one.json.data as { inventoryDocument: object }).inventoryDocument)).toContain('hosts');
+    const three = await post(url, JSON.stringify({ query: '{ a: inventoryDocument b: inventoryDocument c: inventoryDocument }' }), auth());
+    expect(three.json.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', kind: 'complexity' });
+    expect(three.json.data ?? null).toBeNull();
+  });
+});
