@@ -116,10 +116,17 @@ Examples:
       if (!opts.auth && !isLoopback(opts.host)) {
         throw new CliError(`--no-auth is refused on ${opts.host}: anyone who can reach it could change the fleet; listen on 127.0.0.1, or use API tokens`, 2);
       }
-      const settings = serveSettingsFromEnv();
+      const { statementTimeoutMs, ...settings } = serveSettingsFromEnv();
       const dataDir = program.opts<{ dataDir: string }>().dataDir;
       const logger = createLogger();
-      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
+      const opened = await openDatabase({
+        databaseUrl: process.env.DATABASE_URL,
+        dataDir,
+        migrate: true,
+        statementTimeoutMs,
+        // A request waits for a busy pool's connection as long as its deadline allows.
+        acquireTimeoutMs: settings.requestTimeoutMs,
+      });
       try {
         if (opened.embedded && opened.createdNow && opts.seed) {
           await importDocument(opened, demoFleet(), 'MERGE');

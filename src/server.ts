@@ -2,7 +2,7 @@
 // operational endpoints beside it (/healthz, /readyz, /metrics), request logs and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getOperationAST, GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
@@ -14,7 +14,7 @@ import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
-import { databaseUnavailableReason } from './ops/database-errors.js';
+import { databaseTrouble } from './ops/database-errors.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 
@@ -30,12 +30,17 @@ export interface ServerOptions {
   logger?: Logger;
   /** Largest request body accepted, in bytes (413 above it). */
   maxBodyBytes?: number;
+  /** How long one GraphQL execution may take before the client gets DEADLINE_EXCEEDED (503). */
+  requestTimeoutMs?: number;
   /**
    * Origins (`https://planner.example.com`) whose browser pages may call the API with credentials.
    * Default none: no CORS headers, so browsers allow only same-origin pages (the planning UI is one).
    */
   corsOrigins?: readonly string[];
 }
+
+/** Per GraphQL execution (an import of 100,000 hosts through the API takes about 20 s). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** 64 MiB: inventory documents of large fleets go through importInventory. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 2 ** 20;
@@ -67,6 +72,43 @@ async function principalOf(db: Database, request: Request): Promise<Principal | 
       : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)';
   }
   return (await authenticate(db.prisma, token)) ?? 'invalid or revoked API token';
+}
+
+/** Out of time: the request's deadline passed, or a statement or the wait for a connection timed out. */
+function deadlineExceeded(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'DEADLINE_EXCEEDED', http: { status: 503, headers: { 'Retry-After': '1' } } } });
+}
+
+// Every execution has a deadline: past it the client gets DEADLINE_EXCEEDED at once. What is still
+// running then is bounded by the database's statement timeout and the pool's wait.
+function deadlinePlugin(timeoutMs: number): Plugin {
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn(async (args) => {
+        const work = Promise.resolve(executeFn(args));
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<ExecutionResult>((resolve) => {
+          timer = setTimeout(
+            () =>
+              resolve({
+                errors: [
+                  deadlineExceeded(
+                    `the request did not finish within its deadline of ${timeoutMs} ms: the server is busy or the request too heavy; retry later or ask for less`,
+                  ),
+                ],
+              }),
+            timeoutMs,
+          );
+        });
+        work.catch(() => undefined);
+        try {
+          return await Promise.race([work, expired]);
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    },
+  };
 }
 
 function errorResponse(status: number, error: GraphQLError, headers: Record<string, string> = {}): Response {
@@ -186,10 +228,14 @@ function errorMasker(logger: Logger) {
     if (original instanceof ConflictError || original instanceof StillReferencedError) {
       return new GraphQLError(original.message, { extensions: { code: 'CONFLICT' } });
     }
-    const unavailable = databaseUnavailableReason(original);
-    if (unavailable !== null) {
-      logger.warn({ reason: unavailable }, 'database unavailable');
-      return new GraphQLError(`database unavailable: ${unavailable}`, { extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } } });
+    const trouble = databaseTrouble(original);
+    if (trouble?.kind === 'unavailable') {
+      logger.warn({ reason: trouble.reason }, 'database unavailable');
+      return new GraphQLError(`database unavailable: ${trouble.reason}`, { extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } } });
+    }
+    if (trouble?.kind === 'timeout') {
+      logger.warn({ reason: trouble.reason }, 'request out of time');
+      return deadlineExceeded(`the request ran out of time (${trouble.reason}): the server is busy or the request too heavy; retry later or ask for less`);
     }
     if (!(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error (masked for the client)');
     const masked = defaultMaskError(error, message, isDev);
@@ -222,6 +268,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       // First: nothing of the body is read, parsed or validated for a caller without a valid token.
       authenticationPlugin(db, options.auth ?? 'required', principals, (error) => masker(error, 'Unexpected error.')),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
+      deadlinePlugin(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
       maxAliasesPlugin({ n: QUERY_LIMITS.aliases }),
@@ -259,21 +306,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
-/** The database answers a trivial query within `timeoutMs`. */
+/** The database answers a trivial query within `timeoutMs` (however busy the pool is). */
 async function databaseReady(db: Database, timeoutMs: number): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      db.pool.query('SELECT 1'),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await db.ping(timeoutMs);
     return null;
   } catch (err) {
-    return databaseUnavailableReason(err) ?? (err as Error).message;
-  } finally {
-    clearTimeout(timer);
+    return databaseTrouble(err)?.reason ?? (err as Error).message;
   }
 }
 

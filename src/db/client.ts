@@ -68,12 +68,34 @@ export interface Database {
   /** The same pool Prisma uses, for hand-written SQL. */
   pool: pg.Pool;
   url: string;
+  /** Resolves when the database answers within `timeoutMs`, however busy the pool is. */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface ConnectOptions {
   /** Pool size; PostgreSQL's default max_connections is 100, keep well under it. */
   max?: number;
+  /**
+   * How long a query may wait for a pooled connection when all are busy (default 30 s). Waiting is
+   * not an outage: when this passes, the error is a timeout, not DATABASE_UNAVAILABLE.
+   */
+  acquireTimeoutMs?: number;
+  /** PostgreSQL's statement_timeout for every pooled connection (default: none). */
+  statementTimeoutMs?: number;
+}
+
+/** Connecting to the database (not waiting for a busy pool) gives up after this: then it is away. */
+export const CONNECT_TIMEOUT_MS = 3_000;
+export const DEFAULT_ACQUIRE_TIMEOUT_MS = 30_000;
+
+// pg-pool hands its own options to each client, so its connectionTimeoutMillis would bound both
+// waiting for a free connection and opening one. A client of this class opens within 3 s whatever
+// the pool waits: a database that does not answer is told apart from a pool that is busy.
+class FastConnectingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
 }
 
 /**
@@ -85,9 +107,15 @@ export interface ConnectOptions {
 export const EMBEDDED_POOL_SIZE = 1;
 
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
+  const max = options.max ?? 10;
   const pool = instrumentPool(
-    // Fail fast when the database is gone: a request waits at most 3 s for a connection.
-    new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 3_000 }),
+    new pg.Pool({
+      connectionString: url,
+      max,
+      Client: FastConnectingClient as unknown as new () => pg.ClientBase,
+      connectionTimeoutMillis: options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    }),
   );
   // An idle client losing its connection (database restarted) must not crash the process; nor may
   // a checked-out one (its query fails, and that failure is what the caller sees).
@@ -100,9 +128,42 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     prisma,
     pool,
     url,
+    async ping(timeoutMs) {
+      const busy = pool.idleCount === 0 && pool.totalCount >= max;
+      if (!busy) return withTimeout(pool.query('SELECT 1'), timeoutMs);
+      // Every pooled connection is at work: asking the pool would queue behind them and measure
+      // load, not the database. Ask on a connection of its own, except on a single-connection
+      // pool (the embedded PGlite, one session in this process: a second connection could
+      // interleave its messages, see EMBEDDED_POOL_SIZE), where a busy connection is a live one.
+      if (max === 1) return;
+      const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+      probe.on('error', () => undefined);
+      try {
+        await withTimeout(
+          probe.connect().then(() => probe.query('SELECT 1')),
+          timeoutMs,
+        );
+      } finally {
+        void probe.end().catch(() => undefined);
+      }
+    },
     async close() {
       await prisma.$disconnect();
       await pool.end();
     },
   };
+}
+
+async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

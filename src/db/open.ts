@@ -23,6 +23,10 @@ export interface OpenOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
   migrate: boolean;
+  /** How long a query may wait for a busy pool's connection (`serve`: the request deadline). */
+  acquireTimeoutMs?: number;
+  /** statement_timeout on PostgreSQL (`serve` sets one; the embedded PGlite has no timer for it). */
+  statementTimeoutMs?: number;
 }
 
 export function redactUrl(url: string): string {
@@ -99,7 +103,10 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
     }
     description = `embedded PGlite in ${pgData}`;
   }
-  const db = connectDatabase(url, options.databaseUrl ? {} : { max: EMBEDDED_POOL_SIZE });
+  const db = connectDatabase(url, {
+    ...(options.databaseUrl ? { statementTimeoutMs: options.statementTimeoutMs } : { max: EMBEDDED_POOL_SIZE }),
+    acquireTimeoutMs: options.acquireTimeoutMs,
+  });
   const closeAll = async (): Promise<void> => {
     await db.close();
     await stopEmbedded();

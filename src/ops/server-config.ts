@@ -1,7 +1,7 @@
 // `tdplan serve`'s limits from the environment: each variable, its default and its check in one
 // place (the README's operations section lists them with what exceeding each returns).
 import { CliError } from '../cli-error.js';
-import { DEFAULT_MAX_BODY_BYTES, type ServerOptions } from '../server.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, type ServerOptions } from '../server.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -34,11 +34,19 @@ function origins(env: Env): string[] {
   return list;
 }
 
-export type ServeSettings = Required<Pick<ServerOptions, 'maxBodyBytes' | 'corsOrigins'>>;
+/** PostgreSQL's statement_timeout for `serve`'s connections: no single statement holds a connection longer. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+export type ServeSettings = Required<Pick<ServerOptions, 'maxBodyBytes' | 'corsOrigins' | 'requestTimeoutMs'>> & {
+  /** statement_timeout on PostgreSQL; 0 = none. */
+  statementTimeoutMs: number;
+};
 
 export function serveSettingsFromEnv(env: Env = process.env): ServeSettings {
   return {
     maxBodyBytes: wholeNumber(env, 'TDPLAN_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 'bytes'),
     corsOrigins: origins(env),
+    requestTimeoutMs: wholeNumber(env, 'TDPLAN_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 100, 'milliseconds'),
+    statementTimeoutMs: wholeNumber(env, 'TDPLAN_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 'milliseconds'),
   };
 }

@@ -2,6 +2,7 @@
 // structured request logs, request size limits, graceful shutdown, and a database that goes away
 // under load and comes back.
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, EMBEDDED_POOL_SIZE } from '../../src/db/client.js';
@@ -209,5 +210,146 @@ describe('database outage', () => {
       await proxy.close();
     }
     expect((await db.pool.query(`SELECT 1 FROM td WHERE name = 'outage-import'`)).rowCount).toBe(0);
+  });
+});
+
+describe('database fast shutdown', () => {
+  // What `pg_ctl stop -m fast` does to a server's clients: every backend is terminated (SQLSTATE 57P01,
+  // which Prisma wraps in P2039 for model queries), and new connections are refused until it is back.
+  // Here: pg_terminate_backend on every connection to the test database, and the TCP proxy refusing.
+  it.runIf(databaseKind === 'postgres')(
+    'answers DATABASE_UNAVAILABLE (never a 500) to requests cut mid-query, in the token check and in writes, and loses no acknowledged write',
+    async () => {
+      const proxy = await startTcpProxy(db.url);
+      const proxied = connectDatabase(proxy.url, { max: 20 });
+      const server = await listen(createTdplanYoga(proxied), '127.0.0.1', 0);
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      const acknowledged: string[] = [];
+      let n = 0;
+      const write = async (): Promise<{ status: number; code?: unknown }> => {
+        const name = `shutdown-${++n}`;
+        const res = await gql(server.url, 'mutation($n: String!) { createTd(input: { name: $n, vcpus: 2 }) { __typename } }', { n: name });
+        if ((res.body.data?.createTd as { __typename?: string } | undefined)?.__typename === 'MutationCreateTdSuccess') acknowledged.push(name);
+        return { status: res.status, code: res.body.errors?.[0]?.extensions?.code };
+      };
+      const read = async (): Promise<{ status: number; code?: unknown }> => {
+        const res = await gql(server.url, '{ hosts { totalCount } }');
+        return { status: res.status, code: res.body.errors?.[0]?.extensions?.code };
+      };
+      try {
+        for (let i = 0; i < 5; i++) expect((await write()).status).toBe(200);
+        // Load caught mid-query: writes waiting on the td table, token checks waiting on api_token.
+        await admin.query('BEGIN');
+        await admin.query('LOCK TABLE td IN ACCESS EXCLUSIVE MODE');
+        const writes = Array.from({ length: 6 }, () => write());
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await admin.query('LOCK TABLE api_token IN ACCESS EXCLUSIVE MODE');
+        const reads = Array.from({ length: 6 }, () => read());
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        const { rows } = await admin.query<{ terminated: boolean }>(
+          'SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        for (const answer of await Promise.all([...writes, ...reads])) expect(answer).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+        await admin.query('ROLLBACK');
+        proxy.cut();
+        expect((await fetch(server.url.replace('/graphql', '/readyz'))).status).toBe(503);
+
+        proxy.restore();
+        const deadline = Date.now() + 15_000;
+        while ((await fetch(server.url.replace('/graphql', '/readyz'))).status !== 200) {
+          if (Date.now() > deadline) throw new Error('not ready 15 s after the database came back');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        for (let i = 0; i < 3; i++) expect((await write()).status).toBe(200);
+        const stored = new Set((await admin.query<{ name: string }>(`SELECT name FROM td WHERE name LIKE 'shutdown-%'`)).rows.map((r) => r.name));
+        expect(acknowledged.filter((name) => !stored.has(name))).toEqual([]);
+        expect(acknowledged.length).toBe(8);
+      } finally {
+        await admin.end();
+        await server.close();
+        await proxied.close();
+        await proxy.close();
+      }
+    },
+    30_000,
+  );
+});
+
+describe('pool saturation is not an outage', () => {
+  it('with every pooled connection busy: /readyz stays 200, a request waits for a connection, and one that waits too long gets DEADLINE_EXCEEDED', async () => {
+    const size = databaseKind === 'embedded' ? EMBEDDED_POOL_SIZE : 2;
+    const small = connectDatabase(db.url, { max: size, acquireTimeoutMs: 1_500 });
+    const server = await listen(createTdplanYoga(small), '127.0.0.1', 0);
+    const held: pg.PoolClient[] = [];
+    const holdAll = async (): Promise<void> => {
+      for (let i = 0; i < size; i++) held.push(await small.pool.connect());
+    };
+    const releaseAll = (): void => {
+      for (const client of held.splice(0)) client.release();
+    };
+    try {
+      await holdAll();
+      const ready = await fetch(server.url.replace('/graphql', '/readyz'));
+      expect(ready.status).toBe(200);
+
+      // A request waits for a connection rather than failing...
+      const waiting = gql(server.url, '{ hosts { totalCount } }');
+      setTimeout(releaseAll, 700);
+      const served = await waiting;
+      expect(served).toMatchObject({ status: 200, body: { data: { hosts: { totalCount: 13 } } } });
+
+      // ...and when none is free for longer than it may wait, it is told so: not an outage.
+      await holdAll();
+      const started = performance.now();
+      const late = await gql(server.url, '{ hosts { totalCount } }');
+      expect(late.status).toBe(503);
+      expect(late.body.errors?.[0]?.extensions?.code).toBe('DEADLINE_EXCEEDED');
+      expect(performance.now() - started).toBeLessThan(5_000);
+      releaseAll();
+      expect((await gql(server.url, '{ hosts { totalCount } }')).status).toBe(200);
+    } finally {
+      releaseAll();
+      await server.close();
+      await small.close();
+    }
+  });
+
+  it('a request past its deadline gets DEADLINE_EXCEEDED (503) at once', async () => {
+    const server = await listen(createTdplanYoga(db, { requestTimeoutMs: 500 }), '127.0.0.1', 0);
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT id FROM td WHERE name = 'td-web-02' FOR UPDATE`);
+      const started = performance.now();
+      const res = await gql(server.url, 'mutation { updateTd(td: { name: "td-web-02" }, input: { vcpus: 6 }) { __typename } }');
+      expect(res.status).toBe(503);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('DEADLINE_EXCEEDED');
+      expect(performance.now() - started).toBeLessThan(2_500);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+      await server.close();
+    }
+  });
+
+  it.runIf(databaseKind === 'postgres')('a statement past the statement timeout is cancelled by PostgreSQL and answered DEADLINE_EXCEEDED', async () => {
+    const timed = connectDatabase(db.url, { statementTimeoutMs: 300 });
+    const server = await listen(createTdplanYoga(timed), '127.0.0.1', 0);
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT id FROM td WHERE name = 'td-web-02' FOR UPDATE`);
+      const res = await gql(server.url, 'mutation { updateTd(td: { name: "td-web-02" }, input: { vcpus: 6 }) { __typename } }');
+      expect(res.status).toBe(503);
+      expect(res.body.errors?.[0]).toMatchObject({ extensions: { code: 'DEADLINE_EXCEEDED' }, message: expect.stringContaining('statement timeout') });
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+      await server.close();
+      await timed.close();
+    }
   });
 });
