@@ -14,6 +14,7 @@ import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
+import { NO_TOKEN_LIMITS, TokenAdmission, type TokenLimits } from './ops/admission.js';
 import { databaseTrouble } from './ops/database-errors.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Largest request body accepted, in bytes (413 above it). */
   maxBodyBytes?: number;
+  /** Per-token limits on requests in flight and per second (default: none; `tdplan serve` sets them). */
+  tokenLimits?: TokenLimits;
   /** How long one GraphQL execution may take before the client gets DEADLINE_EXCEEDED (503). */
   requestTimeoutMs?: number;
   /**
@@ -121,29 +124,51 @@ function errorResponse(status: number, error: GraphQLError, headers: Record<stri
 
 // Authentication from the headers alone, before yoga reads the body: a caller without a valid
 // token costs one indexed look-up, never a parse, and learns nothing about the schema. (yoga's
-// GraphiQL page, a static GET, is answered by an earlier plugin and needs no token.)
-function authenticationPlugin(db: Database, auth: 'required' | 'off', principals: WeakMap<Request, Principal>, mask: (error: unknown) => Error): Plugin {
+// GraphiQL page, a static GET, is answered by an earlier plugin and needs no token.) Then the
+// token's own limits: requests in flight and requests per second (429 with Retry-After).
+function accessPlugin(
+  db: Database,
+  auth: 'required' | 'off',
+  principals: WeakMap<Request, Principal>,
+  mask: (error: unknown) => Error,
+  admission: TokenAdmission,
+): Plugin {
+  const releases = new WeakMap<Request, () => void>();
   return {
     async onRequest({ request, endResponse }) {
-      if (auth === 'off') return;
-      let principal: Principal | string;
-      try {
-        principal = await principalOf(db, request);
-      } catch (err) {
-        // The token look-up failed (the database is away, the request's deadline passed): the same
-        // typed error a resolver's failure would give.
-        const error = mask(err);
-        const http = (error instanceof GraphQLError ? error.extensions.http : undefined) as { status?: number; headers?: Record<string, string> } | undefined;
-        const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(error.message);
-        endResponse(errorResponse(http?.status ?? 500, graphqlError, { ...http?.headers, connection: 'close' }));
-        return;
+      let principal: Principal | string = LOCAL_PRINCIPAL;
+      if (auth === 'required') {
+        try {
+          principal = await principalOf(db, request);
+        } catch (err) {
+          // The token look-up failed (the database is away, no connection came free in time): the
+          // same typed error a resolver's failure would give.
+          const error = mask(err);
+          const http = (error instanceof GraphQLError ? error.extensions.http : undefined) as { status?: number; headers?: Record<string, string> } | undefined;
+          const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(error.message);
+          endResponse(errorResponse(http?.status ?? 500, graphqlError, { ...http?.headers, connection: 'close' }));
+          return;
+        }
       }
       if (typeof principal === 'string') {
         // connection: close, or node would drain the unread body from a kept-alive connection.
         endResponse(errorResponse(401, unauthenticated(principal), { 'WWW-Authenticate': 'Bearer realm="tdplan"', connection: 'close' }));
         return;
       }
+      const admitted = admission.admit(principal.name);
+      if (!admitted.admitted) {
+        const what = admitted.limit === 'concurrency' ? `${admitted.value} requests in flight` : `${admitted.value} requests per second`;
+        const error = new GraphQLError(`too many requests: this token may have at most ${what}; retry after ${admitted.retryAfterSeconds} s`, {
+          extensions: { code: 'RATE_LIMITED', limit: admitted.limit, value: admitted.value, retryAfterSeconds: admitted.retryAfterSeconds },
+        });
+        endResponse(errorResponse(429, error, { 'Retry-After': String(admitted.retryAfterSeconds), connection: 'close' }));
+        return;
+      }
+      releases.set(request, admitted.release);
       principals.set(request, principal);
+    },
+    onResponse({ request }) {
+      releases.get(request)?.();
     },
   };
 }
@@ -266,7 +291,13 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     context: ({ request }) => ({ db, prisma: db.prisma, principal: principals.get(request) ?? LOCAL_PRINCIPAL }),
     plugins: [
       // First: nothing of the body is read, parsed or validated for a caller without a valid token.
-      authenticationPlugin(db, options.auth ?? 'required', principals, (error) => masker(error, 'Unexpected error.')),
+      accessPlugin(
+        db,
+        options.auth ?? 'required',
+        principals,
+        (error) => masker(error, 'Unexpected error.'),
+        new TokenAdmission(options.tokenLimits ?? NO_TOKEN_LIMITS),
+      ),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
       deadlinePlugin(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).

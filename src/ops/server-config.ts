@@ -37,7 +37,12 @@ function origins(env: Env): string[] {
 /** PostgreSQL's statement_timeout for `serve`'s connections: no single statement holds a connection longer. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
-export type ServeSettings = Required<Pick<ServerOptions, 'maxBodyBytes' | 'corsOrigins' | 'requestTimeoutMs'>> & {
+/** Per token: requests in flight (under the pool's 10 connections, so one script cannot take them all). */
+export const DEFAULT_TOKEN_MAX_CONCURRENT = 8;
+/** Per token: requests started per second, with a burst of as many. */
+export const DEFAULT_TOKEN_MAX_RPS = 50;
+
+export type ServeSettings = Required<Pick<ServerOptions, 'maxBodyBytes' | 'corsOrigins' | 'requestTimeoutMs' | 'tokenLimits'>> & {
   /** statement_timeout on PostgreSQL; 0 = none. */
   statementTimeoutMs: number;
 };
@@ -48,5 +53,9 @@ export function serveSettingsFromEnv(env: Env = process.env): ServeSettings {
     corsOrigins: origins(env),
     requestTimeoutMs: wholeNumber(env, 'TDPLAN_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 100, 'milliseconds'),
     statementTimeoutMs: wholeNumber(env, 'TDPLAN_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 0, 'milliseconds'),
+    tokenLimits: {
+      maxConcurrent: wholeNumber(env, 'TDPLAN_TOKEN_MAX_CONCURRENT', DEFAULT_TOKEN_MAX_CONCURRENT, 0, 'requests'),
+      requestsPerSecond: wholeNumber(env, 'TDPLAN_TOKEN_MAX_RPS', DEFAULT_TOKEN_MAX_RPS, 0, 'requests per second'),
+    },
   };
 }

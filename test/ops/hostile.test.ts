@@ -179,3 +179,45 @@ describe('cost counts what a query returns', () => {
     expect(three.json.data ?? null).toBeNull();
   });
 });
+
+describe('per-token limits', () => {
+  it('refuses a token over its concurrent requests with 429 and Retry-After, while other tokens are served', async () => {
+    const url = await serve({ tokenLimits: { maxConcurrent: 2, requestsPerSecond: 0 } });
+    const other = await tokenFor(db, 'VIEWER');
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE td IN ACCESS EXCLUSIVE MODE');
+      const slow = [1, 2].map(() => post(url, JSON.stringify({ query: '{ tds { totalCount } }' }), auth()));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const third = await post(url, JSON.stringify({ query: '{ hosts { totalCount } }' }), auth());
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('1');
+      expect(third.json.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'concurrency', value: 2 });
+      const otherToken = await post(url, JSON.stringify({ query: '{ hosts { totalCount } }' }), { authorization: `Bearer ${other}` });
+      expect(otherToken.status).toBe(200);
+      await blocker.query('COMMIT');
+      for (const res of await Promise.all(slow)) expect(res.status).toBe(200);
+      expect((await post(url, JSON.stringify({ query: '{ hosts { totalCount } }' }), auth())).status).toBe(200);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+
+  it('refuses a token over its requests per second with 429 and Retry-After, and admits it again a moment later', async () => {
+    const url = await serve({ tokenLimits: { maxConcurrent: 0, requestsPerSecond: 5 } });
+    const query = JSON.stringify({ query: '{ me { name } }' });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(url, query, auth())));
+    const served = answers.filter((a) => a.status === 200).length;
+    expect(served).toBeGreaterThanOrEqual(5);
+    expect(served).toBeLessThanOrEqual(6); // the bucket refills by one every 200 ms
+    const refused = answers.find((a) => a.status === 429);
+    expect(refused?.headers.get('retry-after')).toBe('1');
+    expect(refused?.json.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'rate', value: 5 });
+    const other = await tokenFor(db, 'VIEWER');
+    expect((await post(url, query, { authorization: `Bearer ${other}` })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await post(url, query, auth())).status).toBe(200);
+  });
+});
