@@ -225,3 +225,23 @@ describe('per-token limits', () => {
     expect((await post(url, query, auth())).status).toBe(200);
   });
 });
+
+describe('numbers out of range in an import', () => {
+  it('names the field of a number PostgreSQL cannot store (tds[0].vcpus), not "(database)"', async () => {
+    const url = await serve();
+    const admin = await tokenFor(db, 'ADMIN');
+    const document = { tds: [{ name: 'td-huge', vcpus: 2_147_483_648 }] };
+    const res = await post(
+      url,
+      JSON.stringify({
+        query: 'mutation($d: JSONObject!) { importInventory(document: $d) { __typename ... on ValidationError { problems { field message } } } }',
+        variables: { d: document },
+      }),
+      { authorization: `Bearer ${admin}` },
+    );
+    expect(res.json.data?.importInventory).toEqual({
+      __typename: 'ValidationError',
+      problems: [{ field: 'tds[0].vcpus', message: expect.stringContaining('2147483647') }],
+    });
+  });
+});
