@@ -315,6 +315,17 @@ function refused(problems: readonly FieldProblem[]): ValidationError {
   return new ValidationError(problems, `import refused, nothing was written: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
 }
 
+/** The tables an import writes; their planner statistics are refreshed after it. */
+const INVENTORY_TABLES = ['platform', 'tdx_module', 'module_platform', 'kernel', 'host', 'td'] as const;
+
+// An import can change a table from empty to a region's 100,000 hosts and 1,000,000 TDs at once;
+// until autovacuum gets to it, the planner plans for the old size (measured: 62 req/s and 15% 5xx
+// right after an import, 615 req/s and none after ANALYZE). So the import leaves fresh statistics
+// behind. Outside the transaction: the data is committed, and a failure here only costs speed.
+async function analyzeInventory(client: pg.PoolClient): Promise<void> {
+  await client.query(`ANALYZE ${INVENTORY_TABLES.join(', ')}`).catch(() => undefined);
+}
+
 /** Imports an inventory document in one transaction; every problem is reported (ValidationError), and then nothing is written. */
 export async function importInventory(db: Database, actor: Principal, input: ImportInput): Promise<ImportCounts> {
   const parsed = parseInventoryDocument(input.document);
@@ -341,6 +352,7 @@ export async function importInventory(db: Database, actor: Principal, input: Imp
       after: { counts, documentSha256: createHash('sha256').update(JSON.stringify(input.document)).digest('hex') },
     });
     await client.query('COMMIT');
+    await analyzeInventory(client);
     return counts;
   } catch (err) {
     await client.query('ROLLBACK').catch((rollbackFailed: Error) => (broken = rollbackFailed));

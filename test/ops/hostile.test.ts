@@ -245,3 +245,26 @@ describe('numbers out of range in an import', () => {
     });
   });
 });
+
+describe('an import leaves the database ready to plan', () => {
+  it('analyzes the inventory tables after an import through the API', async () => {
+    const url = await serve();
+    const admin = await tokenFor(db, 'ADMIN');
+    const before = await db.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    const document = { ...demoFleet(), tds: [...demoFleet().tds, { name: 'td-analyzed', vcpus: 2 }] };
+    const res = await post(
+      url,
+      JSON.stringify({ query: 'mutation($d: JSONObject!) { importInventory(document: $d) { __typename } }', variables: { d: document } }),
+      {
+        authorization: `Bearer ${admin}`,
+      },
+    );
+    expect(res.json.data?.importInventory).toEqual({ __typename: 'ImportInventorySuccess' });
+    const { rows } = await db.pool.query<{ relname: string; analyzed: boolean }>(
+      `SELECT relname, coalesce(last_analyze >= $1, false) AS analyzed FROM pg_stat_user_tables
+       WHERE relname IN ('platform', 'tdx_module', 'module_platform', 'kernel', 'host', 'td') ORDER BY relname`,
+      [before.rows[0]!.now],
+    );
+    expect(rows).toEqual(['host', 'kernel', 'module_platform', 'platform', 'td', 'tdx_module'].map((relname) => ({ relname, analyzed: true })));
+  });
+});
