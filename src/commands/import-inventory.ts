@@ -105,6 +105,8 @@ interface UpsertCount {
 
 // Runs an upsert whose RETURNING yields `inserted` (xmax = 0 for a fresh row) per written row.
 // Rows whose values did not change are skipped by the DO UPDATE ... WHERE and not counted.
+// Rows are inserted in the document's normalised order (ORDER BY ordinality), so new ids follow
+// natural keys whatever plan the joins get (fresh statistics after an import change it).
 async function upsert(client: pg.PoolClient, sql: string, params: unknown[]): Promise<UpsertCount> {
   const { rows } = await client.query<{ created: string; updated: string }>(
     `WITH written AS (${sql} RETURNING (xmax = 0) AS inserted)
@@ -216,13 +218,14 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
       counts.hosts,
       await upsert(
         client,
-        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib)
+        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib, ord)
        SELECT u.hostname, p.id, m.id, k.id, u.present_cpus, u.guest_key_ids, u.allocation_ratio, u.kvm_intel_tdx, u.memory_mib, u.reserved_memory_mib
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::bool[], $9::int[], $10::int[])
-         AS u(hostname, platform, module, kernel, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::bool[], $9::int[], $10::int[]) WITH ORDINALITY
+         AS u(hostname, platform, module, kernel, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib, ord)
        JOIN platform p ON p.name = u.platform
        JOIN kernel k ON k.name = u.kernel
        LEFT JOIN tdx_module m ON m.version = u.module
+       ORDER BY u.ord
        ON CONFLICT (hostname) DO UPDATE SET generation = host.generation + 1, platform_id = EXCLUDED.platform_id, module_id = EXCLUDED.module_id, kernel_id = EXCLUDED.kernel_id,
          present_cpus = EXCLUDED.present_cpus, guest_key_ids = EXCLUDED.guest_key_ids, allocation_ratio = EXCLUDED.allocation_ratio,
          kvm_intel_tdx = EXCLUDED.kvm_intel_tdx, memory_mib = EXCLUDED.memory_mib, reserved_memory_mib = EXCLUDED.reserved_memory_mib
@@ -257,8 +260,9 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
         client,
         `INSERT INTO td (name, vcpus, host_id, migratable, memory_mib)
        SELECT u.name, u.vcpus, h.id, u.migratable, u.memory_mib
-       FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::int[]) AS u(name, vcpus, host, migratable, memory_mib)
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::int[]) WITH ORDINALITY AS u(name, vcpus, host, migratable, memory_mib, ord)
        LEFT JOIN host h ON h.hostname = u.host
+       ORDER BY u.ord
        ON CONFLICT (name) DO UPDATE SET generation = td.generation + 1, vcpus = EXCLUDED.vcpus, host_id = EXCLUDED.host_id, migratable = EXCLUDED.migratable,
          memory_mib = EXCLUDED.memory_mib
        WHERE (td.vcpus, td.host_id, td.migratable, td.memory_mib) IS DISTINCT FROM (EXCLUDED.vcpus, EXCLUDED.host_id, EXCLUDED.migratable, EXCLUDED.memory_mib)`,

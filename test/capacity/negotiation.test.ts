@@ -142,11 +142,12 @@ describe('N2 what-if', () => {
         ],
       },
       hostsWithNewCap: { edges: [{ node: { hostname: 'emr-a03', kvmCapMaxVcpusBefore: 1024, kvmCapMaxVcpusAfter: 512 } }] },
+      // In TD id order, which an import assigns in natural-key order (it used to follow the join's plan).
       tdsNoLongerFitting: {
         totalCount: 2,
         edges: [
-          { node: { name: 'td-analytics-02', hostname: 'gnr-b02', kvmCapMaxVcpusBefore: 688, kvmCapMaxVcpusAfter: null } },
           { node: { name: 'td-analytics-01', hostname: 'gnr-b02', kvmCapMaxVcpusBefore: 688, kvmCapMaxVcpusAfter: null } },
+          { node: { name: 'td-analytics-02', hostname: 'gnr-b02', kvmCapMaxVcpusBefore: 688, kvmCapMaxVcpusAfter: null } },
         ],
       },
       capacityDelta: { tdxEnabledHosts: -1, tdSlots: -126, schedulableVcpus: -688 },
