@@ -2,7 +2,8 @@
 // operational endpoints beside it (/healthz, /readyz, /metrics), request logs and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
+import { PothosValidationError } from '@pothos/core';
+import { getOperationAST, GraphQLError, Kind, type ExecutionResult } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
@@ -10,6 +11,8 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Principal } from './auth/principal.js';
 import { authenticate, bearerToken } from './auth/tokens.js';
+import { CURSOR_ARGUMENTS, invalidCursor } from './cursors.js';
+import { cursorCheckPlugin } from './graphql/cursors.js';
 import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
@@ -239,8 +242,15 @@ function noSuggestionsPlugin(): Plugin {
 // target) reach the client with a code and their details; a database that is not there says so
 // (503); anything else is logged here and masked for the client.
 function errorMasker(logger: Logger) {
-  return (error: unknown, message: string, isDev?: boolean): Error => {
+  const masker = (error: unknown, message: string, isDev?: boolean): Error => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    // A well-formed cursor of another list, refused by @pothos/plugin-prisma: the same error as
+    // every other cursor refusal (src/graphql/cursors.ts).
+    if (original instanceof PothosValidationError && /cursor/i.test(original.message)) {
+      const node = error instanceof GraphQLError ? error.nodes?.[0] : undefined;
+      const given = node?.kind === Kind.FIELD ? (node.arguments ?? []).map((a) => a.name.value) : [];
+      return masker(invalidCursor(CURSOR_ARGUMENTS.find((a) => given.includes(a)) ?? 'after'), message, isDev);
+    }
     if (original instanceof ValidationError) {
       return new GraphQLError(original.message, { extensions: { code: 'VALIDATION_FAILED', problems: original.problems } });
     }
@@ -272,6 +282,7 @@ function errorMasker(logger: Logger) {
     }
     return masked;
   };
+  return masker;
 }
 
 export type TdplanYoga = YogaServerInstance<Record<string, unknown>, Context> & { ops: ServerOps };
@@ -300,6 +311,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       ),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
       deadlinePlugin(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      cursorCheckPlugin((error) => masker(error, 'Unexpected error.')),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
       maxAliasesPlugin({ n: QUERY_LIMITS.aliases }),

@@ -6,6 +6,7 @@
 // Ordering policy: best fit. Hosts that would be left with the fewest free vCPUs come first, so
 // small TDs fill partly used hosts and large holes stay free for large TDs; ties go to the host
 // with more free guest KeyIDs (headroom for more TDs), then to the lower host id.
+import { invalidCursor, isWellFormedCursor } from '../cursors.js';
 import type { Database } from '../db/client.js';
 import { byBlockerCodeOrder } from '../capacity/rules.js';
 import { byGroupKey } from './fleet-summary.js';
@@ -48,9 +49,11 @@ export function encodeCandidateCursor(k: CursorKey): string {
   return Buffer.from(`fit:${k.remaining}:${k.freeKeyIds}:${k.id}`).toString('base64url');
 }
 
-export function decodeCandidateCursor(cursor: string): CursorKey | null {
-  const m = /^fit:(-?\d+):(-?\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return m ? { remaining: Number(m[1]), freeKeyIds: Number(m[2]), id: Number(m[3]) } : null;
+/** The key of a candidate cursor; a ValidationError (`after`) when it is not one (src/graphql/cursors.ts). */
+export function decodeCandidateCursor(cursor: string): CursorKey {
+  const m = isWellFormedCursor(cursor) ? /^fit:(-?\d+):(-?\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  if (!m) throw invalidCursor('after');
+  return { remaining: Number(m[1]), freeKeyIds: Number(m[2]), id: Number(m[3]) };
 }
 
 /** The fit conditions and filters as SQL over the host_capacity view c (one row per host). */
@@ -78,13 +81,14 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
   const params: unknown[] = [];
   const where = whereClause(q, params);
   let keyset = '';
-  const after = q.after ? decodeCandidateCursor(q.after) : null;
+  const after = q.after != null ? decodeCandidateCursor(q.after) : null;
   if (after) {
     // The cursor holds `remaining` = free vCPUs - the TD's size; compare free vCPUs directly.
     params.push(after.remaining + q.vcpus, after.freeKeyIds, after.id);
     const [f, k, i] = [params.length - 2, params.length - 1, params.length];
     // (free ASC, free key IDs DESC, id ASC) strictly after the cursor; the first term bounds the index scan.
-    keyset = ` AND c.free_vcpus >= $${f} AND (c.free_vcpus > $${f} OR (c.free_vcpus = $${f} AND (c.free_key_ids < $${k}
+    // bigint: the sum of two integers may not be one (integer and bigint compare on the same index).
+    keyset = ` AND c.free_vcpus >= $${f}::bigint AND (c.free_vcpus > $${f}::bigint OR (c.free_vcpus = $${f}::bigint AND (c.free_key_ids < $${k}
       OR (c.free_key_ids = $${k} AND c.host_id > $${i}))))`;
   }
   params.push(q.first + 1);

@@ -268,3 +268,52 @@ describe('an import leaves the database ready to plan', () => {
     expect(rows).toEqual(['host', 'kernel', 'module_platform', 'platform', 'td', 'tdx_module'].map((relname) => ({ relname, analyzed: true })));
   });
 });
+
+describe('cursors', () => {
+  const b64 = (text: string): string => Buffer.from(text).toString('base64url');
+  const refusal = (field = 'after'): unknown =>
+    expect.objectContaining({
+      message: `${field}: is not a cursor of this list`,
+      extensions: { code: 'VALIDATION_FAILED', problems: [{ field, message: 'is not a cursor of this list' }] },
+    });
+
+  it('refuses garbage, out-of-range and foreign cursors with the same ValidationError on every list', async () => {
+    const url = await serve();
+    const planner = await tokenFor(db, 'PLANNER'); // whatIf is for planners
+    const ask = async (query: string, variables: Record<string, unknown>): Promise<Answer> =>
+      post(url, JSON.stringify({ query, variables }), { authorization: `Bearer ${planner}` });
+    const lists = {
+      hosts: 'query($a: String) { hosts(first: 2, after: $a) { totalCount } }',
+      modules: 'query($a: String) { modules(first: 2, after: $a) { totalCount } }',
+      candidates: 'query($a: String) { placementCandidates(vcpus: 4, first: 2, after: $a) { totalCount edges { node { hostname } } } }',
+      whatIf: 'query($a: String) { whatIf(changes: {}) { hostsLosingTdx(first: 2, after: $a) { totalCount } } }',
+    };
+    const candidateCursor = b64('fit:0:1:1');
+    const bad = [
+      'garbage',
+      'Zml0OjIxNDc0ODM2NDc6MTox' /* fit:2147483647:1:1, out of range once the TD's size is added */,
+      b64('fit:99999999999:1:1'),
+      b64('GPC:N:99999999999'),
+      b64('offset:-1'),
+      '',
+    ];
+    for (const [list, query] of Object.entries(lists)) {
+      for (const cursor of bad) {
+        const res = await ask(query, { a: cursor });
+        if (list === 'candidates' && cursor === 'Zml0OjIxNDc0ODM2NDc6MTox') {
+          // a well-formed key past the last host: an empty page, not an error
+          expect(res.json.errors, `${list} ${cursor}`).toBeUndefined();
+          continue;
+        }
+        expect(res.status, `${list} ${cursor}`).toBeLessThan(500);
+        expect(res.json.errors, `${list} ${cursor}`).toEqual([refusal()]);
+      }
+    }
+    // a cursor of another list is refused the same way
+    expect((await ask(lists.hosts, { a: candidateCursor })).json.errors).toEqual([refusal()]);
+    expect((await ask(lists.candidates, { a: b64('GPC:N:1') })).json.errors).toEqual([refusal()]);
+    expect((await ask(lists.whatIf, { a: b64('GPC:N:1') })).json.errors).toEqual([refusal()]);
+    // and `before` is named as `before`
+    expect((await ask('query($b: String) { hosts(last: 2, before: $b) { totalCount } }', { b: 'garbage' })).json.errors).toEqual([refusal('before')]);
+  });
+});

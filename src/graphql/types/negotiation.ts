@@ -1,5 +1,6 @@
 // The negotiation questions of shared/domain.md: N1 module floor, N2 what-if, N3 module x
 // platform matrix. Answers come from src/planning (SQL narrowing) and src/capacity/rules.ts.
+import { invalidCursor, isWellFormedCursor } from '../../cursors.js';
 import {
   effectiveMaxVcpusPerTd,
   fullyPopulatedPlatform,
@@ -385,8 +386,8 @@ async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIf
 const encodeOffset = (n: number): string => Buffer.from(`offset:${n}`).toString('base64url');
 function decodeOffset(cursor: string | null | undefined): number {
   if (!cursor) return 0;
-  const m = /^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new ValidationError([{ field: 'after', message: 'is not a cursor of this list' }]);
+  const m = isWellFormedCursor(cursor) ? /^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  if (!m) throw invalidCursor('after');
   return Number(m[1]) + 1;
 }
 
