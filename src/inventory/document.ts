@@ -102,7 +102,7 @@ function structuralProblem(e: ErrorObject): FieldProblem {
 
 // Keywords whose failure leaves the document's shape sound: the semantic checks can still run
 // and report the rest (they cover the same ranges, with the numbers in the message).
-const SHAPE_PRESERVING = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'pattern', 'minLength', 'uniqueItems', 'enum']);
+const SHAPE_PRESERVING = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'pattern', 'minLength', 'maxLength', 'uniqueItems', 'enum']);
 
 export interface ParseResult {
   /** The document with defaults filled in, when its shape is sound enough to check further. */

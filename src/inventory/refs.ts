@@ -4,6 +4,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Prisma } from '../db/client.js';
 import { ValidationError, type EntityKind, type FieldProblem } from '../errors.js';
+import { nameProblem } from './validation.js';
 
 function globalIdOf(entity: EntityKind, id: string, field: string): number {
   let decoded: { typename: string; id: string };
@@ -40,21 +41,29 @@ export interface TdRefShape {
   name?: string | null;
 }
 
+// A natural key that is not a valid name (src/inventory/validation.ts) names nothing: it is refused
+// as such rather than sent to PostgreSQL (which refuses a NUL byte with an error of its own).
+function naturalKey(key: string | null | undefined, field: string): string {
+  const problem = key ? nameProblem(key) : null;
+  if (problem) throw new ValidationError([{ field, message: problem }]);
+  return key ?? '';
+}
+
 // Prisma unique-where clauses for each reference; `field` names the input for error messages.
 export function moduleWhere(ref: ModuleRefShape, field = 'module'): Prisma.TdxModuleWhereUniqueInput {
-  return ref.id != null ? { id: globalIdOf('TdxModule', ref.id, field) } : { version: ref.version ?? '' };
+  return ref.id != null ? { id: globalIdOf('TdxModule', ref.id, field) } : { version: naturalKey(ref.version, field) };
 }
 export function platformWhere(ref: PlatformRefShape, field = 'platform'): Prisma.PlatformWhereUniqueInput {
-  return ref.id != null ? { id: globalIdOf('Platform', ref.id, field) } : { name: ref.name ?? '' };
+  return ref.id != null ? { id: globalIdOf('Platform', ref.id, field) } : { name: naturalKey(ref.name, field) };
 }
 export function kernelWhere(ref: KernelRefShape, field = 'kernel'): Prisma.KernelWhereUniqueInput {
-  return ref.id != null ? { id: globalIdOf('Kernel', ref.id, field) } : { name: ref.name ?? '' };
+  return ref.id != null ? { id: globalIdOf('Kernel', ref.id, field) } : { name: naturalKey(ref.name, field) };
 }
 export function hostWhere(ref: HostRefShape, field = 'host'): Prisma.HostWhereUniqueInput {
-  return ref.id != null ? { id: globalIdOf('Host', ref.id, field) } : { hostname: ref.hostname ?? '' };
+  return ref.id != null ? { id: globalIdOf('Host', ref.id, field) } : { hostname: naturalKey(ref.hostname, field) };
 }
 export function tdWhere(ref: TdRefShape, field = 'td'): Prisma.TdWhereUniqueInput {
-  return ref.id != null ? { id: globalIdOf('Td', ref.id, field) } : { name: ref.name ?? '' };
+  return ref.id != null ? { id: globalIdOf('Td', ref.id, field) } : { name: naturalKey(ref.name, field) };
 }
 
 /** How a reference reads in an error message: the key that was given. */

@@ -25,7 +25,43 @@ function problems(checks: Check[]): FieldProblem[] {
 
 const isPositiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
 const isNonNegativeInt = (n: number): boolean => Number.isInteger(n) && n >= 0;
-const notBlank = (s: string): boolean => s.trim().length > 0;
+
+/**
+ * A valid name (of a platform, kernel, host or TD), the same in the API, the import and the JSON
+ * Schema (`$defs/name`): 1 to 253 characters (a DNS name's limit); no control characters (Unicode
+ * Cc: NUL, tab, newline, escape, ...) nor line or paragraph separators; well-formed Unicode (no
+ * lone surrogate, which PostgreSQL would store as U+FFFD, so the name given would find nothing);
+ * no space at either end. Anything else is visible, printable and matches itself.
+ */
+export const NAME_MAX_LENGTH = 253;
+/** The JSON Schema's `pattern` for names (ajv compiles it with the `u` flag, as here). */
+export const NAME_PATTERN = /^(?!\s)[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*(?<!\s)$/u;
+const FORBIDDEN_CHARACTER = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** What is wrong with `name` as a name, or null when it is a valid one. */
+export function nameProblem(name: string): string | null {
+  if (name.trim().length === 0) return 'must not be blank';
+  const length = [...name].length;
+  if (length > NAME_MAX_LENGTH) return `must be at most ${NAME_MAX_LENGTH} characters, got ${length}`;
+  const forbidden = FORBIDDEN_CHARACTER.exec(name);
+  if (forbidden) return `must not contain control characters or line breaks, got ${codePoint(forbidden[0])} at position ${forbidden.index}`;
+  const lone = LONE_SURROGATE.exec(name);
+  if (lone) return `must be well-formed Unicode, got a lone surrogate ${codePoint(lone[0])} at position ${lone.index}`;
+  if (name.trim() !== name) return 'must not begin or end with a space';
+  return null;
+}
+
+export function isValidName(name: string): boolean {
+  return nameProblem(name) === null;
+}
+
+const nameCheck = (name: string, field: string): Check => {
+  const problem = nameProblem(name);
+  return [problem === null, field, problem ?? ''];
+};
 
 export interface PlatformFields {
   name: string;
@@ -36,7 +72,7 @@ export interface PlatformFields {
 
 export function validatePlatform(p: PlatformFields): FieldProblem[] {
   return problems([
-    [notBlank(p.name), 'name', 'must not be blank'],
+    nameCheck(p.name, 'name'),
     [isPositiveInt(p.sockets), 'sockets', `must be a positive integer, got ${p.sockets}`],
     [isPositiveInt(p.coresPerSocket), 'coresPerSocket', `must be a positive integer, got ${p.coresPerSocket}`],
     [isPositiveInt(p.threadsPerCore), 'threadsPerCore', `must be a positive integer, got ${p.threadsPerCore}`],
@@ -106,7 +142,7 @@ export interface KernelFields {
 
 export function validateKernel(k: KernelFields): FieldProblem[] {
   return problems([
-    [notBlank(k.name), 'name', 'must not be blank'],
+    nameCheck(k.name, 'name'),
     [
       Number.isInteger(k.kvmMaxVcpus) && k.kvmMaxVcpus >= 1 && k.kvmMaxVcpus <= KVM_MAX_VCPUS_LIMIT,
       'kvmMaxVcpus',
@@ -130,7 +166,7 @@ export interface HostFields {
 /** `platform` is the host's platform when known (an unknown one is reported by the caller). */
 export function validateHost(h: HostFields, platform: PlatformFields | null): FieldProblem[] {
   const checks: Check[] = [
-    [notBlank(h.hostname), 'hostname', 'must not be blank'],
+    nameCheck(h.hostname, 'hostname'),
     [isPositiveInt(h.presentCpus), 'presentCpus', `must be a positive integer, got ${h.presentCpus}`],
     [isNonNegativeInt(h.guestKeyIds), 'guestKeyIds', `must be a non-negative integer, got ${h.guestKeyIds}`],
     [
@@ -160,7 +196,7 @@ export interface TdFields {
 
 export function validateTd(t: TdFields): FieldProblem[] {
   return problems([
-    [notBlank(t.name), 'name', 'must not be blank'],
+    nameCheck(t.name, 'name'),
     [isPositiveInt(t.vcpus), 'vcpus', `must be a positive integer, got ${t.vcpus}`],
     [t.memoryMiB === null || isMemoryMiB(t.memoryMiB), 'memoryMiB', `must be 1..${MAX_MEMORY_MIB} or null (unknown), got ${t.memoryMiB}`],
   ]);

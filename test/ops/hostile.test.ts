@@ -3,6 +3,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import { inventoryJsonSchema } from '../../src/inventory/document.js';
+import { NAME_MAX_LENGTH, NAME_PATTERN } from '../../src/inventory/validation.js';
 import { importDocument } from '../support/import.js';
 import { createTdplanYoga, listen, type RunningServer, type ServerOptions } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -315,5 +317,95 @@ describe('cursors', () => {
     expect((await ask(lists.whatIf, { a: b64('GPC:N:1') })).json.errors).toEqual([refusal()]);
     // and `before` is named as `before`
     expect((await ask('query($b: String) { hosts(last: 2, before: $b) { totalCount } }', { b: 'garbage' })).json.errors).toEqual([refusal('before')]);
+  });
+});
+
+describe('names', () => {
+  const bad: [string, RegExp][] = [
+    ['td\u0000nul', /control characters.*U\+0000/],
+    ['td\ud800lone', /lone surrogate U\+D800/],
+    ['td\nnewline', /control characters.*U\+000A/],
+    ['td\u001b[31mred', /control characters.*U\+001B/],
+    ['td\u2028sep', /control characters.*U\+2028/],
+    [' td-leading', /begin or end with a space/],
+    ['td-trailing ', /begin or end with a space/],
+    ['t'.repeat(254), /at most 253 characters, got 254/],
+    ['   ', /must not be blank/],
+  ];
+
+  it('the API refuses what is not a valid name with a ValidationError naming the field, and stores nothing', async () => {
+    const url = await serve();
+    const admin = { authorization: `Bearer ${await tokenFor(db, 'ADMIN')}` };
+    const create = (name: string): Promise<Answer> =>
+      post(
+        url,
+        JSON.stringify({
+          query: 'mutation($n: String!) { createTd(input: { name: $n, vcpus: 2 }) { __typename ... on ValidationError { problems { field message } } } }',
+          variables: { n: name },
+        }),
+        admin,
+      );
+    const count = async (): Promise<number> => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM td')).rows[0]!.n;
+    const before = await count();
+    for (const [name, message] of bad) {
+      const res = await create(name);
+      expect(res.status, JSON.stringify(name)).toBe(200);
+      expect(res.json.data?.createTd, JSON.stringify(name)).toEqual({
+        __typename: 'ValidationError',
+        problems: [{ field: 'name', message: expect.stringMatching(message) }],
+      });
+      // a lookup by such a name is refused the same way (it could name nothing)
+      const lookup = await post(url, JSON.stringify({ query: 'query($n: String!) { td(name: $n) { name } }', variables: { n: name } }), admin);
+      expect(lookup.status, JSON.stringify(name)).toBe(200);
+      expect(lookup.json.errors?.[0]?.extensions, JSON.stringify(name)).toEqual({
+        code: 'VALIDATION_FAILED',
+        problems: [{ field: 'name', message: expect.stringMatching(message) }],
+      });
+      const reference = await post(
+        url,
+        JSON.stringify({
+          query:
+            'mutation($n: String!) { createTd(input: { name: "td-ok", vcpus: 2, host: { hostname: $n } }) { __typename ... on ValidationError { problems { field message } } } }',
+          variables: { n: name },
+        }),
+        admin,
+      );
+      expect(reference.json.data?.createTd, JSON.stringify(name)).toEqual({
+        __typename: 'ValidationError',
+        problems: [{ field: 'host', message: expect.stringMatching(message) }],
+      });
+    }
+    expect(await count()).toBe(before);
+    for (const name of ['td-ünïcode-✓', 'td-emoji-😀', 'n'.repeat(253)]) {
+      expect((await create(name)).json.data?.createTd, name).toEqual({ __typename: 'MutationCreateTdSuccess' });
+      const found = await post(url, JSON.stringify({ query: 'query($n: String!) { td(name: $n) { name } }', variables: { n: name } }), admin);
+      expect(found.json.data).toEqual({ td: { name } });
+    }
+  });
+
+  it('an import refuses the same names with the same messages, at their JSON path', async () => {
+    const url = await serve();
+    const admin = { authorization: `Bearer ${await tokenFor(db, 'ADMIN')}` };
+    const document = { tds: bad.map(([name]) => ({ name, vcpus: 2 })) };
+    const res = await post(
+      url,
+      JSON.stringify({
+        query: 'mutation($d: JSONObject!) { importInventory(document: $d) { __typename ... on ValidationError { problems { field message } } } }',
+        variables: { d: document },
+      }),
+      admin,
+    );
+    expect(res.json.data?.importInventory).toEqual({
+      __typename: 'ValidationError',
+      problems: expect.arrayContaining(bad.map(([, message], i) => ({ field: `tds[${i}].name`, message: expect.stringMatching(message) }))),
+    });
+    expect((res.json.data?.importInventory as { problems: unknown[] }).problems).toHaveLength(bad.length);
+  });
+
+  it('the JSON Schema states the same rule', () => {
+    const name = (inventoryJsonSchema.$defs as { name: { pattern: string; maxLength: number; minLength: number } }).name;
+    expect(name).toMatchObject({ pattern: NAME_PATTERN.source, maxLength: NAME_MAX_LENGTH, minLength: 1 });
+    for (const [candidate] of bad)
+      expect(new RegExp(name.pattern, 'u').test(candidate) && [...candidate].length <= name.maxLength, JSON.stringify(candidate)).toBe(false);
   });
 });

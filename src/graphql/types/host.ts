@@ -1,6 +1,6 @@
 import { createHost, deleteHost, updateHost } from '../../commands/inventory.js';
 import type { Prisma } from '../../db/client.js';
-import { kernelWhere, moduleWhere, platformWhere } from '../../inventory/refs.js';
+import { kernelWhere, moduleWhere, platformWhere, hostWhere } from '../../inventory/refs.js';
 import { builder } from '../builder.js';
 import { HostRef, KernelRef, ModuleRef, nodeLoading, PlatformRef } from '../refs.js';
 import { TdxDisabledReasonCode } from './capacity.js';
@@ -87,7 +87,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A host by hostname.',
     args: { hostname: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.host.findUnique({ ...query, where: { hostname: args.hostname } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.host.findUnique({ ...query, where: hostWhere({ hostname: args.hostname }, 'hostname') }),
   }),
 }));
 

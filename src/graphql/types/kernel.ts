@@ -1,4 +1,5 @@
 import type { ModuleMetadataPolicy, TdxInitFailure } from '../../capacity/rules.js';
+import { kernelWhere } from '../../inventory/refs.js';
 import { createKernel, deleteKernel, updateKernel } from '../../commands/inventory.js';
 import { builder } from '../builder.js';
 import { KernelRef, nodeLoading } from '../refs.js';
@@ -76,7 +77,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A kernel by name.',
     args: { name: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.kernel.findUnique({ ...query, where: { name: args.name } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.kernel.findUnique({ ...query, where: kernelWhere({ name: args.name }, 'name') }),
   }),
 }));
 

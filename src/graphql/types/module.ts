@@ -1,3 +1,4 @@
+import { moduleWhere } from '../../inventory/refs.js';
 import type { MigrationVersions } from '../../capacity/rules.js';
 import { createModule, deleteModule, updateModule } from '../../commands/inventory.js';
 import { migrationVersionsOf } from '../../planning/host-facts.js';
@@ -97,7 +98,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A TDX module by version.',
     args: { version: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.tdxModule.findUnique({ ...query, where: { version: args.version } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.tdxModule.findUnique({ ...query, where: moduleWhere({ version: args.version }, 'version') }),
   }),
 }));
 

@@ -1,3 +1,4 @@
+import { platformWhere } from '../../inventory/refs.js';
 import { maxLogicalCpus } from '../../capacity/rules.js';
 import { createPlatform, deletePlatform, updatePlatform } from '../../commands/inventory.js';
 import { builder } from '../builder.js';
@@ -42,7 +43,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A platform by name.',
     args: { name: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.platform.findUnique({ ...query, where: { name: args.name } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.platform.findUnique({ ...query, where: platformWhere({ name: args.name }, 'name') }),
   }),
 }));
 

@@ -1,6 +1,6 @@
 import { createTd, deleteTd, updateTd } from '../../commands/inventory.js';
 import type { Prisma } from '../../db/client.js';
-import { hostWhere } from '../../inventory/refs.js';
+import { hostWhere, tdWhere } from '../../inventory/refs.js';
 import { builder } from '../builder.js';
 import { HostRef, nodeLoading, TdRef } from '../refs.js';
 import { DeletedRef } from './deleted.js';
@@ -55,7 +55,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A TD by name.',
     args: { name: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.td.findUnique({ ...query, where: { name: args.name } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.td.findUnique({ ...query, where: tdWhere({ name: args.name }, 'name') }),
   }),
 }));
 
