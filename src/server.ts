@@ -85,33 +85,43 @@ function deadlineExceeded(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'DEADLINE_EXCEEDED', http: { status: 503, headers: { 'Retry-After': '1' } } } });
 }
 
-// Every execution has a deadline: past it the client gets DEADLINE_EXCEEDED at once. What is still
-// running then is bounded by the database's statement timeout and the pool's wait.
-function deadlinePlugin(timeoutMs: number): Plugin {
+// Every request has a deadline, counted from its arrival: the token check and the execution race
+// it, and past it the client gets DEADLINE_EXCEEDED at once. What is still running then is bounded
+// by the database's statement timeout and the pool's wait.
+class RequestDeadlines {
+  private readonly arrivals = new WeakMap<Request, number>();
+  constructor(readonly timeoutMs: number) {}
+
+  arrived(request: Request): void {
+    this.arrivals.set(request, performance.now());
+  }
+
+  /** `work`, or `expired()` if the request's deadline passes first. */
+  async race<T>(request: Request | undefined, work: Promise<T>, expired: () => T): Promise<T> {
+    const arrival = (request && this.arrivals.get(request)) ?? performance.now();
+    const remaining = Math.max(0, this.timeoutMs - (performance.now() - arrival));
+    let timer: NodeJS.Timeout | undefined;
+    work.catch(() => undefined); // a late failure has no one to tell
+    try {
+      return await Promise.race([work, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(expired()), remaining)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  error(): GraphQLError {
+    return deadlineExceeded(
+      `the request did not finish within its deadline of ${this.timeoutMs} ms: the server is busy or the request too heavy; retry later or ask for less`,
+    );
+  }
+}
+
+function deadlinePlugin(deadlines: RequestDeadlines): Plugin {
   return {
     onExecute({ executeFn, setExecuteFn }) {
-      setExecuteFn(async (args) => {
-        const work = Promise.resolve(executeFn(args));
-        let timer: NodeJS.Timeout | undefined;
-        const expired = new Promise<ExecutionResult>((resolve) => {
-          timer = setTimeout(
-            () =>
-              resolve({
-                errors: [
-                  deadlineExceeded(
-                    `the request did not finish within its deadline of ${timeoutMs} ms: the server is busy or the request too heavy; retry later or ask for less`,
-                  ),
-                ],
-              }),
-            timeoutMs,
-          );
-        });
-        work.catch(() => undefined);
-        try {
-          return await Promise.race([work, expired]);
-        } finally {
-          clearTimeout(timer);
-        }
+      setExecuteFn((args) => {
+        const request = (args.contextValue as { request?: Request } | undefined)?.request;
+        return deadlines.race<ExecutionResult>(request, Promise.resolve(executeFn(args) as ExecutionResult), () => ({ errors: [deadlines.error()] }));
       });
     },
   };
@@ -135,14 +145,22 @@ function accessPlugin(
   principals: WeakMap<Request, Principal>,
   mask: (error: unknown) => Error,
   admission: TokenAdmission,
+  deadlines: RequestDeadlines,
 ): Plugin {
   const releases = new WeakMap<Request, () => void>();
+  const expired = Symbol('deadline');
   return {
     async onRequest({ request, endResponse }) {
+      deadlines.arrived(request);
       let principal: Principal | string = LOCAL_PRINCIPAL;
       if (auth === 'required') {
         try {
-          principal = await principalOf(db, request);
+          const found = await deadlines.race<Principal | string | typeof expired>(request, principalOf(db, request), () => expired);
+          if (found === expired) {
+            endResponse(errorResponse(503, deadlines.error(), { 'Retry-After': '1', connection: 'close' }));
+            return;
+          }
+          principal = found;
         } catch (err) {
           // The token look-up failed (the database is away, no connection came free in time): the
           // same typed error a resolver's failure would give.
@@ -291,6 +309,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
   const logger = options.logger ?? silentLogger;
   const metrics = createMetrics(db);
   const principals = new WeakMap<Request, Principal>();
+  const deadlines = new RequestDeadlines(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   const masker = errorMasker(logger);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = options.corsOrigins ?? [];
@@ -308,9 +327,10 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
         principals,
         (error) => masker(error, 'Unexpected error.'),
         new TokenAdmission(options.tokenLimits ?? NO_TOKEN_LIMITS),
+        deadlines,
       ),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
-      deadlinePlugin(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      deadlinePlugin(deadlines),
       cursorCheckPlugin((error) => masker(error, 'Unexpected error.')),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),

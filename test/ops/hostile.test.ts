@@ -184,27 +184,46 @@ describe('cost counts what a query returns', () => {
 
 describe('per-token limits', () => {
   it('refuses a token over its concurrent requests with 429 and Retry-After, while other tokens are served', async () => {
-    const url = await serve({ tokenLimits: { maxConcurrent: 2, requestsPerSecond: 0 } });
+    const url = new URL(await serve({ tokenLimits: { maxConcurrent: 2, requestsPerSecond: 0 } }));
     const other = await tokenFor(db, 'VIEWER');
-    const blocker = await db.pool.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE td IN ACCESS EXCLUSIVE MODE');
-      const slow = [1, 2].map(() => post(url, JSON.stringify({ query: '{ tds { totalCount } }' }), auth()));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const third = await post(url, JSON.stringify({ query: '{ hosts { totalCount } }' }), auth());
-      expect(third.status).toBe(429);
-      expect(third.headers.get('retry-after')).toBe('1');
-      expect(third.json.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'concurrency', value: 2 });
-      const otherToken = await post(url, JSON.stringify({ query: '{ hosts { totalCount } }' }), { authorization: `Bearer ${other}` });
-      expect(otherToken.status).toBe(200);
-      await blocker.query('COMMIT');
-      for (const res of await Promise.all(slow)) expect(res.status).toBe(200);
-      expect((await post(url, JSON.stringify({ query: '{ hosts { totalCount } }' }), auth())).status).toBe(200);
-    } finally {
-      await blocker.query('ROLLBACK').catch(() => undefined);
-      blocker.release();
-    }
+    // Two requests in flight that we control: admitted, then their bodies arrive slowly.
+    const body = JSON.stringify({ query: '{ hosts { totalCount } }' });
+    const slow = [1, 2].map(() => {
+      let finish = (): void => undefined;
+      const answer = new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/graphql',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...auth() },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.write(body.slice(0, 5));
+        finish = () => req.end(body.slice(5));
+      });
+      return { answer, finish: () => finish() };
+    });
+    const deadline = Date.now() + 10_000;
+    let third: Answer;
+    // the slow ones are admitted once their token is checked; until then the third may pass
+    do {
+      third = await post(url.toString(), body, auth());
+    } while (third.status === 200 && Date.now() < deadline);
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(third.json.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'concurrency', value: 2 });
+    const otherToken = await post(url.toString(), body, { authorization: `Bearer ${other}` });
+    expect(otherToken.status).toBe(200);
+    for (const s of slow) s.finish();
+    for (const s of slow) expect(await s.answer).toBe(200);
+    expect((await post(url.toString(), body, auth())).status).toBe(200);
   });
 
   it('refuses a token over its requests per second with 429 and Retry-After, and admits it again a moment later', async () => {
