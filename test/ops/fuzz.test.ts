@@ -117,6 +117,54 @@ describe('fuzzing the HTTP API', () => {
     expectSane(await post('{"query":"{ me { name } }"}', 'application/json', false), 'no token');
   });
 
+  it('random cursors on every kind of list: a page or VALIDATION_FAILED, never a 5xx', async () => {
+    const lists = [
+      'query($a: String) { hosts(first: 2, after: $a) { totalCount } }',
+      'query($a: String) { placementCandidates(vcpus: 4, first: 2, after: $a) { totalCount } }',
+      'query($a: String) { whatIf(changes: {}) { hostsLosingTdx(first: 2, after: $a) { totalCount } } }',
+    ];
+    const cursorText = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc
+        .tuple(fc.constantFrom('fit', 'GPC:N', 'offset', 'GPC:T'), fc.array(fc.oneof(fc.integer(), fc.bigInt(), fc.string()), { maxLength: 4 }))
+        .map(([tag, parts]) => [tag, ...parts].join(':')),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...lists),
+        fc.oneof(
+          cursorText.map((t) => Buffer.from(t).toString('base64url')),
+          fc.string(),
+        ),
+        async (query, cursor) => {
+          const res = await post(JSON.stringify({ query, variables: { a: cursor } }));
+          expectSane(res, { query, cursor });
+          const body = JSON.parse(res.text) as { errors?: { extensions?: { code?: string } }[] };
+          for (const e of body.errors ?? []) expect(e.extensions?.code, JSON.stringify({ query, cursor })).toBe('VALIDATION_FAILED');
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('random names: created or refused with a ValidationError on name, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 300 }), async (name) => {
+        const res = await post(
+          JSON.stringify({
+            query: 'mutation($n: String!) { createTd(input: { name: $n, vcpus: 1 }) { __typename ... on ValidationError { problems { field } } } }',
+            variables: { n: name },
+          }),
+        );
+        expectSane(res, { name });
+        const result = (JSON.parse(res.text) as { data?: { createTd?: { __typename: string; problems?: { field: string }[] } } }).data?.createTd;
+        expect(['MutationCreateTdSuccess', 'ValidationError', 'ConflictError'], JSON.stringify(name)).toContain(result?.__typename);
+        if (result?.__typename === 'ValidationError') expect(result.problems, JSON.stringify(name)).toEqual([{ field: 'name' }]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('still answers after all that', async () => {
     const res = await post(JSON.stringify({ query: '{ hosts { totalCount } }' }));
     expect(res.status).toBe(200);
