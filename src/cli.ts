@@ -9,6 +9,7 @@ import { createApiToken, revokeApiToken } from './commands/tokens.js';
 import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, ValidationError } from './errors.js';
 import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
+import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
 import { exportInventory } from './inventory/export.js';
 import { generateFleet } from './inventory/generate.js';
@@ -103,6 +104,7 @@ export function buildProgram(): Command {
       'after',
       `
 Database: DATABASE_URL (postgresql://...) if set, else an embedded PGlite in --data-dir.
+Read replicas for serve: DATABASE_REPLICA_URLS (comma-separated postgresql:// URLs).
 Examples:
   tdplan serve                       GraphQL and GraphiQL at http://127.0.0.1:4000/graphql
   tdplan import fleet.json --replace make fleet.json the whole inventory
@@ -125,7 +127,12 @@ Examples:
       }
       const dataDir = program.opts<{ dataDir: string }>().dataDir;
       const logger = createLogger();
-      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
+      const opened = await openDatabase({
+        databaseUrl: process.env.DATABASE_URL,
+        dataDir,
+        migrate: true,
+        replicaUrls: replicaUrlsFrom(process.env.DATABASE_REPLICA_URLS),
+      });
       try {
         if (opened.embedded && opened.createdNow && opts.seed) {
           await importDocument(opened, demoFleet(), 'MERGE');

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { getOperationAST, GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
+import { readRoutingPlugin } from './db/routing-plugin.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -175,6 +176,8 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     }),
     plugins: [
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
+      // Queries to a streaming replica when there are any (DATABASE_REPLICA_URLS), writes to the primary.
+      readRoutingPlugin(),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
       maxAliasesPlugin({ n: QUERY_LIMITS.aliases }),
@@ -251,7 +254,11 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const problem = await databaseReady(db, 1000);
-      return problem === null ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'unavailable', reason: `database: ${problem}` });
+      // Replicas are reported but never make the instance unready: reads fall back to the primary.
+      const replicas = db.replicas ? { replicas: db.replicas.status() } : {};
+      return problem === null
+        ? sendJson(res, 200, { status: 'ready', ...replicas })
+        : sendJson(res, 503, { status: 'unavailable', reason: `database: ${problem}`, ...replicas });
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });

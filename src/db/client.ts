@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import type { ReplicaSet } from './replicas.js';
 
 export { PrismaClient };
 export type { Prisma } from '../generated/prisma/client.js';
@@ -68,12 +69,19 @@ export interface Database {
   /** The same pool Prisma uses, for hand-written SQL. */
   pool: pg.Pool;
   url: string;
+  /**
+   * Streaming replicas for reads (DATABASE_REPLICA_URLS), when there are any. `prisma` and `pool`
+   * above are always the primary; the server asks `replicas.forRead` for each read-only request.
+   */
+  replicas?: ReplicaSet;
   close(): Promise<void>;
 }
 
 export interface ConnectOptions {
   /** Pool size; PostgreSQL's default max_connections is 100, keep well under it. */
   max?: number;
+  /** How long a request waits for a connection before failing (default 3 s). */
+  connectionTimeoutMillis?: number;
 }
 
 /**
@@ -87,7 +95,7 @@ export const EMBEDDED_POOL_SIZE = 1;
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const pool = instrumentPool(
     // Fail fast when the database is gone: a request waits at most 3 s for a connection.
-    new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 3_000 }),
+    new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: options.connectionTimeoutMillis ?? 3_000 }),
   );
   // An idle client losing its connection (database restarted) must not crash the process; nor may
   // a checked-out one (its query fails, and that failure is what the caller sees).

@@ -6,6 +6,10 @@ import { CliError } from '../cli-error.js';
 import { connectDatabase, EMBEDDED_POOL_SIZE, type Database } from './client.js';
 import { startEmbeddedDatabase } from './embedded.js';
 import { applyMigrations } from './migrate.js';
+import { redactUrl } from './redact.js';
+import { ReplicaSet } from './replicas.js';
+
+export { redactUrl };
 
 export interface OpenedDatabase {
   db: Database;
@@ -23,16 +27,8 @@ export interface OpenOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
   migrate: boolean;
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable DATABASE_URL)';
-  }
+  /** Streaming replicas of DATABASE_URL for reads (DATABASE_REPLICA_URLS); none by default. */
+  replicaUrls?: readonly string[];
 }
 
 function describeConnectionError(err: unknown, where: string): CliError {
@@ -70,6 +66,17 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
 
 export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase> {
   const { databaseUrl } = options;
+  const replicaUrls = options.replicaUrls ?? [];
+  if (replicaUrls.length > 0 && !databaseUrl) {
+    throw new CliError('DATABASE_REPLICA_URLS needs DATABASE_URL: replicas are of a PostgreSQL primary, not of the embedded database');
+  }
+  for (const replicaUrl of replicaUrls) {
+    try {
+      new URL(replicaUrl);
+    } catch {
+      throw new CliError(`DATABASE_REPLICA_URLS: not a valid URL: ${redactUrl(replicaUrl)}`);
+    }
+  }
   let url: string;
   let description: string;
   let stopEmbedded = async (): Promise<void> => undefined;
@@ -101,6 +108,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
   }
   const db = connectDatabase(url, options.databaseUrl ? {} : { max: EMBEDDED_POOL_SIZE });
   const closeAll = async (): Promise<void> => {
+    await db.replicas?.close();
     await db.close();
     await stopEmbedded();
   };
@@ -124,6 +132,11 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
       throw new CliError(`migrations failed on ${description}: ${(err as Error).message.split('\n')[0]}`);
     }
     createdNow = before === 0 && appliedMigrations.length > 0;
+  }
+  if (replicaUrls.length > 0) {
+    // A replica that is down now is not fatal: it is polled, and used once it streams.
+    db.replicas = new ReplicaSet(db, replicaUrls);
+    await db.replicas.start();
   }
   return { db, description, embedded: !databaseUrl, appliedMigrations, createdNow, close: closeAll };
 }
