@@ -10,7 +10,8 @@ import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-fi
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Principal } from './auth/principal.js';
-import { authenticate, bearerToken } from './auth/tokens.js';
+import { TokenCache } from './auth/token-cache.js';
+import { bearerToken } from './auth/tokens.js';
 import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
 import type { Context } from './graphql/context.js';
@@ -41,6 +42,8 @@ export interface ServerOps {
   db: Database;
   metrics: Metrics;
   logger: Logger;
+  /** Authentication, cached while token changes are announced (src/auth/token-cache.ts). */
+  tokens: TokenCache;
   maxBodyBytes: number;
 }
 
@@ -54,7 +57,7 @@ function unauthenticated(message: string): GraphQLError {
 }
 
 /** The principal of a request: its bearer token's, or a 401 before anything runs. */
-async function principalOf(db: Database, request: Request): Promise<Principal> {
+async function principalOf(tokens: TokenCache, request: Request): Promise<Principal> {
   const header = request.headers.get('authorization');
   const token = bearerToken(header);
   if (!token) {
@@ -64,7 +67,7 @@ async function principalOf(db: Database, request: Request): Promise<Principal> {
         : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)',
     );
   }
-  const principal = await authenticate(db.prisma, token);
+  const principal = await tokens.authenticate(token);
   if (!principal) throw unauthenticated('invalid or revoked API token');
   return principal;
 }
@@ -164,6 +167,9 @@ export type TdplanYoga = YogaServerInstance<Record<string, unknown>, Context> & 
 export function createTdplanYoga(db: Database, options: ServerOptions = {}): TdplanYoga {
   const logger = options.logger ?? silentLogger;
   const metrics = createMetrics(db);
+  // Off (a lookup per request) until listen() starts it: only a listening server holds the
+  // LISTEN connection it needs.
+  const tokens = new TokenCache(db, logger);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -172,7 +178,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     context: async ({ request }) => ({
       db,
       prisma: db.prisma,
-      principal: options.auth === 'off' ? LOCAL_PRINCIPAL : await principalOf(db, request),
+      principal: options.auth === 'off' ? LOCAL_PRINCIPAL : await principalOf(tokens, request),
     }),
     plugins: [
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
@@ -188,7 +194,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     maskedErrors: { maskError: errorMasker(logger) },
     logging: false,
   });
-  return Object.assign(yoga, { ops: { db, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES } });
+  return Object.assign(yoga, { ops: { db, metrics, logger, tokens, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES } });
 }
 
 export interface RunningServer {
@@ -229,7 +235,7 @@ async function databaseReady(db: Database, timeoutMs: number): Promise<string | 
 const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
 
 export async function listen(yoga: TdplanYoga, host: string, port: number): Promise<RunningServer> {
-  const { db, metrics, logger, maxBodyBytes } = yoga.ops;
+  const { db, metrics, logger, maxBodyBytes, tokens } = yoga.ops;
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -255,10 +261,10 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
     if (path === '/readyz') {
       const problem = await databaseReady(db, 1000);
       // Replicas are reported but never make the instance unready: reads fall back to the primary.
-      const replicas = db.replicas ? { replicas: db.replicas.status() } : {};
+      const detail = { auth: { tokenCache: tokens.state }, ...(db.replicas ? { replicas: db.replicas.status() } : {}) };
       return problem === null
-        ? sendJson(res, 200, { status: 'ready', ...replicas })
-        : sendJson(res, 503, { status: 'unavailable', reason: `database: ${problem}`, ...replicas });
+        ? sendJson(res, 200, { status: 'ready', ...detail })
+        : sendJson(res, 503, { status: 'unavailable', reason: `database: ${problem}`, ...detail });
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -299,6 +305,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
+  await tokens.start();
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const closed = (): Promise<void> => new Promise<void>((resolve) => server.close(() => resolve()));
@@ -309,6 +316,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       const done = closed();
       server.closeAllConnections();
       await done;
+      await tokens.close();
     },
     shutdown: async (timeoutMs = 10_000) => {
       draining = true;
@@ -326,6 +334,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       }
       server.closeAllConnections();
       await done;
+      await tokens.close();
       logger.info('stopped');
     },
   };

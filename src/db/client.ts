@@ -74,6 +74,8 @@ export interface Database {
    * above are always the primary; the server asks `replicas.forRead` for each read-only request.
    */
   replicas?: ReplicaSet;
+  /** The embedded PGlite (see ConnectOptions.embedded). */
+  embedded: boolean;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,8 @@ export interface ConnectOptions {
   max?: number;
   /** How long a request waits for a connection before failing (default 3 s). */
   connectionTimeoutMillis?: number;
+  /** The embedded PGlite: one session behind the socket, so no LISTEN/NOTIFY between connections. */
+  embedded?: boolean;
 }
 
 /**
@@ -108,6 +112,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     prisma,
     pool,
     url,
+    embedded: options.embedded ?? false,
     async close() {
       await prisma.$disconnect();
       await pool.end();

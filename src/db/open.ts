@@ -106,7 +106,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
     }
     description = `embedded PGlite in ${pgData}`;
   }
-  const db = connectDatabase(url, options.databaseUrl ? {} : { max: EMBEDDED_POOL_SIZE });
+  const db = connectDatabase(url, options.databaseUrl ? {} : { max: EMBEDDED_POOL_SIZE, embedded: true });
   const closeAll = async (): Promise<void> => {
     await db.replicas?.close();
     await db.close();
