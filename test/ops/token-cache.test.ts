@@ -2,7 +2,7 @@
 // connections) it stays off; on PostgreSQL, losing the LISTEN connection empties it and turns it
 // off until it listens again, and a revoke is refused at once in every state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeApiToken } from '../../src/auth/tokens.js';
+import { revokeApiToken } from '../../src/commands/tokens.js';
 import { TOKEN_CHANNEL } from '../../src/auth/token-cache.js';
 import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
