@@ -5,8 +5,11 @@
 //
 // BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8),
 // BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
-// the database tdplan_bench).
+// the database BENCH_DATABASE_NAME, default tdplan_bench), BENCH_ONLY (run only the cases whose
+// name contains it), BENCH_CPU_PROFILE (a file: a V8 CPU profile of the measuring phase only,
+// the server and its clients in this one process; open it in Chrome DevTools or speedscope).
 import { mkdir, writeFile } from 'node:fs/promises';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import pg from 'pg';
 import { createApiToken } from '../src/commands/tokens.js';
@@ -22,7 +25,28 @@ const TDS = Number(process.env.BENCH_TDS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const NAME = 'tdplan_bench';
+const NAME = process.env.BENCH_DATABASE_NAME ?? 'tdplan_bench';
+if (!/^[a-z_][a-z0-9_]*$/.test(NAME)) throw new Error(`BENCH_DATABASE_NAME must be a plain lower-case identifier, got ${JSON.stringify(NAME)}`);
+const ONLY = process.env.BENCH_ONLY;
+const PROFILE = process.env.BENCH_CPU_PROFILE;
+
+/** node --cpu-prof for a part of the run: the inspector's profiler, started and stopped here. */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
 
 function urlFor(database: string): string {
   const u = new URL(SERVER);
@@ -105,6 +129,10 @@ async function main(): Promise<void> {
     )
   ).rows[0]!;
 
+  const busyHost = (
+    await db.pool.query<{ hostname: string }>(`SELECT h.hostname FROM host h JOIN td t ON t.host_id = h.id GROUP BY h.id ORDER BY count(*) DESC, h.id LIMIT 1`)
+  ).rows[0]!;
+
   // The baselines: what a careful engineer would write by hand for the same answer.
   const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string }[] = [
     {
@@ -118,6 +146,33 @@ async function main(): Promise<void> {
         FROM host h JOIN platform p ON p.id = h.platform_id JOIN kernel k ON k.id = h.kernel_id LEFT JOIN tdx_module m ON m.id = h.module_id
         ORDER BY h.id LIMIT 100`),
       baselineNote: 'one SQL statement: joins, a lateral page of TDs and counts',
+    },
+    {
+      name: 'one host by hostname, 50 TDs',
+      graphql: () =>
+        gql(
+          `query($h: String!) { host(hostname: $h) { hostname presentCpus guestKeyIds platform { name } module { version } kernel { name }
+        tds(first: 50) { totalCount edges { node { name vcpus migratable } } } } }`,
+          { h: busyHost.hostname },
+        ),
+      baseline: sql(
+        `SELECT h.hostname, h.present_cpus, h.guest_key_ids, p.name, m.version, k.name,
+          (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus, t.migratable FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 50) x),
+          (SELECT count(*) FROM td t WHERE t.host_id = h.id)
+        FROM host h JOIN platform p ON p.id = h.platform_id JOIN kernel k ON k.id = h.kernel_id LEFT JOIN tdx_module m ON m.id = h.module_id
+        WHERE h.hostname = $1`,
+        [busyHost.hostname],
+      ),
+      baselineNote: 'one statement: the host, its references, a page of TDs and their count',
+    },
+    {
+      name: 'capacity page (100 hosts, R1-R4 fields)',
+      graphql: () =>
+        gql(`{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
+        tdxDisabledReasons { code } } } } }`),
+      baseline: sql(`SELECT h.hostname, c.tdx_enabled, c.kvm_cap_max_vcpus, c.free_vcpus, c.free_key_ids
+        FROM host h JOIN host_capacity c ON c.host_id = h.id ORDER BY h.id LIMIT 100`),
+      baselineNote: 'one statement over host_capacity (the reasons and what limits the cap are left out: less than the API answers)',
     },
     {
       name: 'fleetSummary',
@@ -205,8 +260,10 @@ async function main(): Promise<void> {
     },
   ];
 
+  const profiler = PROFILE ? await startProfiler() : null;
   const results = [];
   for (const c of cases) {
+    if (ONLY && !c.name.includes(ONLY)) continue;
     const g = await measure(c.graphql);
     await c.graphql();
     const roundTrips = lastRoundTrips;
@@ -217,6 +274,10 @@ async function main(): Promise<void> {
       `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
         `${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
+  }
+  if (profiler) {
+    await profiler.stop(PROFILE!);
+    console.log(`wrote the CPU profile of the measuring phase to ${PROFILE}`);
   }
   // Round trips must not depend on the page size.
   const tripsByPage: Record<string, number> = {};

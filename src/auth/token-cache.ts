@@ -115,7 +115,7 @@ export class TokenCache {
   }
 
   private goOff(reason: string): void {
-    if (this.listening) this.logger?.warn({ reason }, 'token cache off until the listener reconnects');
+    if (this.listening && !this.stopped) this.logger?.warn({ reason }, 'token cache off until the listener reconnects');
     this.listening = false;
     this.epoch += 1;
     this.entries.clear();
