@@ -29,6 +29,8 @@ export interface OpenOptions {
   migrate: boolean;
   /** Streaming replicas of DATABASE_URL for reads (DATABASE_REPLICA_URLS); none by default. */
   replicaUrls?: readonly string[];
+  /** A replica further behind than this is skipped (DATABASE_REPLICA_MAX_LAG_MS; default 5 s). */
+  replicaMaxLagMs?: number | undefined;
 }
 
 function describeConnectionError(err: unknown, where: string): CliError {
@@ -135,7 +137,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
   }
   if (replicaUrls.length > 0) {
     // A replica that is down now is not fatal: it is polled, and used once it streams.
-    db.replicas = new ReplicaSet(db, replicaUrls);
+    db.replicas = new ReplicaSet(db, replicaUrls, options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs });
     await db.replicas.start();
   }
   return { db, description, embedded: !databaseUrl, appliedMigrations, createdNow, close: closeAll };
