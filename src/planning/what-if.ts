@@ -179,16 +179,32 @@ function targetHostOf(fleet: FleetFacts, h: HostRecord, c: HostCapacity): Target
 }
 
 function targetIndexes(fleet: FleetFacts, capacities: Map<number, HostCapacity>): Map<number, TargetIndex> {
+  // One pass over the hosts: the target entries of each module that can import at all.
+  const byTarget = new Map<number, TargetHost[]>();
+  for (const h of fleet.hosts) {
+    const target = h.moduleId === null ? undefined : fleet.modules.get(h.moduleId);
+    if (!target?.migration) continue;
+    let list = byTarget.get(target.id);
+    if (!list) byTarget.set(target.id, (list = []));
+    list.push(targetHostOf(fleet, h, capacities.get(h.id)!));
+  }
+  // Then per source module, the union of the modules it can export to, sorted once per distinct
+  // union (the modules of one generation share it), instead of a pass over every host per module.
   const indexes = new Map<number, TargetIndex>();
+  const byUnion = new Map<string, TargetIndex>();
   for (const source of fleet.modules.values()) {
-    if (!source.migration) continue;
-    const hosts: TargetHost[] = [];
-    for (const h of fleet.hosts) {
-      const target = h.moduleId === null ? null : fleet.modules.get(h.moduleId);
-      if (target?.migration && migrationVersionsOverlap(source.migration, target.migration)) hosts.push(targetHostOf(fleet, h, capacities.get(h.id)!));
+    const exports = source.migration;
+    if (!exports) continue;
+    const targets = [...byTarget.keys()].filter((id) => migrationVersionsOverlap(exports, fleet.modules.get(id)!.migration!)).sort((a, b) => a - b);
+    const key = targets.join(',');
+    let index = byUnion.get(key);
+    if (!index) {
+      const hosts = targets.flatMap((id) => byTarget.get(id)!);
+      hosts.sort((a, b) => b.threshold - a.threshold || a.hostId - b.hostId);
+      index = { hosts };
+      byUnion.set(key, index);
     }
-    hosts.sort((a, b) => b.threshold - a.threshold);
-    indexes.set(source.id, { hosts });
+    indexes.set(source.id, index);
   }
   return indexes;
 }
