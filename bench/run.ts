@@ -63,6 +63,11 @@ interface Measure {
   medianMs: number;
   p95Ms: number;
   throughputPerS: number;
+  /**
+   * CPU time of this process (server and clients) per request in the throughput phase: what the
+   * JavaScript costs, and far steadier than latency on a machine shared with other work.
+   */
+  cpuMsPerRequest: number;
 }
 
 async function measure(run: () => Promise<unknown>): Promise<Measure> {
@@ -76,13 +81,20 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   times.sort((a, b) => a - b);
   // Throughput: CONCURRENCY clients, RUNS requests each.
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       for (let i = 0; i < RUNS; i++) await run();
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { medianMs: times[Math.floor(times.length / 2)]!, p95Ms: percentile(times, 95), throughputPerS: (CONCURRENCY * RUNS) / seconds };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    medianMs: times[Math.floor(times.length / 2)]!,
+    p95Ms: percentile(times, 95),
+    throughputPerS: (CONCURRENCY * RUNS) / seconds,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / (CONCURRENCY * RUNS),
+  };
 }
 
 const loadTimes = { generateS: 0, importS: 0 };
@@ -302,7 +314,7 @@ async function main(): Promise<void> {
     results.push(row);
     console.log(
       `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
-        `${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
+        `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
   }
   if (profiler) {

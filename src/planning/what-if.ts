@@ -295,7 +295,16 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     : [];
   const after = applyChanges(before, changes, changedTds);
   const capBefore = new Map(before.hosts.map((h) => [h.id, hostCapacity(factsOfHost(before, h), h.usage)]));
-  const capAfter = new Map(after.hosts.map((h) => [h.id, hostCapacity(factsOfHost(after, h), h.usage)]));
+  // A host none of whose facts changed keeps its answer: only the changed ones are evaluated again
+  // (applyChanges keeps the very same record for a host it neither moved nor resized).
+  const changedModules = new Set(changes.modules.map((c) => c.moduleId));
+  const changedKernels = new Set(changes.kernels.map((c) => c.kernelId));
+  const capAfter = new Map<number, HostCapacity>();
+  for (let i = 0; i < after.hosts.length; i++) {
+    const h = after.hosts[i]!;
+    const unchanged = h === before.hosts[i] && (h.moduleId === null || !changedModules.has(h.moduleId)) && !changedKernels.has(h.kernelId);
+    capAfter.set(h.id, unchanged ? capBefore.get(h.id)! : hostCapacity(factsOfHost(after, h), h.usage));
+  }
   const hostsLosingTdx: HostImpact[] = [];
   const hostsLosingKvm: HostImpact[] = [];
   const hostsGainingTdx: HostImpact[] = [];
