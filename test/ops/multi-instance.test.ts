@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../../src/db/client.js';
 import { applyMigrations } from '../../src/db/migrate.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { freePort, postgresBinDir, removeCluster, startPrimary, startReplica, type Cluster } from '../support/pg-cluster.js';
 import { tokenFor } from '../support/server.js';
 import type { TestDatabase } from '../support/database.js';
@@ -115,7 +115,7 @@ describe.skipIf(postgresBinDir() === null)('two tdplan instances on one primary 
       ],
       tds: Array.from({ length: 60 }, (_, i) => ({ name: `race-${i}`, vcpus: 6, host: null })),
     };
-    expect(await importInventory(db, doc, 'MERGE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, doc, 'MERGE')).toMatchObject({ ok: true });
     const place = async (i: number): Promise<string> => {
       // Alternate instances; each TD races for one of the two hosts.
       const res = await gql<{ placeTd: { __typename: string } }>(

@@ -9,7 +9,7 @@ import { applyMigrations } from '../../src/db/migrate.js';
 import { formatLsn, parseLsn, ReplicaSet } from '../../src/db/replicas.js';
 import { MIN_LSN_HEADER, WRITE_LSN_HEADER } from '../../src/db/routing-plugin.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTdplanYoga, listen, type RunningServer, type TdplanYoga } from '../../src/server.js';
 import { postgresBinDir, removeCluster, startPrimary, startReplica, type Cluster } from '../support/pg-cluster.js';
 import { tokenFor } from '../support/server.js';
@@ -78,7 +78,7 @@ describe.skipIf(binaries === null)('read replicas (a real streaming replica)', (
     replica = await startReplica(primary);
     const base: Database = connectDatabase(primary.url('tdplan'));
     db = { ...base, kind: 'postgres', destroy: () => base.close() };
-    expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+    expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
     adminToken = await tokenFor(db, 'ADMIN');
     viewerToken = await tokenFor(db, 'VIEWER');
     replicas = new ReplicaSet(db, [replica.url('tdplan')], { maxLagMs: MAX_LAG_MS, pollMs: 50 });
