@@ -5,7 +5,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import type { ReplicaSet } from './replicas.js';
 
 export { PrismaClient };
 export type { Prisma } from '../generated/prisma/client.js';
@@ -73,9 +72,35 @@ export interface Database {
    * Streaming replicas for reads (DATABASE_REPLICA_URLS), when there are any. `prisma` and `pool`
    * above are always the primary; the server asks `replicas.forRead` for each read-only request.
    */
-  replicas?: ReplicaSet;
+  replicas?: ReadReplicas;
   /** The embedded PGlite (see ConnectOptions.embedded). */
   embedded: boolean;
+  close(): Promise<void>;
+}
+
+export type ReplicaHealth = 'streaming' | 'lagging' | 'down' | 'unknown';
+
+/** What /readyz says about one replica. */
+export interface ReplicaStatus {
+  /** The replica's URL without password. */
+  url: string;
+  state: ReplicaHealth;
+  /** How far behind the primary it is, in milliseconds (null while down or not yet measured). */
+  lagMs: number | null;
+  /** The last WAL position it has replayed. */
+  replayLsn: string | null;
+  /** Why it is down. */
+  reason?: string;
+}
+
+/** Streaming replicas to read from instead of the primary: ReplicaSet (src/db/replicas.ts). */
+export interface ReadReplicas {
+  /** The database for a read by `session`, which must have replayed `minLsn` and the session's last write. */
+  forRead(session: string | null, minLsn?: bigint | null): Database;
+  /** Records that `session` just committed a write; returns the WAL position that covers it (null: unknown). */
+  noteWrite(session: string): Promise<bigint | null>;
+  /** Each replica's state, for /readyz. */
+  status(): ReplicaStatus[];
   close(): Promise<void>;
 }
 

@@ -137,8 +137,9 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
   }
   if (replicaUrls.length > 0) {
     // A replica that is down now is not fatal: it is polled, and used once it streams.
-    db.replicas = new ReplicaSet(db, replicaUrls, options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs });
-    await db.replicas.start();
+    const replicas = new ReplicaSet(db, replicaUrls, options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs });
+    await replicas.start();
+    db.replicas = replicas;
   }
   return { db, description, embedded: !databaseUrl, appliedMigrations, createdNow, close: closeAll };
 }

@@ -11,7 +11,9 @@
 //    until a replica is known to have replayed it, that session's reads go to the primary. The
 //    position is also returned to the client (header `tdplan-write-lsn`), so a client talking to
 //    several tdplan instances can send it back as `tdplan-min-lsn` to any of them.
-import { connectDatabase, type ConnectOptions, type Database } from './client.js';
+import { connectDatabase, type ConnectOptions, type Database, type ReadReplicas, type ReplicaStatus } from './client.js';
+
+export type { ReplicaHealth, ReplicaStatus } from './client.js';
 import { redactUrl } from './redact.js';
 
 /** A WAL position (`pg_lsn`, "X/Y" in hex) as a number that compares. */
@@ -23,21 +25,6 @@ export function parseLsn(text: string): bigint {
 
 export function formatLsn(lsn: bigint): string {
   return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
-}
-
-export type ReplicaHealth = 'streaming' | 'lagging' | 'down' | 'unknown';
-
-/** What /readyz says about one replica. */
-export interface ReplicaStatus {
-  /** The replica's URL without password. */
-  url: string;
-  state: ReplicaHealth;
-  /** How far behind the primary it is, in milliseconds (null while down or not yet measured). */
-  lagMs: number | null;
-  /** The last WAL position it has replayed. */
-  replayLsn: string | null;
-  /** Why it is down. */
-  reason?: string;
 }
 
 export interface ReplicaOptions extends ConnectOptions {
@@ -72,7 +59,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-export class ReplicaSet {
+export class ReplicaSet implements ReadReplicas {
   readonly maxLagMs: number;
   readonly pollMs: number;
   private readonly replicas: Replica[];
