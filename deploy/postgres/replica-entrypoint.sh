@@ -9,4 +9,5 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     -R -X stream -C -S tdplan_replica --checkpoint=fast
   chmod 0700 "$PGDATA"
 fi
-exec postgres -c hot_standby=on
+# hot_standby_feedback: long reads (a whatIf snapshot) are not cancelled by replay conflicts.
+exec postgres -c hot_standby=on -c hot_standby_feedback=on
