@@ -117,15 +117,20 @@ describe.skipIf(postgresBinDir() === null)('two tdplan instances on one primary 
     };
     expect(await importDocument(db, doc, 'MERGE')).toMatchObject({ ok: true });
     const place = async (i: number): Promise<string> => {
-      // Alternate instances; each TD races for one of the two hosts.
-      const res = await gql<{ placeTd: { __typename: string } }>(
-        instances[i % 2]!,
-        adminToken,
-        `mutation($td: String!, $host: String!) { placeTd(td: { name: $td }, host: { hostname: $host }) { __typename } }`,
-        { td: `race-${i}`, host: i < 30 ? 'race-keys' : 'race-cpus' },
-      );
-      expect(res.errors).toBeUndefined();
-      return res.data!.placeTd.__typename;
+      // Alternate instances; each TD races for one of the two hosts. Placements onto one host wait for
+      // its row lock while holding a pooled connection, so on a loaded machine a request can wait longer
+      // than the pool's 3 s for one and be refused (503, nothing written): a client retries those.
+      for (let attempt = 0; ; attempt++) {
+        const res = await gql<{ placeTd: { __typename: string } }>(
+          instances[i % 2]!,
+          adminToken,
+          `mutation($td: String!, $host: String!) { placeTd(td: { name: $td }, host: { hostname: $host }) { __typename } }`,
+          { td: `race-${i}`, host: i < 30 ? 'race-keys' : 'race-cpus' },
+        );
+        if (res.status === 503 && res.errors?.[0]?.extensions?.code === 'DATABASE_UNAVAILABLE' && attempt < 5) continue;
+        expect(res.errors).toBeUndefined();
+        return res.data!.placeTd.__typename;
+      }
     };
     const outcomes = await Promise.all(doc.tds.map((_, i) => place(i)));
     const { rows } = await db.pool.query<{ hostname: string; tds: number; vcpus: number }>(
