@@ -1,8 +1,9 @@
-// Authentication without a database round trip per request, and without a window in which a
-// revoked token still works. Each token's principal is cached by its hash only while this
+// Authentication without a database round trip per request, and without a cache lifetime in
+// which a revoked token still works. Each token's principal is cached by its hash only while this
 // process LISTENs on "tdplan_api_token", where a trigger announces every change to a token at
 // commit (migration api_token_notify). A notification drops that token's entry, so a revoke on any
-// instance takes effect on every instance before its next request.
+// instance takes effect on every instance as soon as PostgreSQL delivers it: sent at commit, so the
+// window is that delivery, never a cache lifetime.
 //
 // Safety first: the cache is used only after a probe NOTIFY sent through the pool came back on
 // the listening connection (so a pooler that breaks LISTEN, or the embedded PGlite socket, leaves
