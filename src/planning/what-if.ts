@@ -179,32 +179,16 @@ function targetHostOf(fleet: FleetFacts, h: HostRecord, c: HostCapacity): Target
 }
 
 function targetIndexes(fleet: FleetFacts, capacities: Map<number, HostCapacity>): Map<number, TargetIndex> {
-  // One pass over the hosts: the target entries of each module that can import at all.
-  const byTarget = new Map<number, TargetHost[]>();
-  for (const h of fleet.hosts) {
-    const target = h.moduleId === null ? undefined : fleet.modules.get(h.moduleId);
-    if (!target?.migration) continue;
-    let list = byTarget.get(target.id);
-    if (!list) byTarget.set(target.id, (list = []));
-    list.push(targetHostOf(fleet, h, capacities.get(h.id)!));
-  }
-  // Then per source module, the union of the modules it can export to, sorted once per distinct
-  // union (the modules of one generation share it), instead of a pass over every host per module.
   const indexes = new Map<number, TargetIndex>();
-  const byUnion = new Map<string, TargetIndex>();
   for (const source of fleet.modules.values()) {
-    const exports = source.migration;
-    if (!exports) continue;
-    const targets = [...byTarget.keys()].filter((id) => migrationVersionsOverlap(exports, fleet.modules.get(id)!.migration!)).sort((a, b) => a - b);
-    const key = targets.join(',');
-    let index = byUnion.get(key);
-    if (!index) {
-      const hosts = targets.flatMap((id) => byTarget.get(id)!);
-      hosts.sort((a, b) => b.threshold - a.threshold || a.hostId - b.hostId);
-      index = { hosts };
-      byUnion.set(key, index);
+    if (!source.migration) continue;
+    const hosts: TargetHost[] = [];
+    for (const h of fleet.hosts) {
+      const target = h.moduleId === null ? null : fleet.modules.get(h.moduleId);
+      if (target?.migration && migrationVersionsOverlap(source.migration, target.migration)) hosts.push(targetHostOf(fleet, h, capacities.get(h.id)!));
     }
-    indexes.set(source.id, index);
+    hosts.sort((a, b) => b.threshold - a.threshold);
+    indexes.set(source.id, { hosts });
   }
   return indexes;
 }
@@ -295,16 +279,7 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     : [];
   const after = applyChanges(before, changes, changedTds);
   const capBefore = new Map(before.hosts.map((h) => [h.id, hostCapacity(factsOfHost(before, h), h.usage)]));
-  // A host none of whose facts changed keeps its answer: only the changed ones are evaluated again
-  // (applyChanges keeps the very same record for a host it neither moved nor resized).
-  const changedModules = new Set(changes.modules.map((c) => c.moduleId));
-  const changedKernels = new Set(changes.kernels.map((c) => c.kernelId));
-  const capAfter = new Map<number, HostCapacity>();
-  for (let i = 0; i < after.hosts.length; i++) {
-    const h = after.hosts[i]!;
-    const unchanged = h === before.hosts[i] && (h.moduleId === null || !changedModules.has(h.moduleId)) && !changedKernels.has(h.kernelId);
-    capAfter.set(h.id, unchanged ? capBefore.get(h.id)! : hostCapacity(factsOfHost(after, h), h.usage));
-  }
+  const capAfter = new Map(after.hosts.map((h) => [h.id, hostCapacity(factsOfHost(after, h), h.usage)]));
   const hostsLosingTdx: HostImpact[] = [];
   const hostsLosingKvm: HostImpact[] = [];
   const hostsGainingTdx: HostImpact[] = [];
