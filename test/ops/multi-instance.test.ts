@@ -107,7 +107,7 @@ describe.skipIf(postgresBinDir() === null)('two tdplan instances on one primary 
   it('R5: concurrent placements onto the same hosts through two instances never overfill a host', async () => {
     const doc = {
       platforms: [{ name: 'TINY', sockets: 1, coresPerSocket: 32, threadsPerCore: 2 }],
-      modules: [{ version: '9.0', maxVcpusPerTd: 1024, features: ['TOPOLOGY_ENUM'], platforms: ['TINY'] }],
+      modules: [{ version: '9.0', maxVcpusPerTd: 1024, features: ['NO_RBP_MOD', 'TOPOLOGY_ENUM'], platforms: ['TINY'] }],
       kernels: [{ name: 'race', kvmMaxVcpus: 1024, tdxVcpuPolicy: 'PRESENT_CPUS' }],
       hosts: [
         { hostname: 'race-keys', platform: 'TINY', module: '9.0', kernel: 'race', presentCpus: 64, guestKeyIds: 5 },
