@@ -5,12 +5,16 @@
 //
 // BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8),
 // BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
-// the database tdplan_bench).
+// the database BENCH_DATABASE_NAME, default tdplan_bench), BENCH_ONLY (a regular expression: run only the cases whose
+// name matches it), BENCH_REUSE=1 (keep the fleet a previous run left in that database when it has
+// the same size), BENCH_CPU_PROFILE (a file: a V8 CPU profile of the measuring phase only,
+// the server and its clients in this one process; open it in Chrome DevTools or speedscope).
 import { mkdir, writeFile } from 'node:fs/promises';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import pg from 'pg';
 import { createApiToken } from '../src/commands/tokens.js';
-import { connectDatabase } from '../src/db/client.js';
+import { connectDatabase, type Database } from '../src/db/client.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { generateFleet } from '../src/inventory/generate.js';
 import { SYSTEM_ACTOR } from '../src/auth/principal.js';
@@ -22,7 +26,28 @@ const TDS = Number(process.env.BENCH_TDS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const NAME = 'tdplan_bench';
+const NAME = process.env.BENCH_DATABASE_NAME ?? 'tdplan_bench';
+if (!/^[a-z_][a-z0-9_]*$/.test(NAME)) throw new Error(`BENCH_DATABASE_NAME must be a plain lower-case identifier, got ${JSON.stringify(NAME)}`);
+const ONLY = process.env.BENCH_ONLY;
+const PROFILE = process.env.BENCH_CPU_PROFILE;
+
+/** node --cpu-prof for a part of the run: the inspector's profiler, started and stopped here. */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
 
 function urlFor(database: string): string {
   const u = new URL(SERVER);
@@ -38,6 +63,11 @@ interface Measure {
   medianMs: number;
   p95Ms: number;
   throughputPerS: number;
+  /**
+   * CPU time of this process (server and clients) per request in the throughput phase: what the
+   * JavaScript costs, and far steadier than latency on a machine shared with other work.
+   */
+  cpuMsPerRequest: number;
 }
 
 async function measure(run: () => Promise<unknown>): Promise<Measure> {
@@ -51,16 +81,44 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   times.sort((a, b) => a - b);
   // Throughput: CONCURRENCY clients, RUNS requests each.
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       for (let i = 0; i < RUNS; i++) await run();
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { medianMs: times[Math.floor(times.length / 2)]!, p95Ms: percentile(times, 95), throughputPerS: (CONCURRENCY * RUNS) / seconds };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    medianMs: times[Math.floor(times.length / 2)]!,
+    p95Ms: percentile(times, 95),
+    throughputPerS: (CONCURRENCY * RUNS) / seconds,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / (CONCURRENCY * RUNS),
+  };
 }
 
-async function main(): Promise<void> {
+const loadTimes = { generateS: 0, importS: 0 };
+
+/**
+ * The fleet in database NAME: generated and imported, or with BENCH_REUSE=1 the one a previous
+ * run left there when it has the asked-for size (for repeated runs while profiling).
+ */
+async function loadFleet(): Promise<Database> {
+  if (process.env.BENCH_REUSE === '1') {
+    const db = connectDatabase(urlFor(NAME), { max: CONCURRENCY + 4 });
+    const counts = await db.pool
+      .query<{ hosts: number; tds: number }>('SELECT (SELECT count(*) FROM host)::int AS hosts, (SELECT count(*) FROM td)::int AS tds')
+      .then(
+        (r) => r.rows[0],
+        () => undefined,
+      );
+    if (counts?.hosts === HOSTS && counts.tds === TDS) {
+      await applyMigrations(urlFor(NAME));
+      console.log(`reusing the fleet in ${NAME} (${HOSTS} hosts, ${TDS} TDs)`);
+      return db;
+    }
+    await db.close();
+  }
   const admin = new pg.Client({ connectionString: SERVER });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${NAME} WITH (FORCE)`);
@@ -78,11 +136,19 @@ async function main(): Promise<void> {
   // No ANALYZE here: the import leaves fresh statistics itself, and the bench measures what users get.
   const importS = (performance.now() - t) / 1000;
   console.log(`generated in ${generateS.toFixed(1)} s, imported in ${importS.toFixed(1)} s (${Math.round((HOSTS + TDS) / importS)} rows/s)`);
+  loadTimes.generateS = generateS;
+  loadTimes.importS = importS;
+  return db;
+}
+
+async function main(): Promise<void> {
+  const db = await loadFleet();
+  const { generateS, importS } = loadTimes;
 
   const server = await listen(createTdplanYoga(db, { exposeSqlRoundTrips: true }), '127.0.0.1', 0);
   let lastRoundTrips = 0;
   // A planner's token, as a planning UI would hold (whatIf needs PLANNER).
-  const { token } = await createApiToken(db.prisma, { name: 'bench', role: 'ADMIN' }, 'bench-planner', 'PLANNER');
+  const { token } = await createApiToken(db.prisma, { name: 'bench', role: 'ADMIN' }, `bench-planner-${Date.now()}`, 'PLANNER');
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const gql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> => {
     const response = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -105,6 +171,10 @@ async function main(): Promise<void> {
     )
   ).rows[0]!;
 
+  const busyHost = (
+    await db.pool.query<{ hostname: string }>(`SELECT h.hostname FROM host h JOIN td t ON t.host_id = h.id GROUP BY h.id ORDER BY count(*) DESC, h.id LIMIT 1`)
+  ).rows[0]!;
+
   // The baselines: what a careful engineer would write by hand for the same answer.
   const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string }[] = [
     {
@@ -118,6 +188,33 @@ async function main(): Promise<void> {
         FROM host h JOIN platform p ON p.id = h.platform_id JOIN kernel k ON k.id = h.kernel_id LEFT JOIN tdx_module m ON m.id = h.module_id
         ORDER BY h.id LIMIT 100`),
       baselineNote: 'one SQL statement: joins, a lateral page of TDs and counts',
+    },
+    {
+      name: 'one host by hostname, 50 TDs',
+      graphql: () =>
+        gql(
+          `query($h: String!) { host(hostname: $h) { hostname presentCpus guestKeyIds platform { name } module { version } kernel { name }
+        tds(first: 50) { totalCount edges { node { name vcpus migratable } } } } }`,
+          { h: busyHost.hostname },
+        ),
+      baseline: sql(
+        `SELECT h.hostname, h.present_cpus, h.guest_key_ids, p.name, m.version, k.name,
+          (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus, t.migratable FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 50) x),
+          (SELECT count(*) FROM td t WHERE t.host_id = h.id)
+        FROM host h JOIN platform p ON p.id = h.platform_id JOIN kernel k ON k.id = h.kernel_id LEFT JOIN tdx_module m ON m.id = h.module_id
+        WHERE h.hostname = $1`,
+        [busyHost.hostname],
+      ),
+      baselineNote: 'one statement: the host, its references, a page of TDs and their count',
+    },
+    {
+      name: 'capacity page (100 hosts, R1-R4 fields)',
+      graphql: () =>
+        gql(`{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
+        tdxDisabledReasons { code } } } } }`),
+      baseline: sql(`SELECT h.hostname, c.tdx_enabled, c.kvm_cap_max_vcpus, c.free_vcpus, c.free_key_ids
+        FROM host h JOIN host_capacity c ON c.host_id = h.id ORDER BY h.id LIMIT 100`),
+      baselineNote: 'one statement over host_capacity (the reasons and what limits the cap are left out: less than the API answers)',
     },
     {
       name: 'fleetSummary',
@@ -205,8 +302,10 @@ async function main(): Promise<void> {
     },
   ];
 
+  const profiler = PROFILE ? await startProfiler() : null;
   const results = [];
   for (const c of cases) {
+    if (ONLY && !new RegExp(ONLY).test(c.name)) continue;
     const g = await measure(c.graphql);
     await c.graphql();
     const roundTrips = lastRoundTrips;
@@ -215,8 +314,12 @@ async function main(): Promise<void> {
     results.push(row);
     console.log(
       `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
-        `${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
+        `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
+  }
+  if (profiler) {
+    await profiler.stop(PROFILE!);
+    console.log(`wrote the CPU profile of the measuring phase to ${PROFILE}`);
   }
   // Round trips must not depend on the page size.
   const tripsByPage: Record<string, number> = {};

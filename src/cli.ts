@@ -9,6 +9,7 @@ import { createApiToken, revokeApiToken } from './commands/tokens.js';
 import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, ValidationError } from './errors.js';
 import { CliError } from './cli-error.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
+import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
 import { exportInventory } from './inventory/export.js';
 import { generateFleet } from './inventory/generate.js';
@@ -89,6 +90,16 @@ async function bootstrapAdminToken(opened: OpenedDatabase, dataDir: string, logg
   logger.info({ token: name, file }, `no API tokens yet: created admin token "${name}" in ${file}; send it as "Authorization: Bearer $(cat ${file})"`);
 }
 
+/** DATABASE_REPLICA_MAX_LAG_MS: how far behind a replica may be and still serve reads. */
+function replicaMaxLagMs(): number | undefined {
+  const raw = process.env.DATABASE_REPLICA_MAX_LAG_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new CliError(`DATABASE_REPLICA_MAX_LAG_MS must be a positive whole number of milliseconds, got ${JSON.stringify(raw)}`, 2);
+  return value;
+}
+
 export function buildProgram(): Command {
   const program = new Command('tdplan')
     .description('Capacity planning for Intel TDX fleets on KVM: fleet inventory and KVM_CAP_MAX_VCPUS answers over GraphQL.')
@@ -96,6 +107,7 @@ export function buildProgram(): Command {
       'after',
       `
 Database: DATABASE_URL (postgresql://...) if set, else an embedded PGlite in --data-dir.
+Read replicas for serve: DATABASE_REPLICA_URLS (comma-separated postgresql:// URLs), DATABASE_REPLICA_MAX_LAG_MS (5000).
 Examples:
   tdplan serve                       GraphQL and GraphiQL at http://127.0.0.1:4000/graphql
   tdplan import fleet.json --replace make fleet.json the whole inventory
@@ -126,6 +138,8 @@ Examples:
         statementTimeoutMs,
         // A request waits for a busy pool's connection as long as its deadline allows.
         acquireTimeoutMs: settings.requestTimeoutMs,
+        replicaUrls: replicaUrlsFrom(process.env.DATABASE_REPLICA_URLS),
+        replicaMaxLagMs: replicaMaxLagMs(),
       });
       try {
         if (opened.embedded && opened.createdNow && opts.seed) {

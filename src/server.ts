@@ -6,11 +6,13 @@ import { PothosValidationError } from '@pothos/core';
 import { getOperationAST, GraphQLError, Kind, type ExecutionResult } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
+import { readRoutingPlugin } from './db/routing-plugin.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Principal } from './auth/principal.js';
-import { authenticate, bearerToken } from './auth/tokens.js';
+import { TokenCache } from './auth/token-cache.js';
+import { bearerToken } from './auth/tokens.js';
 import { CURSOR_ARGUMENTS, invalidCursor } from './cursors.js';
 import { cursorCheckPlugin } from './graphql/cursors.js';
 import { QUERY_LIMITS } from './graphql/limits.js';
@@ -56,6 +58,8 @@ export interface ServerOps {
   db: Database;
   metrics: Metrics;
   logger: Logger;
+  /** Authentication, cached while token changes are announced (src/auth/token-cache.ts). */
+  tokens: TokenCache;
   maxBodyBytes: number;
 }
 
@@ -68,8 +72,8 @@ function unauthenticated(message: string): GraphQLError {
   });
 }
 
-/** The principal of a request's bearer token, or why there is none. */
-async function principalOf(db: Database, request: Request): Promise<Principal | string> {
+/** The principal of a request's bearer token (through the token cache), or why there is none. */
+async function principalOf(tokens: TokenCache, request: Request): Promise<Principal | string> {
   const header = request.headers.get('authorization');
   const token = bearerToken(header);
   if (!token) {
@@ -77,7 +81,7 @@ async function principalOf(db: Database, request: Request): Promise<Principal | 
       ? 'the Authorization header must be "Bearer <API token>"'
       : 'authentication required: send "Authorization: Bearer <API token>" (tdplan token create --help)';
   }
-  return (await authenticate(db.prisma, token)) ?? 'invalid or revoked API token';
+  return (await tokens.authenticate(token)) ?? 'invalid or revoked API token';
 }
 
 /** Out of time: the request's deadline passed, or a statement or the wait for a connection timed out. */
@@ -140,7 +144,7 @@ function errorResponse(status: number, error: GraphQLError, headers: Record<stri
 // GraphiQL page, a static GET, is answered by an earlier plugin and needs no token.) Then the
 // token's own limits: requests in flight and requests per second (429 with Retry-After).
 function accessPlugin(
-  db: Database,
+  tokens: TokenCache,
   auth: 'required' | 'off',
   principals: WeakMap<Request, Principal>,
   mask: (error: unknown) => Error,
@@ -155,7 +159,7 @@ function accessPlugin(
       let principal: Principal | string = LOCAL_PRINCIPAL;
       if (auth === 'required') {
         try {
-          const found = await deadlines.race<Principal | string | typeof expired>(request, principalOf(db, request), () => expired);
+          const found = await deadlines.race<Principal | string | typeof expired>(request, principalOf(tokens, request), () => expired);
           if (found === expired) {
             endResponse(errorResponse(503, deadlines.error(), { 'Retry-After': '1', connection: 'close' }));
             return;
@@ -313,6 +317,9 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
   const masker = errorMasker(logger);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = options.corsOrigins ?? [];
+  // Off (a lookup per request) until listen() starts it: only a listening server holds the
+  // LISTEN connection it needs.
+  const tokens = new TokenCache(db, logger);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -322,7 +329,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     plugins: [
       // First: nothing of the body is read, parsed or validated for a caller without a valid token.
       accessPlugin(
-        db,
+        tokens,
         options.auth ?? 'required',
         principals,
         (error) => masker(error, 'Unexpected error.'),
@@ -332,6 +339,8 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
       deadlinePlugin(deadlines),
       cursorCheckPlugin((error) => masker(error, 'Unexpected error.')),
+      // Queries to a streaming replica when there are any (DATABASE_REPLICA_URLS), writes to the primary.
+      readRoutingPlugin(),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
       maxTokensPlugin({ n: QUERY_LIMITS.tokens }),
       maxAliasesPlugin({ n: QUERY_LIMITS.aliases }),
@@ -349,7 +358,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     maxRequestBodySize: maxBodyBytes,
     logging: false,
   });
-  return Object.assign(yoga, { ops: { db, metrics, logger, maxBodyBytes } });
+  return Object.assign(yoga, { ops: { db, metrics, logger, tokens, maxBodyBytes } });
 }
 
 export interface RunningServer {
@@ -382,7 +391,7 @@ async function databaseReady(db: Database, timeoutMs: number): Promise<string | 
 const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
 
 export async function listen(yoga: TdplanYoga, host: string, port: number): Promise<RunningServer> {
-  const { db, metrics, logger, maxBodyBytes } = yoga.ops;
+  const { db, metrics, logger, maxBodyBytes, tokens } = yoga.ops;
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -407,7 +416,11 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const problem = await databaseReady(db, 1000);
-      return problem === null ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'unavailable', reason: `database: ${problem}` });
+      // Replicas are reported but never make the instance unready: reads fall back to the primary.
+      const detail = { auth: { tokenCache: tokens.state }, ...(db.replicas ? { replicas: db.replicas.status() } : {}) };
+      return problem === null
+        ? sendJson(res, 200, { status: 'ready', ...detail })
+        : sendJson(res, 503, { status: 'unavailable', reason: `database: ${problem}`, ...detail });
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -448,6 +461,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
+  await tokens.start();
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const closed = (): Promise<void> => new Promise<void>((resolve) => server.close(() => resolve()));
@@ -458,6 +472,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       const done = closed();
       server.closeAllConnections();
       await done;
+      await tokens.close();
     },
     shutdown: async (timeoutMs = 10_000) => {
       draining = true;
@@ -475,6 +490,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       }
       server.closeAllConnections();
       await done;
+      await tokens.close();
       logger.info('stopped');
     },
   };

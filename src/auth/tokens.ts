@@ -24,11 +24,21 @@ export function bearerToken(header: string | null | undefined): string | null {
   return m ? m[1]! : null;
 }
 
+/** Whether `token` could be one of ours at all (others are refused without a lookup). */
+export function isTokenShaped(token: string): boolean {
+  return token.startsWith(TOKEN_PREFIX);
+}
+
+/** The principal of a looked-up token row; null when there is none or it is revoked. */
+export function principalOfRow(row: { name: string; role: ApiRole; revokedAt: Date | null } | null): Principal | null {
+  return row && !row.revokedAt ? { name: row.name, role: row.role } : null;
+}
+
 /** The principal a token stands for; null when unknown or revoked. */
 export async function authenticate(prisma: PrismaClient, token: string): Promise<Principal | null> {
-  if (!token.startsWith(TOKEN_PREFIX)) return null;
+  if (!isTokenShaped(token)) return null;
   const row = await prisma.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, select: { name: true, role: true, revokedAt: true } });
-  return row && !row.revokedAt ? { name: row.name, role: row.role } : null;
+  return principalOfRow(row);
 }
 
 export interface TokenInfo {

@@ -70,6 +70,39 @@ export interface Database {
   url: string;
   /** Resolves when the database answers within `timeoutMs`, however busy the pool is. */
   ping(timeoutMs: number): Promise<void>;
+  /**
+   * Streaming replicas for reads (DATABASE_REPLICA_URLS), when there are any. `prisma` and `pool`
+   * above are always the primary; the server asks `replicas.forRead` for each read-only request.
+   */
+  replicas?: ReadReplicas;
+  /** The embedded PGlite (see ConnectOptions.embedded). */
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export type ReplicaHealth = 'streaming' | 'lagging' | 'down' | 'unknown';
+
+/** What /readyz says about one replica. */
+export interface ReplicaStatus {
+  /** The replica's URL without password. */
+  url: string;
+  state: ReplicaHealth;
+  /** How far behind the primary it is, in milliseconds (null while down or not yet measured). */
+  lagMs: number | null;
+  /** The last WAL position it has replayed. */
+  replayLsn: string | null;
+  /** Why it is down. */
+  reason?: string;
+}
+
+/** Streaming replicas to read from instead of the primary: ReplicaSet (src/db/replicas.ts). */
+export interface ReadReplicas {
+  /** The database for a read by `session`, which must have replayed `minLsn` and the session's last write. */
+  forRead(session: string | null, minLsn?: bigint | null): Database;
+  /** Records that `session` just committed a write; returns the WAL position that covers it (null: unknown). */
+  noteWrite(session: string): Promise<bigint | null>;
+  /** Each replica's state, for /readyz. */
+  status(): ReplicaStatus[];
   close(): Promise<void>;
 }
 
@@ -83,6 +116,8 @@ export interface ConnectOptions {
   acquireTimeoutMs?: number;
   /** PostgreSQL's statement_timeout for every pooled connection (default: none). */
   statementTimeoutMs?: number;
+  /** The embedded PGlite: one session behind the socket, so no LISTEN/NOTIFY between connections. */
+  embedded?: boolean;
 }
 
 /** Connecting to the database (not waiting for a busy pool) gives up after this: then it is away. */
@@ -128,6 +163,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     prisma,
     pool,
     url,
+    embedded: options.embedded ?? false,
     async ping(timeoutMs) {
       const busy = pool.idleCount === 0 && pool.totalCount >= max;
       if (!busy) return withTimeout(pool.query('SELECT 1'), timeoutMs);

@@ -6,6 +6,10 @@ import { CliError } from '../cli-error.js';
 import { connectDatabase, EMBEDDED_POOL_SIZE, type Database } from './client.js';
 import { startEmbeddedDatabase } from './embedded.js';
 import { applyMigrations } from './migrate.js';
+import { redactUrl } from './redact.js';
+import { ReplicaSet } from './replicas.js';
+
+export { redactUrl };
 
 export interface OpenedDatabase {
   db: Database;
@@ -27,16 +31,10 @@ export interface OpenOptions {
   acquireTimeoutMs?: number;
   /** statement_timeout on PostgreSQL (`serve` sets one; the embedded PGlite has no timer for it). */
   statementTimeoutMs?: number;
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable DATABASE_URL)';
-  }
+  /** Streaming replicas of DATABASE_URL for reads (DATABASE_REPLICA_URLS); none by default. */
+  replicaUrls?: readonly string[];
+  /** A replica further behind than this is skipped (DATABASE_REPLICA_MAX_LAG_MS; default 5 s). */
+  replicaMaxLagMs?: number | undefined;
 }
 
 function describeConnectionError(err: unknown, where: string): CliError {
@@ -74,6 +72,17 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
 
 export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase> {
   const { databaseUrl } = options;
+  const replicaUrls = options.replicaUrls ?? [];
+  if (replicaUrls.length > 0 && !databaseUrl) {
+    throw new CliError('DATABASE_REPLICA_URLS needs DATABASE_URL: replicas are of a PostgreSQL primary, not of the embedded database');
+  }
+  for (const replicaUrl of replicaUrls) {
+    try {
+      new URL(replicaUrl);
+    } catch {
+      throw new CliError(`DATABASE_REPLICA_URLS: not a valid URL: ${redactUrl(replicaUrl)}`);
+    }
+  }
   let url: string;
   let description: string;
   let stopEmbedded = async (): Promise<void> => undefined;
@@ -104,10 +113,11 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
     description = `embedded PGlite in ${pgData}`;
   }
   const db = connectDatabase(url, {
-    ...(options.databaseUrl ? { statementTimeoutMs: options.statementTimeoutMs } : { max: EMBEDDED_POOL_SIZE }),
+    ...(options.databaseUrl ? { statementTimeoutMs: options.statementTimeoutMs } : { max: EMBEDDED_POOL_SIZE, embedded: true }),
     acquireTimeoutMs: options.acquireTimeoutMs,
   });
   const closeAll = async (): Promise<void> => {
+    await db.replicas?.close();
     await db.close();
     await stopEmbedded();
   };
@@ -131,6 +141,12 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
       throw new CliError(`migrations failed on ${description}: ${(err as Error).message.split('\n')[0]}`);
     }
     createdNow = before === 0 && appliedMigrations.length > 0;
+  }
+  if (replicaUrls.length > 0) {
+    // A replica that is down now is not fatal: it is polled, and used once it streams.
+    const replicas = new ReplicaSet(db, replicaUrls, options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs });
+    await replicas.start();
+    db.replicas = replicas;
   }
   return { db, description, embedded: !databaseUrl, appliedMigrations, createdNow, close: closeAll };
 }

@@ -53,7 +53,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const embedded = await startEmbeddedDatabase();
   await applyMigrations(embedded.url);
-  const db = connectDatabase(embedded.url, { max: EMBEDDED_POOL_SIZE });
+  const db = connectDatabase(embedded.url, { max: EMBEDDED_POOL_SIZE, embedded: true });
   return {
     ...db,
     kind: 'embedded',
