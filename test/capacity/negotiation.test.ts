@@ -385,5 +385,6 @@ describe('N2 what-if', () => {
     expect(seen.losingKvm).toBeGreaterThan(0);
     expect(seen.broken).toBeGreaterThan(0);
     expect(seen.stranded).toBeGreaterThan(0);
-  });
+    // 60 random fleets, each imported and asked through HTTP: slow on a loaded machine.
+  }, 180_000);
 });
