@@ -236,6 +236,18 @@ async function main(): Promise<void> {
       baselineNote: 'the R5 conditions and the first page, best fit first, in one statement over host_capacity (walks host_best_fit_idx)',
     },
     {
+      name: 'placementCandidates (vcpus 16, memoryMiB 65536, first 50)',
+      graphql: () =>
+        gql(
+          '{ placementCandidates(vcpus: 16, memoryMiB: 65536, first: 50) { edges { remainingVcpus node { hostname } } pageInfo { hasNextPage endCursor } } }',
+        ),
+      baseline: sql(`SELECT h.hostname, c.free_vcpus - 16 AS remaining FROM host_capacity c JOIN host h ON h.id = c.host_id
+        WHERE c.tdx_enabled AND 16 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= 16
+          AND (c.td_memory_kib IS NULL OR c.allocated_memory_kib + 1028 * 65536 + 4 * (1 + c.tdcs_pages + 16 * c.tdvps_pages) <= c.td_memory_kib)
+        ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 51`),
+      baselineNote: 'R5 with R7 memory (a 64 GiB TD) and the first page, best fit first, in one statement over host_capacity',
+    },
+    {
       name: 'placementCandidates + totalCount',
       graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { totalCount edges { remainingVcpus node { hostname } } } }'),
       baseline: sql(`WITH c AS (

@@ -98,5 +98,6 @@ describe('domain revision 2 migration (shared/domain.md, v2)', () => {
       await client.end();
       await embedded.stop();
     }
-  });
+    // Eight migrations on an embedded database.
+  }, 120_000);
 });

@@ -116,5 +116,6 @@ describe('SQL capacity view agrees with the pure rules', () => {
       }),
       { numRuns: 25 },
     );
-  });
+    // 25 fleets with TDs, each imported and filtered nine ways through HTTP: slow on an embedded database under load.
+  }, 120_000);
 });

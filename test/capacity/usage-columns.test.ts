@@ -1,5 +1,6 @@
 // host.td_count and host.allocated_vcpus are kept by triggers on td (migration
-// 20261124195634_host_usage_columns), and every placement rule reads them (R5, R6): they must
+// 20261124195634_host_usage_columns), and every placement rule reads them (R5, R6); so are the sums
+// over the TDs of known memory R7 reads (migration 20261127160000_domain_revision_2). They must
 // equal the sums over td after any mix of writes, bulk or single, through every path that writes td.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +24,14 @@ afterAll(async () => {
 /** Hosts whose kept columns differ from the sums over td (none, when the triggers are right). */
 async function driftedHosts(): Promise<unknown[]> {
   const { rows } = await db.pool.query(
-    `SELECT h.hostname, h.td_count, h.allocated_vcpus, count(t.id)::int AS actual_count, COALESCE(sum(t.vcpus), 0)::int AS actual_vcpus
+    `SELECT h.hostname, h.td_count, h.allocated_vcpus, count(t.id)::int AS actual_count, COALESCE(sum(t.vcpus), 0)::int AS actual_vcpus,
+            h.known_memory_td_count, h.known_memory_td_vcpus, h.known_memory_td_mib
      FROM host h LEFT JOIN td t ON t.host_id = h.id
-     GROUP BY h.id HAVING h.td_count <> count(t.id) OR h.allocated_vcpus <> COALESCE(sum(t.vcpus), 0)`,
+     GROUP BY h.id
+     HAVING h.td_count <> count(t.id) OR h.allocated_vcpus <> COALESCE(sum(t.vcpus), 0)
+         OR h.known_memory_td_count <> count(t.memory_mib)
+         OR h.known_memory_td_vcpus <> COALESCE(sum(t.vcpus) FILTER (WHERE t.memory_mib IS NOT NULL), 0)
+         OR h.known_memory_td_mib <> COALESCE(sum(t.memory_mib), 0)`,
   );
   return rows;
 }
@@ -33,13 +39,14 @@ async function driftedHosts(): Promise<unknown[]> {
 const operationArb = fc.oneof(
   fc.record({ kind: fc.constant('move' as const), td: fc.nat(39), host: fc.option(fc.nat(24), { nil: null }) }),
   fc.record({ kind: fc.constant('resize' as const), td: fc.nat(39), vcpus: fc.constantFrom(1, 4, 96) }),
+  fc.record({ kind: fc.constant('memory' as const), td: fc.nat(39), memoryMiB: fc.option(fc.constantFrom(512, 4096), { nil: null }) }),
   fc.record({ kind: fc.constant('delete' as const), td: fc.nat(39) }),
   fc.record({ kind: fc.constant('create' as const), host: fc.nat(24), vcpus: fc.constantFrom(2, 32) }),
   fc.record({ kind: fc.constant('mergeImport' as const), shift: fc.nat(5) }),
 );
 
 describe('host usage columns', () => {
-  it('R5/R6: td_count and allocated_vcpus equal the sums over td after imports and every kind of TD write', async () => {
+  it('R5/R6/R7: td_count, allocated_vcpus and the known-memory sums equal the sums over td after imports and every kind of TD write', async () => {
     let created = 0;
     await fc.assert(
       fc.asyncProperty(fleetWithTdsArb, fc.array(operationArb, { maxLength: 8 }), async (doc, operations) => {
@@ -60,6 +67,11 @@ describe('host usage columns', () => {
               td: tdName(op.td),
               v: op.vcpus,
             });
+          } else if (op.kind === 'memory' && tdName(op.td)) {
+            await client.gql('mutation($td: String!, $m: Int) { updateTd(td: { name: $td }, input: { memoryMiB: $m }) { __typename } }', {
+              td: tdName(op.td),
+              m: op.memoryMiB,
+            });
           } else if (op.kind === 'delete' && tdName(op.td)) {
             await client.gql('mutation($td: String!) { deleteTd(td: { name: $td }) { __typename } }', { td: tdName(op.td) });
           } else if (op.kind === 'create') {
@@ -75,7 +87,12 @@ describe('host usage columns', () => {
             expect(res.errors).toBeUndefined();
           } else if (op.kind === 'mergeImport') {
             // A bulk upsert that moves every TD to another host and changes its size.
-            const tds = doc.tds.map((td, i) => ({ ...td, vcpus: td.vcpus + op.shift, host: i % 3 === 0 ? null : hostname(i + op.shift) }));
+            const tds = doc.tds.map((td, i) => ({
+              ...td,
+              vcpus: td.vcpus + op.shift,
+              memoryMiB: i % 2 === 0 ? td.memoryMiB : 1000 + op.shift,
+              host: i % 3 === 0 ? null : hostname(i + op.shift),
+            }));
             expect(await importDocument(db, { ...doc, tds }, 'MERGE')).toMatchObject({ ok: true });
           }
           expect(await driftedHosts()).toEqual([]);

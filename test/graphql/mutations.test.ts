@@ -153,6 +153,58 @@ describe('inventory mutations', () => {
     });
   });
 
+  it('v2: sets and clears the revision-2 facts, refuses bad ones by field, and changes nothing then', async () => {
+    const kernel = await mutate(`mutation { createKernel(input: { name: "linux-6.18", kvmMaxVcpus: 4096, tdxVcpuPolicy: PRESENT_CPUS }) {
+      __typename ... on MutationCreateKernelSuccess { data { tdxInitFailure moduleMetadata } } ${ERROR_FIELDS} } }`);
+    expect(kernel).toEqual({ __typename: 'MutationCreateKernelSuccess', data: { tdxInitFailure: 'FAIL_KVM_LOAD', moduleMetadata: 'STRICT' } });
+    const host = await mutate(`mutation { updateHost(host: { hostname: "gnr-a02" }, input: { kvmIntelTdx: false, memoryMiB: 524288, reservedMemoryMiB: 8192 }) {
+      __typename ... on MutationUpdateHostSuccess { data { kvmIntelTdx memoryMiB reservedMemoryMiB kvmLoads tdxDisabledReasons { code effect } } } ${ERROR_FIELDS} } }`);
+    expect(host).toEqual({
+      __typename: 'MutationUpdateHostSuccess',
+      data: {
+        kvmIntelTdx: false,
+        memoryMiB: 524288,
+        reservedMemoryMiB: 8192,
+        kvmLoads: true,
+        tdxDisabledReasons: [
+          { code: 'TDX_NOT_REQUESTED', effect: 'TDX_DISABLED' },
+          { code: 'PLATFORM_UNSUPPORTED', effect: 'TDX_DISABLED' },
+        ],
+      },
+    });
+    const td = await mutate(`mutation { updateTd(td: { name: "td-web-01" }, input: { memoryMiB: null }) {
+      __typename ... on MutationUpdateTdSuccess { data { memoryMiB } } ${ERROR_FIELDS} } }`);
+    expect(td).toEqual({ __typename: 'MutationUpdateTdSuccess', data: { memoryMiB: null } });
+
+    const before = await exportInventory(db);
+    const badHost = await mutate(`mutation { updateHost(host: { hostname: "gnr-a02" }, input: { memoryMiB: 4096, reservedMemoryMiB: 8192 }) {
+      __typename ${ERROR_FIELDS} } }`);
+    expect(badHost).toMatchObject({
+      __typename: 'ValidationError',
+      problems: [{ field: 'reservedMemoryMiB', message: 'must be a non-negative integer no larger than memoryMiB (4096), got 8192' }],
+    });
+    const badModule = await mutate(`mutation { updateModule(module: { version: "1.5.06.00.0744" }, input: { tdcsPages: 0, tdvpsPages: 2000 }) {
+      __typename ${ERROR_FIELDS} } }`);
+    expect(badModule).toMatchObject({
+      __typename: 'ValidationError',
+      problems: [
+        { field: 'tdcsPages', message: 'must be 1..1024 (4 KiB pages), got 0' },
+        { field: 'tdvpsPages', message: 'must be 1..1024 (4 KiB pages), got 2000' },
+      ],
+    });
+    const badTd = await mutate(`mutation { createTd(input: { name: "td-bad", vcpus: 2, memoryMiB: 0 }) { __typename ${ERROR_FIELDS} } }`);
+    expect(badTd).toMatchObject({ __typename: 'ValidationError', problems: [{ field: 'memoryMiB', message: 'must be 1..67108864 or null (unknown), got 0' }] });
+    const badDoc = await mutate(
+      `mutation($d: JSONObject!) { importInventory(document: $d) { __typename ... on ValidationError { problems { field message } } } }`,
+      { d: { kernels: [{ name: 'k', kvmMaxVcpus: 1024, tdxVcpuPolicy: 'PRESENT_CPUS', tdxInitFailure: 'SOMETIMES' }] } },
+    );
+    expect(badDoc).toMatchObject({
+      __typename: 'ValidationError',
+      problems: expect.arrayContaining([expect.objectContaining({ field: 'kernels[0].tdxInitFailure' })]),
+    });
+    expect(await exportInventory(db)).toEqual(before);
+  });
+
   it('imports and exports the inventory document over GraphQL', async () => {
     const bad = { hosts: [{ hostname: 'x', platform: 'XYZ', kernel: 'linux-6.16', presentCpus: 1, guestKeyIds: 1 }] };
     const refused = await mutate(
