@@ -218,7 +218,7 @@ async function write(client: pg.PoolClient, doc: InventoryDocument, mode: Import
       counts.hosts,
       await upsert(
         client,
-        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib, ord)
+        `INSERT INTO host (hostname, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib)
        SELECT u.hostname, p.id, m.id, k.id, u.present_cpus, u.guest_key_ids, u.allocation_ratio, u.kvm_intel_tdx, u.memory_mib, u.reserved_memory_mib
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::bool[], $9::int[], $10::int[]) WITH ORDINALITY
          AS u(hostname, platform, module, kernel, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib, reserved_memory_mib, ord)
