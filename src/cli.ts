@@ -8,6 +8,7 @@ import { hasActiveTokens, listApiTokens } from './auth/tokens.js';
 import { createApiToken, revokeApiToken } from './commands/tokens.js';
 import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, ValidationError } from './errors.js';
 import { CliError } from './cli-error.js';
+import { registerProbeCommand } from './cli/probe.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
@@ -289,6 +290,8 @@ Examples:
       for (const t of tokens)
         console.log(`${t.name}\t${t.role}\tcreated ${t.createdAt.toISOString()}${t.revokedAt ? `\trevoked ${t.revokedAt.toISOString()}` : ''}`);
     });
+
+  registerProbeCommand(program);
 
   const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
