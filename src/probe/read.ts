@@ -2,7 +2,7 @@
 // host itself, a fixture tree in tests), and the kernel log (dmesg, or a file). Parsing is in
 // src/probe/parse.ts; this module only reads, and decides what an absent file means.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEFAULT_KVM_MAX_VCPUS,
@@ -34,7 +34,8 @@ export interface ProbeReport {
     memoryMiB: number;
   };
   kernel: { name: string; kvmMaxVcpus: number };
-  observed: KernelLogObservations;
+  /** What the kernel log said, and whether kvm_intel is loaded (/sys/module/kvm_intel exists). */
+  observed: KernelLogObservations & { kvmIntelLoaded: boolean };
 }
 
 /** What the probe could not know and the person running it should hear (printed on stderr). */
@@ -140,6 +141,11 @@ export async function probeHost(options: ProbeOptions): Promise<ProbeResult> {
     }
   }
 
+  const kvmIntelLoaded = await stat(at('/sys/module/kvm_intel')).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
   const log = options.kernelLog === undefined ? await runDmesg() : await readRequired(options.kernelLog, 'the kernel log');
   const observed = parseKernelLog(log);
 
@@ -147,7 +153,7 @@ export async function probeHost(options: ProbeOptions): Promise<ProbeResult> {
     report: {
       host: { hostname, platform, module: observed.moduleVersion, kernel: release, presentCpus, guestKeyIds, kvmIntelTdx, memoryMiB },
       kernel: { name: release, kvmMaxVcpus },
-      observed,
+      observed: { ...observed, kvmIntelLoaded },
     },
     notes,
   };

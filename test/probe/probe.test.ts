@@ -58,7 +58,14 @@ describe('tdplan probe on a healthy TDX host', () => {
         memoryMiB: 257763,
       },
       kernel: { name: '6.16.0-tdx', kvmMaxVcpus: 4096 },
-      observed: { moduleVersion: '1.5.06.00.0744', pamtKiB: 1031168, privateKeyIdRange: { start: 32, end: 97 }, initialized: true, failures: [] },
+      observed: {
+        moduleVersion: '1.5.06.00.0744',
+        pamtKiB: 1031168,
+        privateKeyIdRange: { start: 32, end: 97 },
+        initialized: true,
+        failures: [],
+        kvmIntelLoaded: true,
+      },
     });
     const text = await tdplan(['probe', '--root', root, '--kernel-log', kernelLog]);
     expect(text.stdout).toMatch(/^platform\s+EMR-2S$/m);
