@@ -8,7 +8,6 @@ import { KERNEL_LOG_FAILURE_KINDS } from '../../probe/parse.js';
 import type { ProbeReport } from '../../probe/read.js';
 import { builder } from '../builder.js';
 import { inventoryErrorTypes } from './errors.js';
-import { HostNode } from './host.js';
 
 const KernelLogFailureKind = builder.enumType('KernelLogFailureKind', {
   description: 'A TDX failure line of the kernel log (arch/x86/virt/vmx/tdx/tdx.c, arch/x86/kvm/vmx/tdx.c).',
