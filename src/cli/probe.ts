@@ -1,7 +1,8 @@
 // `tdplan probe`: reads this host's TDX facts (src/probe/read.ts) and prints them, as text or as
 // the JSON document the inventory and the drift check take. No database.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { CliError } from '../cli-error.js';
+import { applyProbe, checkDrift, ProbeApiError } from '../probe/api-client.js';
 import { MalformedFileError, type KernelLogObservations } from '../probe/parse.js';
 import { ProbeReadError, probeHost, type ProbeReport, type ProbeResult } from '../probe/read.js';
 
@@ -10,6 +11,9 @@ export interface ProbeCommandOptions {
   kernelLog?: string;
   platform?: string;
   json?: boolean;
+  apply?: string;
+  check?: string;
+  token?: string;
 }
 
 /** Runs the probe; file problems become one-line CLI errors naming the file. */
@@ -55,17 +59,58 @@ export function formatProbeText(report: ProbeReport): string {
   return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n\n${tdxStatusSentence(report)}`;
 }
 
+async function api<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ProbeApiError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 export function registerProbeCommand(program: Command): void {
   program
     .command('probe')
-    .description("read this host's TDX facts from /proc, /sys, /boot and the kernel log (no database)")
+    .description("read this host's TDX facts from /proc, /sys, /boot and the kernel log (no database); optionally apply them or check them for drift")
     .option('--root <dir>', 'read every path under this directory instead of /', '/')
     .option('--kernel-log <file>', 'read the kernel log from this file (default: run dmesg)')
     .option('--platform <name>', "the host's platform name (default: matched from /proc/cpuinfo)")
     .option('--json', 'print {"host", "kernel", "observed"} as JSON')
+    .option('--apply <url>', 'upsert the host through the GraphQL API at this URL (an ADMIN token)')
+    .option('--check <url>', 'compare the host with the plan through the GraphQL API at this URL (a PLANNER token); exit 1 when it contradicts the plan')
+    .addOption(new Option('--token <token>', 'API token for --apply and --check').env('TDPLAN_TOKEN'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sudo tdplan probe                                  what this host reports
+  tdplan probe --root /mnt/host --kernel-log boot.log --json
+  tdplan probe --check http://tdplan:4000/graphql --token "$TOKEN"`,
+    )
     .action(async (opts: ProbeCommandOptions) => {
+      if ((opts.apply || opts.check) && !opts.token) throw new CliError('--apply and --check need an API token: --token T (or TDPLAN_TOKEN)', 2);
       const { report, notes } = await runProbe(opts);
       for (const note of notes) console.error(`tdplan probe: ${note}`);
       console.log(opts.json ? JSON.stringify(report, null, 2) : formatProbeText(report));
+      // With --json, standard output stays one JSON document; what the API said goes to stderr.
+      const say = opts.json ? console.error : console.log;
+      if (opts.apply) {
+        const applied = await api(() => applyProbe(opts.apply!, opts.token!, report));
+        const what = applied.hostCreated ? 'created' : applied.hostChanged ? 'updated' : 'already up to date';
+        say(
+          `tdplan probe: host ${report.host.hostname} ${what}${applied.kernelCreated ? `; kernel ${report.kernel.name} created with mainline behaviour` : ''}`,
+        );
+      }
+      if (opts.check) {
+        const checked = await api(() => checkDrift(opts.check!, opts.token!, report));
+        if (!checked.drift) {
+          say(`tdplan probe: no drift: ${report.host.hostname} is as tdplan records and predicts`);
+          return;
+        }
+        const n = checked.differences.length;
+        say(`tdplan probe: DRIFT on ${report.host.hostname}: ${n} difference${n === 1 ? '' : 's'}`);
+        for (const d of checked.differences) say(`  ${d.field}: predicted ${d.predicted}, observed ${d.observed}: ${d.message}`);
+        throw new CliError(`${report.host.hostname} contradicts the plan (${checked.differences.map((d) => d.field).join(', ')})`);
+      }
     });
 }
