@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { exportText } from '../../src/cli/export.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, type TestClient } from '../support/server.js';
 
@@ -34,7 +34,7 @@ let apiHosts: ApiHost[];
 beforeAll(async () => {
   db = await createTestDatabase();
   client = testClient(db);
-  const imported = await importInventory(db, demoFleet(), 'REPLACE', { name: 'test', role: 'ADMIN' });
+  const imported = await importDocument(db, demoFleet(), 'REPLACE');
   expect(imported.ok).toBe(true);
   const res = await client.gql<{ hosts: { edges: { node: ApiHost }[] } }>(
     '{ hosts(first: 100) { edges { node { hostname guestKeyIds tdxEnabled kvmCapMaxVcpus tdxDisabledReasons { code } module { version } kernel { kvmMaxVcpus } } } } }',

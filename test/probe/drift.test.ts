@@ -5,15 +5,17 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { probeHost, type ProbeReport } from '../../src/probe/read.js';
 import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, tokenFor, type TestClient } from '../support/server.js';
 import { cpuinfo, HEALTHY_LOG, writeFixtureHost, type FixtureHost } from './fixture-host.js';
 
+// These tests run the tdplan command as a process (a few seconds each on a busy 2-core machine).
+vi.setConfig({ testTimeout: 120_000 });
 const BIN = path.resolve(import.meta.dirname, '../../bin/tdplan.js');
 let db: TestDatabase;
 let server: RunningServer;
@@ -25,7 +27,7 @@ const roots: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
   const yoga = createTdplanYoga(db);
   server = await listen(yoga, '127.0.0.1', 0);
   admin = testClient(db, 'ADMIN', yoga);

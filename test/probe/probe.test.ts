@@ -4,12 +4,14 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CliError } from '../../src/cli-error.js';
 import { formatProbeText, runProbe } from '../../src/cli/probe.js';
 import { probeHost } from '../../src/probe/read.js';
 import { cpuinfo, EMR_2S_CPUINFO, HEALTHY_LOG, writeFixtureHost, type FixtureHost } from './fixture-host.js';
 
+// These tests run the tdplan command as a process (a few seconds each on a busy 2-core machine).
+vi.setConfig({ testTimeout: 120_000 });
 const BIN = path.resolve(import.meta.dirname, '../../bin/tdplan.js');
 const roots: string[] = [];
 afterAll(async () => {
