@@ -3,7 +3,8 @@
 import { Command, Option } from 'commander';
 import { CliError } from '../cli-error.js';
 import { applyProbe, checkDrift, ProbeApiError } from '../probe/api-client.js';
-import { MalformedFileError, type KernelLogObservations } from '../probe/parse.js';
+import { MalformedFileError } from '../probe/parse.js';
+import type { KernelLogObservations } from '../probe/report.js';
 import { ProbeReadError, probeHost, type ProbeReport, type ProbeResult } from '../probe/read.js';
 
 export interface ProbeCommandOptions {

@@ -6,7 +6,7 @@ import type { Database } from '../db/client.js';
 import { NotFoundError, type FieldProblem } from '../errors.js';
 import { driftDifferences, moduleVersionMatches, type DriftDifference } from '../planning/drift.js';
 import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect } from '../planning/host-facts.js';
-import type { ProbeReport } from '../probe/read.js';
+import type { ProbeReport } from '../probe/report.js';
 import { createHostIn, createKernelIn, updateHostIn } from './inventory.js';
 import { assertValid, mapWriteErrors, type Tx } from './write.js';
 

@@ -5,7 +5,7 @@
 // the rules' predictions are wrong about reality (TDX enabled, KVM loading, the reason, PAMT). Both
 // mean the plan contradicts the host, so both count as drift.
 import { NO_MODULE_REASON, pamtMiB, tdxReasonOfLogLine, type HostCapacity, type TdxDisabledReasonCode } from '../capacity/rules.js';
-import type { ProbeReport } from '../probe/read.js';
+import type { ProbeReport } from '../probe/report.js';
 
 export const DRIFT_FIELDS = [
   'PLATFORM',

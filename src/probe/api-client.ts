@@ -1,7 +1,7 @@
 // The probe's side of the GraphQL API: applyHostProbe (--apply) and checkHostDrift (--check).
 // Failures become one sentence (ProbeApiError) for the command line.
 import type { DriftDifference } from '../planning/drift.js';
-import type { ProbeReport } from './read.js';
+import type { ProbeReport } from './report.js';
 
 export class ProbeApiError extends Error {
   override readonly name = 'ProbeApiError';

@@ -1,6 +1,7 @@
 // Pure parsers for what `tdplan probe` reads from a host: each takes a file's text (and the path
 // it came from, for messages) and returns facts, or throws MalformedFileError naming the file.
 // No I/O here: src/probe/read.ts reads the files, the tests feed fixture text.
+import type { KernelLogFailureKind, KernelLogObservations } from './report.js';
 
 /** A file the probe read is not in the format the kernel writes. */
 export class MalformedFileError extends Error {
@@ -97,33 +98,6 @@ export function parseKernelConfigKvmMaxVcpus(text: string, file: string): number
 
 // ---------------------------------------------------------------------------------------------
 // The kernel log
-
-/** What the kernel said about TDX. Every field is as printed; null where the log did not say. */
-export interface KernelLogObservations {
-  /** The TDX module version as printed: `1.5.06.00.0744`, or `1.5.24` from kernels that print the short form. */
-  moduleVersion: string | null;
-  /** `virt/tdx: N KB allocated for PAMT`. */
-  pamtKiB: number | null;
-  /** `virt/tdx: BIOS enabled: private KeyID range [start, end)`. */
-  privateKeyIdRange: { start: number; end: number } | null;
-  /** `virt/tdx: module initialized`. */
-  initialized: boolean;
-  /** Every failure line, in log order, as printed (without the timestamp). */
-  failures: KernelLogFailure[];
-}
-
-/** The failure lines tdx.c prints (arch/x86/virt/vmx/tdx/tdx.c and arch/x86/kvm/vmx/tdx.c). */
-export const KERNEL_LOG_FAILURE_KINDS = ['MAX_VCPU_PER_TD_SMALLER', 'RBP_CLOBBER_BUG', 'MODULE_INIT_FAILED', 'NO_PRIVATE_KEYIDS'] as const;
-export type KernelLogFailureKind = (typeof KERNEL_LOG_FAILURE_KINDS)[number];
-
-export interface KernelLogFailure {
-  kind: KernelLogFailureKind;
-  /** The line as printed, without the `[ 1.234567]` timestamp. */
-  line: string;
-  /** For MAX_VCPU_PER_TD_SMALLER: the two numbers the kernel printed. */
-  maxVcpusPerTd?: number;
-  logicalCpus?: number;
-}
 
 const FAILURE_PATTERNS: readonly [KernelLogFailureKind, RegExp][] = [
   ['MAX_VCPU_PER_TD_SMALLER', /Disable TDX: MAX_VCPU_PER_TD \((\d+)\) smaller than number of logical CPUs \((\d+)\)/],

@@ -15,28 +15,10 @@ import {
   parseMiscCapacityTdx,
   parseWord,
   platformFromCpu,
-  type KernelLogObservations,
 } from './parse.js';
+import type { ProbeReport } from './report.js';
 
-/** The probe's answer; `--json` prints exactly this. */
-export interface ProbeReport {
-  host: {
-    hostname: string;
-    /** The platform name (from --platform, or matched from /proc/cpuinfo); null when unknown. */
-    platform: string | null;
-    /** The TDX module version the kernel log printed; null when it printed none. */
-    module: string | null;
-    /** The kernel release (/proc/sys/kernel/osrelease): the kernel's name in the inventory. */
-    kernel: string;
-    presentCpus: number;
-    guestKeyIds: number;
-    kvmIntelTdx: boolean;
-    memoryMiB: number;
-  };
-  kernel: { name: string; kvmMaxVcpus: number };
-  /** What the kernel log said, and whether kvm_intel is loaded (/sys/module/kvm_intel exists). */
-  observed: KernelLogObservations & { kvmIntelLoaded: boolean };
-}
+export type { ProbeReport } from './report.js';
 
 /** What the probe could not know and the person running it should hear (printed on stderr). */
 export interface ProbeResult {

@@ -4,8 +4,8 @@ import { applyProbedHost, recordHostObservation } from '../../commands/probe.js'
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { DRIFT_FIELDS, type DriftDifference } from '../../planning/drift.js';
-import { KERNEL_LOG_FAILURE_KINDS } from '../../probe/parse.js';
-import type { ProbeReport } from '../../probe/read.js';
+import { KERNEL_LOG_FAILURE_KINDS } from '../../probe/report.js';
+import type { ProbeReport } from '../../probe/report.js';
 import { builder } from '../builder.js';
 import { inventoryErrorTypes } from './errors.js';
 
