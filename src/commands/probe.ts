@@ -1,7 +1,7 @@
 // What `tdplan probe` sends: a host's report applied to the inventory (--apply), and the drift
 // check (--check) that compares it with the plan and keeps it as the host's last observation.
 import type { Principal } from '../auth/principal.js';
-import { hostCapacity } from '../capacity/rules.js';
+import { hostCapacity, MAINLINE_TDX_BEHAVIOUR } from '../capacity/rules.js';
 import type { Database } from '../db/client.js';
 import { NotFoundError, type FieldProblem } from '../errors.js';
 import { driftDifferences, moduleVersionMatches, type DriftDifference } from '../planning/drift.js';
@@ -39,8 +39,8 @@ async function moduleNamed(tx: Tx, printed: string, problems: FieldProblem[]): P
 }
 
 /**
- * Upserts the probed host: platform, module, kernel, present CPUs and guest KeyIDs; nothing else
- * (the allocation ratio and TDs keep theirs). An unknown kernel is created with mainline
+ * Upserts the probed host: platform, module, kernel, present CPUs, guest KeyIDs, memory and (when
+ * kvm_intel is loaded) kvm_intel.tdx; nothing else (the allocation ratio, reserved memory and TDs keep theirs). An unknown kernel is created with mainline
  * behaviour and the probe's KVM_MAX_VCPUS; an unknown module or platform is a ValidationError
  * naming it. One transaction: all of it or nothing.
  */
@@ -57,8 +57,8 @@ export function applyProbedHost(db: Database, actor: Principal, probe: ProbeRepo
 
       let kernelCreated = false;
       if (!(await tx.kernel.findUnique({ where: { name: kernel.name }, select: { id: true } }))) {
-        // Mainline behaviour (shared/domain.md, Kernel): the upstream TDX vCPU policy.
-        await createKernelIn(tx, actor, { name: kernel.name, kvmMaxVcpus: kernel.kvmMaxVcpus, tdxVcpuPolicy: 'PRESENT_CPUS' });
+        // Mainline behaviour (shared/domain.md, Kernel): PRESENT_CPUS, FAIL_KVM_LOAD, STRICT.
+        await createKernelIn(tx, actor, { name: kernel.name, kvmMaxVcpus: kernel.kvmMaxVcpus, ...MAINLINE_TDX_BEHAVIOUR });
         kernelCreated = true;
       }
       const facts = {
@@ -67,6 +67,9 @@ export function applyProbedHost(db: Database, actor: Principal, probe: ProbeRepo
         kernel: { name: kernel.name },
         presentCpus: host.presentCpus,
         guestKeyIds: host.guestKeyIds,
+        memoryMiB: host.memoryMiB,
+        // Only a loaded kvm_intel shows its tdx parameter; otherwise the inventory keeps what it has.
+        ...(probe.observed.kvmIntelLoaded ? { kvmIntelTdx: host.kvmIntelTdx } : {}),
       };
       const current = await tx.host.findUnique({
         where: { hostname: host.hostname },
@@ -74,6 +77,8 @@ export function applyProbedHost(db: Database, actor: Principal, probe: ProbeRepo
           id: true,
           presentCpus: true,
           guestKeyIds: true,
+          memoryMiB: true,
+          kvmIntelTdx: true,
           platform: { select: { name: true } },
           module: { select: { version: true } },
           kernel: { select: { name: true } },
@@ -88,7 +93,9 @@ export function applyProbedHost(db: Database, actor: Principal, probe: ProbeRepo
         (current.module?.version ?? null) === module &&
         current.kernel.name === kernel.name &&
         current.presentCpus === host.presentCpus &&
-        current.guestKeyIds === host.guestKeyIds;
+        current.guestKeyIds === host.guestKeyIds &&
+        current.memoryMiB === host.memoryMiB &&
+        (!probe.observed.kvmIntelLoaded || current.kvmIntelTdx === host.kvmIntelTdx);
       if (!unchanged) await updateHostIn(tx, actor, { hostname: host.hostname }, facts);
       return { hostId: current.id, hostCreated: false, hostChanged: !unchanged, kernelCreated, module };
     }),
@@ -128,10 +135,9 @@ export function recordHostObservation(db: Database, actor: Principal, probe: Pro
         kvmMaxVcpus: row.kernel.kvmMaxVcpus,
         presentCpus: row.presentCpus,
         guestKeyIds: row.guestKeyIds,
+        kvmIntelTdx: row.kvmIntelTdx,
+        memoryMiB: row.memoryMiB,
         capacity: hostCapacity(hostFacts(row), hostUsage(row)),
-        // Revision 1 rules have no condition that stops KVM from loading, nor host memory.
-        kvmLoads: true,
-        memoryMiB: null,
       },
       probe,
     );

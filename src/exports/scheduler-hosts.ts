@@ -14,10 +14,7 @@ export interface SchedulerHost {
   guestKeyIds: number;
   /** KVM_MAX_VCPUS of the host's kernel: what a non-TD VM may have (R4). */
   kvmMaxVcpus: number;
-  /**
-   * Whether kvm_intel loads on the host. Revision 1 rules have no condition under which it does not,
-   * so this is true everywhere until the revision 2 rules (R1 v2, KVM_LOAD_FAILS) provide it.
-   */
+  /** R1 v2: whether kvm_intel loads on the host (no VM of any kind runs where it does not). */
   kvmLoads: boolean;
   capacity: HostCapacity;
 }
@@ -31,6 +28,7 @@ export async function loadSchedulerHosts(db: Database, hostname?: string): Promi
   return hosts
     .map((h): SchedulerHost => {
       const kernel = fleet.kernels.get(h.kernelId)!;
+      const capacity = hostCapacity(factsOfHost(fleet, h), h.usage);
       return {
         hostname: h.hostname,
         platform: platforms.get(h.platformId)!,
@@ -38,8 +36,8 @@ export async function loadSchedulerHosts(db: Database, hostname?: string): Promi
         kernel: kernel.name,
         guestKeyIds: h.guestKeyIds,
         kvmMaxVcpus: kernel.kvmMaxVcpus,
-        kvmLoads: true,
-        capacity: hostCapacity(factsOfHost(fleet, h), h.usage),
+        kvmLoads: capacity.kvmLoads,
+        capacity,
       };
     })
     .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));

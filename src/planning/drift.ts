@@ -4,7 +4,7 @@
 // Two kinds of difference: the inventory's facts are stale (module, kernel, CPUs, KeyIDs...), and
 // the rules' predictions are wrong about reality (TDX enabled, KVM loading, the reason, PAMT). Both
 // mean the plan contradicts the host, so both count as drift.
-import { NO_MODULE_REASON, pamtMiB, tdxReasonOfLogLine, type HostCapacity, type TdxDisabledReasonCode } from '../capacity/rules.js';
+import { NO_MODULE_REASON, NOT_REQUESTED_REASON, pamtMiB, tdxReasonOfLogLine, type HostCapacity, type TdxDisabledReasonCode } from '../capacity/rules.js';
 import type { ProbeReport } from '../probe/report.js';
 
 export const DRIFT_FIELDS = [
@@ -14,6 +14,8 @@ export const DRIFT_FIELDS = [
   'KVM_MAX_VCPUS',
   'PRESENT_CPUS',
   'GUEST_KEY_IDS',
+  'KVM_INTEL_TDX',
+  'MEMORY',
   'TDX_ENABLED',
   'KVM_LOADS',
   'TDX_DISABLED_REASON',
@@ -38,15 +40,18 @@ export interface PlannedHost {
   kvmMaxVcpus: number;
   presentCpus: number;
   guestKeyIds: number;
-  capacity: HostCapacity;
-  /** Whether KVM loads (revision 2 rules); true under revision 1, which has no condition that stops it. */
-  kvmLoads: boolean;
-  /** The host's RAM as recorded (revision 2); null: use the memory the probe observed. */
+  /** The kvm_intel.tdx parameter as recorded. */
+  kvmIntelTdx: boolean;
+  /** The host's RAM as recorded; null when unknown (R7 then uses the memory the probe observed). */
   memoryMiB: number | null;
+  /** What the rules answer for the host (R1 v2 reasons and kvmLoads, R3, R7). */
+  capacity: HostCapacity;
 }
 
 /** PAMT agrees when within 1% of the prediction: tdx.c sizes it per TDMR, not exactly RAM/256. */
 export const PAMT_TOLERANCE = 0.01;
+/** Recorded memory agrees with MemTotal within 1%: MemTotal moves a little between boots and kernels. */
+export const MEMORY_TOLERANCE = 0.01;
 
 /** A printed version names a module when equal, or when it is the short form (`1.5.24`) of the full one. */
 export function moduleVersionMatches(printed: string, version: string): boolean {
@@ -56,13 +61,15 @@ export function moduleVersionMatches(printed: string, version: string): boolean 
 /** What the kernel log says about TDX on the host: enabled, and why not (the R1 conditions it names). */
 export function observedTdx(probe: ProbeReport): { enabled: boolean; reasons: TdxDisabledReasonCode[] } {
   const o = probe.observed;
-  const enabled = probe.host.kvmIntelTdx && o.initialized && o.failures.length === 0;
+  const enabled = o.kvmIntelLoaded && probe.host.kvmIntelTdx && o.initialized && o.failures.length === 0;
   const reasons = new Set<TdxDisabledReasonCode>();
   for (const failure of o.failures) {
     const code = tdxReasonOfLogLine(failure.line);
     if (code) reasons.add(code);
   }
-  if (probe.host.kvmIntelTdx && o.moduleVersion === null && o.failures.length === 0) reasons.add(NO_MODULE_REASON);
+  // Only a loaded kvm_intel shows its tdx parameter: when it is not loaded, N means "unknown".
+  if (o.kvmIntelLoaded && !probe.host.kvmIntelTdx) reasons.add(NOT_REQUESTED_REASON);
+  else if (o.kvmIntelLoaded && o.moduleVersion === null && o.failures.length === 0) reasons.add(NO_MODULE_REASON);
   return { enabled, reasons: [...reasons] };
 }
 
@@ -100,6 +107,23 @@ export function driftDifferences(planned: PlannedHost, probe: ProbeReport): Drif
       String(h.presentCpus),
       `the inventory says ${planned.presentCpus} present CPUs, the host has ${h.presentCpus}`,
     );
+  if (probe.observed.kvmIntelLoaded && h.kvmIntelTdx !== planned.kvmIntelTdx) {
+    const yn = (v: boolean): string => (v ? 'Y' : 'N');
+    differ(
+      'KVM_INTEL_TDX',
+      yn(planned.kvmIntelTdx),
+      yn(h.kvmIntelTdx),
+      `the inventory says kvm_intel.tdx=${yn(planned.kvmIntelTdx)}, the loaded kvm_intel has ${yn(h.kvmIntelTdx)}`,
+    );
+  }
+  if (planned.memoryMiB !== null && Math.abs(h.memoryMiB - planned.memoryMiB) > MEMORY_TOLERANCE * planned.memoryMiB) {
+    differ(
+      'MEMORY',
+      `${planned.memoryMiB} MiB`,
+      `${h.memoryMiB} MiB`,
+      `the inventory says ${planned.memoryMiB} MiB of RAM, MemTotal says ${h.memoryMiB} MiB (tolerance 1%)`,
+    );
+  }
   if (h.guestKeyIds !== planned.guestKeyIds)
     differ(
       'GUEST_KEY_IDS',
@@ -121,12 +145,12 @@ export function driftDifferences(planned: PlannedHost, probe: ProbeReport): Drif
         : `the rules predict TDX disabled (${predictedReasons.join(', ')}), the host has it`,
     );
   }
-  if (probe.observed.kvmIntelLoaded !== planned.kvmLoads) {
+  if (probe.observed.kvmIntelLoaded !== planned.capacity.kvmLoads) {
     differ(
       'KVM_LOADS',
-      String(planned.kvmLoads),
+      String(planned.capacity.kvmLoads),
       String(probe.observed.kvmIntelLoaded),
-      `the rules predict kvm_intel ${planned.kvmLoads ? 'loads' : 'fails to load'}, on the host it ${probe.observed.kvmIntelLoaded ? 'is loaded' : 'is not loaded'}`,
+      `the rules predict kvm_intel ${planned.capacity.kvmLoads ? 'loads' : 'fails to load'}, on the host it ${probe.observed.kvmIntelLoaded ? 'is loaded' : 'is not loaded'}`,
     );
   }
   // The kernel stops at the first failing condition, so it names one where the rules list all:

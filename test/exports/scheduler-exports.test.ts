@@ -26,6 +26,7 @@ interface ApiHost {
   tdxEnabled: boolean;
   kvmCapMaxVcpus: number | null;
   tdxDisabledReasons: { code: string }[];
+  kvmLoads: boolean;
   module: { version: string } | null;
   kernel: { kvmMaxVcpus: number };
 }
@@ -37,11 +38,11 @@ beforeAll(async () => {
   const imported = await importDocument(db, demoFleet(), 'REPLACE');
   expect(imported.ok).toBe(true);
   const res = await client.gql<{ hosts: { edges: { node: ApiHost }[] } }>(
-    '{ hosts(first: 100) { edges { node { hostname guestKeyIds tdxEnabled kvmCapMaxVcpus tdxDisabledReasons { code } module { version } kernel { kvmMaxVcpus } } } } }',
+    '{ hosts(first: 100) { edges { node { hostname guestKeyIds tdxEnabled kvmCapMaxVcpus tdxDisabledReasons { code } kvmLoads module { version } kernel { kvmMaxVcpus } } } } }',
   );
   expect(res.errors).toBeUndefined();
   apiHosts = res.data!.hosts.edges.map((e) => e.node);
-  expect(apiHosts.length).toBe(13);
+  expect(apiHosts.length).toBe(demoFleet().hosts.length);
 });
 afterAll(async () => {
   await db?.destroy();
@@ -94,6 +95,7 @@ describe('tdplan export --format nova-provider-config', () => {
       const p = byName.get(host.hostname)!;
       const traits = new Set(p.traits.additional);
       expect(traits.has('CUSTOM_TDX_ENABLED')).toBe(host.tdxEnabled);
+      expect(traits.has('CUSTOM_KVM_LOADS')).toBe(host.kvmLoads);
       expect(traits.has('CUSTOM_TDX_DISABLED')).toBe(!host.tdxEnabled);
       const steps = [...traits].filter((t) => t.startsWith('CUSTOM_TDX_MAX_VCPUS_')).map((t) => Number(t.slice('CUSTOM_TDX_MAX_VCPUS_'.length)));
       if (host.tdxEnabled) {
@@ -161,6 +163,7 @@ describe('tdplan export --format nfd', () => {
     for (const host of apiHosts) {
       const labels = labelsOf.get(host.hostname)!;
       expect(labels['tdplan.feature.node.kubernetes.io/tdx-enabled']).toBe(String(host.tdxEnabled));
+      expect(labels['tdplan.feature.node.kubernetes.io/kvm-loads']).toBe(String(host.kvmLoads));
       expect(labels['tdplan.feature.node.kubernetes.io/kvm-cap-max-vcpus']).toBe(host.kvmCapMaxVcpus === null ? undefined : String(host.kvmCapMaxVcpus));
       expect(labels['tdplan.feature.node.kubernetes.io/kvm-max-vcpus']).toBe(String(host.kernel.kvmMaxVcpus));
       expect(labels['tdplan.feature.node.kubernetes.io/tdx-module']).toBe(host.module?.version);
@@ -227,5 +230,5 @@ describe('tdplan export on the command line', () => {
 
 it('the default export is still the inventory document', async () => {
   const document = JSON.parse(await exportText(db, 'inventory', undefined)) as { hosts: unknown[] };
-  expect(document.hosts).toHaveLength(13);
+  expect(document.hosts).toHaveLength(demoFleet().hosts.length);
 });

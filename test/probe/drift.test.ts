@@ -86,24 +86,29 @@ async function reportOf(spec: FixtureHost, platform?: string): Promise<ProbeRepo
   return (await probeHost({ root, kernelLog, platform })).report;
 }
 
-// gnr-b01 of the demo fleet: GNR-SP-4S, module 1.5.10.00.0820 (MAX_VCPUS_PER_TD 576), linux-6.16, 688 CPUs.
-const GNR_B01: FixtureHost = {
+// gnr-b01 of the demo fleet: GNR-SP-4S, module 1.5.10.00.0820 (MAX_VCPUS_PER_TD 576), linux-6.16 (mainline:
+// FAIL_KVM_LOAD), 688 CPUs, 2 TiB. R1 v2: MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS with effect KVM_LOAD_FAILS.
+const TIB_KIB = 1024 * 1024 * 1024;
+const GNR_B01_AS_PLANNED: FixtureHost = {
   hostname: 'gnr-b01',
   release: 'linux-6.16',
   present: '0-687',
   cpuinfo: cpuinfo('GenuineIntel', 6, 0xad, 4, 86, 2),
   kernelConfig: 'CONFIG_KVM_MAX_NR_VCPUS=4096\n',
-  memTotalKiB: 1024 * 1024 * 1024, // 1 TiB: PAMT 4096 MiB
-  kernelLog: HEALTHY_LOG.replace('1.5.06.00.0744', '1.5.10.00.0820').replace(/\d+ KB allocated for PAMT/, '4194304 KB allocated for PAMT'),
-};
-const GNR_B01_AS_PLANNED: FixtureHost = {
-  ...GNR_B01,
+  memTotalKiB: 2 * TIB_KIB,
+  kvmIntelTdx: null, // kvm_intel did not load: no /sys/module/kvm_intel
   kernelLog: [
     '[   11.2] virt/tdx: BIOS enabled: private KeyID range [32, 97)',
     '[   11.3] virt/tdx: Initializing TDX module: 1.5.10.00.0820 (build_date 20240910, Production module).',
     '[   12.6] kvm_intel: Disable TDX: MAX_VCPU_PER_TD (576) smaller than number of logical CPUs (688).',
     '',
   ].join('\n'),
+};
+// The same host where TDX came up and kvm_intel loaded: PAMT 8 GiB for 2 TiB (R7).
+const GNR_B01: FixtureHost = {
+  ...GNR_B01_AS_PLANNED,
+  kvmIntelTdx: 'Y\n',
+  kernelLog: HEALTHY_LOG.replace('1.5.06.00.0744', '1.5.10.00.0820').replace(/\d+ KB allocated for PAMT/, '8388608 KB allocated for PAMT'),
 };
 
 describe('tdplan probe --apply', () => {
@@ -115,7 +120,7 @@ describe('tdplan probe --apply', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('tdplan probe: host emr-p01 created; kernel 6.16.0-tdx created with mainline behaviour');
     const read = await admin.gql<{ host: unknown; kernel: unknown }>(
-      '{ host(hostname: "emr-p01") { platform { name } module { version } kernel { name } presentCpus guestKeyIds allocationRatio tdxEnabled kvmCapMaxVcpus } kernel(name: "6.16.0-tdx") { kvmMaxVcpus tdxVcpuPolicy } }',
+      '{ host(hostname: "emr-p01") { platform { name } module { version } kernel { name } presentCpus guestKeyIds allocationRatio kvmIntelTdx memoryMiB tdxEnabled kvmLoads kvmCapMaxVcpus } kernel(name: "6.16.0-tdx") { kvmMaxVcpus tdxVcpuPolicy tdxInitFailure moduleMetadata } }',
     );
     expect(read.data).toEqual({
       host: {
@@ -125,10 +130,13 @@ describe('tdplan probe --apply', () => {
         presentCpus: 256,
         guestKeyIds: 64,
         allocationRatio: 1,
+        kvmIntelTdx: true,
+        memoryMiB: 257763,
         tdxEnabled: true,
+        kvmLoads: true,
         kvmCapMaxVcpus: 256,
       },
-      kernel: { kvmMaxVcpus: 4096, tdxVcpuPolicy: 'PRESENT_CPUS' },
+      kernel: { kvmMaxVcpus: 4096, tdxVcpuPolicy: 'PRESENT_CPUS', tdxInitFailure: 'FAIL_KVM_LOAD', moduleMetadata: 'STRICT' },
     });
     // Nothing else changed, and the two writes are in the audit trail under the token's name.
     expect(await snapshot(['platform', 'tdx_module', 'module_platform', 'td'])).toBe(before);
@@ -165,7 +173,7 @@ describe('tdplan probe --apply', () => {
 
   it('names a module by the short version of other kernels when exactly one module has it', async () => {
     const created = await admin.gql(
-      'mutation { createModule(input: { version: "1.5.24.00.0999", maxVcpusPerTd: 576, features: [TOPOLOGY_ENUM], supportedPlatforms: [{ name: "EMR-2S" }] }) { __typename } }',
+      'mutation { createModule(input: { version: "1.5.24.00.0999", maxVcpusPerTd: 576, features: [TOPOLOGY_ENUM, NO_RBP_MOD], supportedPlatforms: [{ name: "EMR-2S" }] }) { __typename } }',
     );
     expect(created.data).toEqual({ createModule: { __typename: 'MutationCreateModuleSuccess' } });
     const report = await reportOf({ hostname: 'emr-p03', kernelLog: HEALTHY_LOG.replace(/Initializing TDX module: .*$/m, 'TDX module version: 1.5.24') });
@@ -192,7 +200,7 @@ describe('tdplan probe --check (drift)', () => {
   it('passes a host that is as planned, and fails one that contradicts the plan, printing every difference', async () => {
     const planned = await fixture(GNR_B01_AS_PLANNED);
     const ok = await tdplan(['probe', '--root', planned.root, '--kernel-log', planned.kernelLog, '--check', server.url, '--token', plannerToken]);
-    expect(ok.stderr).toBe('');
+    expect(ok.stderr).not.toMatch(/^tdplan: /m); // only notes: kvm_intel is not loaded, as R1 v2 predicts
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('tdplan probe: no drift: gnr-b01 is as tdplan records and predicts');
 
@@ -200,18 +208,22 @@ describe('tdplan probe --check (drift)', () => {
     const up = await fixture(GNR_B01);
     const drift = await tdplan(['probe', '--root', up.root, '--kernel-log', up.kernelLog, '--check', server.url, '--token', plannerToken]);
     expect(drift.code).toBe(1);
-    expect(drift.stdout).toContain('tdplan probe: DRIFT on gnr-b01: 1 difference');
+    expect(drift.stdout).toContain('tdplan probe: DRIFT on gnr-b01: 2 differences');
     expect(drift.stdout).toContain(
       '  TDX_ENABLED: predicted false, observed true: the rules predict TDX disabled (MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS), the host has it',
     );
-    expect(drift.stderr).toBe('tdplan: gnr-b01 contradicts the plan (TDX_ENABLED)\n');
+    expect(drift.stdout).toContain('  KVM_LOADS: predicted false, observed true: the rules predict kvm_intel fails to load, on the host it is loaded');
+    expect(drift.stderr).toBe('tdplan: gnr-b01 contradicts the plan (TDX_ENABLED, KVM_LOADS)\n');
 
     // The server kept the last observation: hosts(filter: { drift }) lists the host.
     const listed = await planner.gql<{ drifting: { edges: { node: { hostname: string; lastObservation: { drift: boolean; observedBy: string } } }[] } }>(
       '{ drifting: hosts(filter: { drift: true }) { edges { node { hostname lastObservation { drift observedBy differences { field } } } } } }',
     );
     expect(listed.data!.drifting.edges.map((e) => e.node.hostname)).toEqual(['gnr-b01']);
-    expect(listed.data!.drifting.edges[0]!.node.lastObservation).toMatchObject({ drift: true, differences: [{ field: 'TDX_ENABLED' }] });
+    expect(listed.data!.drifting.edges[0]!.node.lastObservation).toMatchObject({
+      drift: true,
+      differences: [{ field: 'TDX_ENABLED' }, { field: 'KVM_LOADS' }],
+    });
 
     // A later check that agrees replaces it.
     expect(await check(await reportOf(GNR_B01_AS_PLANNED))).toEqual({ drift: false, differences: [] });
@@ -233,14 +245,26 @@ describe('tdplan probe --check (drift)', () => {
     expect(noToken).toMatchObject({ code: 2, stderr: 'tdplan: --apply and --check need an API token: --token T (or TDPLAN_TOKEN)\n' });
   });
 
-  // emr-a01 of the demo fleet: EMR-2S, 1.5.06.00.0744, linux-6.16, 256 CPUs, 64 KeyIDs: TDX enabled (R1).
-  const EMR_A01: FixtureHost = { hostname: 'emr-a01', release: 'linux-6.16', kernelConfig: 'CONFIG_KVM_MAX_NR_VCPUS=4096\n' };
+  // emr-a01 of the demo fleet: EMR-2S, 1.5.06.00.0744, linux-6.16, 256 CPUs, 64 KeyIDs, 1 TiB: TDX enabled (R1),
+  // PAMT 4 GiB (R7).
+  const EMR_A01_LOG = HEALTHY_LOG.replace(/\d+ KB allocated for PAMT/, '4194304 KB allocated for PAMT');
+  const EMR_A01: FixtureHost = {
+    hostname: 'emr-a01',
+    release: 'linux-6.16',
+    kernelConfig: 'CONFIG_KVM_MAX_NR_VCPUS=4096\n',
+    memTotalKiB: TIB_KIB,
+    kernelLog: EMR_A01_LOG,
+  };
+
+  it('emr-a01 as planned: no drift', async () => {
+    expect(await check(await reportOf(EMR_A01))).toEqual({ drift: false, differences: [] });
+  });
 
   it('R1: a failure line the rules do not predict is a TDX_ENABLED and a TDX_DISABLED_REASON difference', async () => {
     const result = await check(
       await reportOf({
         ...EMR_A01,
-        kernelLog: HEALTHY_LOG.replace(/^.*module initialized\n/m, '') + '[   12.7] kvm_intel: Cannot enable TDX: no TDX private KeyIDs available\n',
+        kernelLog: EMR_A01_LOG.replace(/^.*module initialized\n/m, '') + '[   12.7] kvm_intel: Cannot enable TDX: no TDX private KeyIDs available\n',
       }),
     );
     expect(result.drift).toBe(true);
@@ -261,18 +285,28 @@ describe('tdplan probe --check (drift)', () => {
     expect(result.differences.map((d) => d.field)).toEqual(['MODULE', 'TDX_ENABLED', 'KVM_LOADS']);
   });
 
-  it('R7: PAMT within 1% of ceil(MemTotal / 256) agrees; further off is a PAMT difference', async () => {
-    // MemTotal 257763 MiB: R7 predicts 1007 MiB = 1031168 KiB; 1% is 10311 KiB.
+  it('R7: PAMT within 1% of ceil(memoryMiB / 256) agrees; further off is a PAMT difference', async () => {
+    // 1048576 MiB: R7 predicts 4096 MiB = 4194304 KiB; 1% is 41943.04 KiB.
     const pamt = (kib: number) => HEALTHY_LOG.replace(/\d+ KB allocated for PAMT/, `${kib} KB allocated for PAMT`);
-    expect(await check(await reportOf({ ...EMR_A01, kernelLog: pamt(1031168 + 10311) }))).toEqual({ drift: false, differences: [] });
-    const off = await check(await reportOf({ ...EMR_A01, kernelLog: pamt(1031168 + 10312) }));
+    expect(await check(await reportOf({ ...EMR_A01, kernelLog: pamt(4194304 + 41943) }))).toEqual({ drift: false, differences: [] });
+    const off = await check(await reportOf({ ...EMR_A01, kernelLog: pamt(4194304 + 41944) }));
     expect(off.differences).toEqual([
       {
         field: 'PAMT',
-        predicted: '1031168 KiB',
-        observed: '1041480 KiB',
-        message: 'PAMT is 1041480 KiB, 1.0% off the 1031168 KiB R7 predicts for 257763 MiB (tolerance 1%)',
+        predicted: '4194304 KiB',
+        observed: '4236248 KiB',
+        message: 'PAMT is 4236248 KiB, 1.0% off the 4194304 KiB R7 predicts for 1048576 MiB (tolerance 1%)',
       },
+    ]);
+  });
+
+  it('R1 v2: kvm_intel.tdx=N where the inventory says Y is drift of the fact, and TDX_NOT_REQUESTED an unpredicted reason', async () => {
+    const result = await check(await reportOf({ ...EMR_A01, kvmIntelTdx: 'N\n', memTotalKiB: TIB_KIB / 2 }));
+    expect(result.differences.map((d) => [d.field, d.predicted, d.observed])).toEqual([
+      ['KVM_INTEL_TDX', 'Y', 'N'],
+      ['MEMORY', '1048576 MiB', '524288 MiB'],
+      ['TDX_ENABLED', 'true', 'false'],
+      ['TDX_DISABLED_REASON', 'none', 'TDX_NOT_REQUESTED'],
     ]);
   });
 

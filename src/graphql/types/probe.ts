@@ -39,6 +39,8 @@ const DriftFieldEnum = builder.enumType('DriftField', {
           KVM_MAX_VCPUS: 'The inventory records another KVM_MAX_VCPUS for the kernel than its config says.',
           PRESENT_CPUS: 'The inventory records other present CPUs.',
           GUEST_KEY_IDS: 'The inventory records other guest KeyIDs than misc.capacity.',
+          KVM_INTEL_TDX: 'The inventory records another kvm_intel.tdx than the loaded kvm_intel has.',
+          MEMORY: 'The inventory records a RAM size more than 1% off MemTotal.',
           TDX_ENABLED: 'R1 predicts TDX enabled and it is not, or the other way round.',
           KVM_LOADS: 'The rules predict kvm_intel loads and it is not loaded, or the other way round.',
           TDX_DISABLED_REASON: 'The kernel log names a failing R1 condition the rules do not predict.',
