@@ -8,10 +8,11 @@ import { hasActiveTokens, listApiTokens } from './auth/tokens.js';
 import { createApiToken, revokeApiToken } from './commands/tokens.js';
 import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, ValidationError } from './errors.js';
 import { CliError } from './cli-error.js';
+import { EXPORT_FORMATS, exportText, parseExportFormat, type ExportFormat } from './cli/export.js';
+import { registerProbeCommand } from './cli/probe.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
-import { exportInventory } from './inventory/export.js';
 import { generateFleet } from './inventory/generate.js';
 import { importInventory, type ImportMode } from './commands/import-inventory.js';
 import { floorReport, matrixReport, whatIfReport } from './report.js';
@@ -209,11 +210,12 @@ Examples:
 
   program
     .command('export')
-    .description('write the inventory as a JSON document (normalised order)')
+    .description("write the inventory as a JSON document (normalised order), or tdplan's answers for OpenStack Nova or Kubernetes NFD")
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .action(async (opts: { output?: string }) => {
-      const document = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) => exportInventory(opened.db));
-      const text = `${JSON.stringify(document, null, 2)}\n`;
+    .option('--format <format>', `${EXPORT_FORMATS.join(', ')}`, parseExportFormat, 'inventory')
+    .option('--host <hostname>', 'only this host (nfd: its local feature file instead of a NodeFeatureRule for the fleet)')
+    .action(async (opts: { output?: string; format: ExportFormat; host?: string }) => {
+      const text = await withDatabase(program.opts<{ dataDir: string }>().dataDir, (opened) => exportText(opened.db, opts.format, opts.host));
       if (opts.output) await writeFile(opts.output, text);
       else await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     });
@@ -289,6 +291,8 @@ Examples:
       for (const t of tokens)
         console.log(`${t.name}\t${t.role}\tcreated ${t.createdAt.toISOString()}${t.revokedAt ? `\trevoked ${t.revokedAt.toISOString()}` : ''}`);
     });
+
+  registerProbeCommand(program);
 
   const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
   const collect = (value: string, previous: string[]): string[] => [...previous, value];

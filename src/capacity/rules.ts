@@ -697,3 +697,32 @@ export function fullyPopulatedPlatform(module: ModuleFacts, platform: PlatformSh
     kvmLoads: kvmLoadsDespite(reasons),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The kernel's own words: what tdx.c prints when an R1 condition fails. `tdplan probe` reads a
+// host's kernel log; the drift check (src/planning/drift.ts) maps each failure line it saw back to
+// the condition, to compare with tdxDisabledReasons().
+
+export interface TdxReasonLogLine {
+  code: TdxDisabledReasonCode;
+  /** Text the failure line contains. */
+  says: string;
+}
+
+export const TDX_REASON_LOG_LINES: readonly TdxReasonLogLine[] = [
+  // arch/x86/kvm/vmx/tdx.c: "Disable TDX: MAX_VCPU_PER_TD (%u) smaller than number of logical CPUs (%u)."
+  { code: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS', says: 'Disable TDX: MAX_VCPU_PER_TD' },
+  { code: 'NO_GUEST_KEYIDS', says: 'no TDX private KeyIDs available' },
+  // arch/x86/virt/vmx/tdx/tdx.c check_features(): "frame pointer (RBP) clobber bug present, upgrade TDX module"
+  { code: 'NO_RBP_MOD', says: 'frame pointer (RBP) clobber bug present' },
+];
+
+/** The R1 condition a kernel log line reports as failed, if it is one of TDX_REASON_LOG_LINES. */
+export function tdxReasonOfLogLine(line: string): TdxDisabledReasonCode | null {
+  return TDX_REASON_LOG_LINES.find((l) => line.includes(l.says))?.code ?? null;
+}
+
+/** R1: a host with kvm_intel.tdx=Y and no TDX module in its log met the first condition: no module. */
+export const NO_MODULE_REASON: TdxDisabledReasonCode = 'NO_MODULE';
+/** R1 v2: a host whose loaded kvm_intel has tdx=N never asked for TDX. */
+export const NOT_REQUESTED_REASON: TdxDisabledReasonCode = 'TDX_NOT_REQUESTED';

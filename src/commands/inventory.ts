@@ -52,39 +52,44 @@ interface EntitySpec<Ref extends AnyRef, Create, Update, Current, Row extends { 
   remove(tx: Tx, id: number): Promise<unknown>;
 }
 
+/** A create inside the caller's transaction (for commands that write several entities at once). */
+function createIn<Ref extends AnyRef, Create, Update, Current, Row extends { id: number }>(spec: EntitySpec<Ref, Create, Update, Current, Row>) {
+  return async (tx: Tx, actor: Principal, input: Create): Promise<Row> => {
+    const row = await spec.create(tx, input);
+    await recordAudit(tx, actor, {
+      action: 'CREATE',
+      entityType: spec.entity,
+      entityKey: spec.keyOf(input),
+      before: null,
+      after: await auditSnapshot(tx, spec.entity, row.id),
+    });
+    return row;
+  };
+}
+
 function createWith<Ref extends AnyRef, Create, Update, Current, Row extends { id: number }>(spec: EntitySpec<Ref, Create, Update, Current, Row>) {
-  return (db: Database, actor: Principal, input: Create): Promise<Row> => {
-    const key = spec.keyOf(input);
-    return mapWriteErrors(spec.entity, key, () =>
-      db.prisma.$transaction(async (tx) => {
-        const row = await spec.create(tx, input);
-        await recordAudit(tx, actor, {
-          action: 'CREATE',
-          entityType: spec.entity,
-          entityKey: key,
-          before: null,
-          after: await auditSnapshot(tx, spec.entity, row.id),
-        });
-        return row;
-      }),
-    );
+  const create = createIn(spec);
+  return (db: Database, actor: Principal, input: Create): Promise<Row> =>
+    mapWriteErrors(spec.entity, spec.keyOf(input), () => db.prisma.$transaction((tx) => create(tx, actor, input)));
+}
+
+/** An update inside the caller's transaction (for commands that write several entities at once). */
+function updateIn<Ref extends AnyRef, Create, Update, Current, Row extends { id: number }>(spec: EntitySpec<Ref, Create, Update, Current, Row>) {
+  return async (tx: Tx, actor: Principal, ref: Ref, input: Update & Versioned): Promise<Row> => {
+    const key = refKey(ref);
+    const { expectedGeneration, ...changes } = input;
+    const found = await spec.find(tx, ref);
+    if (!found) throw new NotFoundError(spec.entity, key);
+    await lockForUpdate(tx, spec.entity, found.id, key, expectedGeneration);
+    const current = await spec.load(tx, found.id);
+    return auditedUpdate(tx, actor, spec.entity, found.id, () => spec.update(tx, current, changes as Update));
   };
 }
 
 function updateWith<Ref extends AnyRef, Create, Update, Current, Row extends { id: number }>(spec: EntitySpec<Ref, Create, Update, Current, Row>) {
-  return (db: Database, actor: Principal, ref: Ref, input: Update & Versioned): Promise<Row> => {
-    const key = refKey(ref);
-    const { expectedGeneration, ...changes } = input;
-    return mapWriteErrors(spec.entity, key, () =>
-      db.prisma.$transaction(async (tx) => {
-        const found = await spec.find(tx, ref);
-        if (!found) throw new NotFoundError(spec.entity, key);
-        await lockForUpdate(tx, spec.entity, found.id, key, expectedGeneration);
-        const current = await spec.load(tx, found.id);
-        return auditedUpdate(tx, actor, spec.entity, found.id, () => spec.update(tx, current, changes as Update));
-      }),
-    );
-  };
+  const update = updateIn(spec);
+  return (db: Database, actor: Principal, ref: Ref, input: Update & Versioned): Promise<Row> =>
+    mapWriteErrors(spec.entity, refKey(ref), () => db.prisma.$transaction((tx) => update(tx, actor, ref, input)));
 }
 
 function deleteWith<Ref extends AnyRef, Create, Update, Current, Row extends { id: number }>(spec: EntitySpec<Ref, Create, Update, Current, Row>) {
@@ -412,6 +417,11 @@ const hostSpec: EntitySpec<HostRefShape, HostInput, HostChanges, HostCurrent, Ho
 export const createHost = createWith(hostSpec);
 export const updateHost = updateWith(hostSpec);
 export const deleteHost = deleteWith(hostSpec);
+
+/** Host and kernel writes inside a caller's transaction: `tdplan probe --apply` writes both or neither. */
+export const createKernelIn = createIn(kernelSpec);
+export const createHostIn = createIn(hostSpec);
+export const updateHostIn = updateIn(hostSpec);
 
 // ---- TDs --------------------------------------------------------------------------------------
 

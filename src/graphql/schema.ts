@@ -14,6 +14,7 @@ import './types/placement.js';
 import './types/negotiation.js';
 import './types/audit.js';
 import './types/auth.js';
+import './types/probe.js';
 
 export const schema: GraphQLSchema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));
 

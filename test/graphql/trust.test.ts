@@ -97,6 +97,8 @@ const MUTATION_ROLES: Record<string, ApiRole> = {
   updateTd: 'ADMIN',
   deleteTd: 'ADMIN',
   importInventory: 'ADMIN',
+  applyHostProbe: 'ADMIN',
+  checkHostDrift: 'PLANNER',
   createApiToken: 'ADMIN',
   revokeApiToken: 'ADMIN',
 };

@@ -50,6 +50,10 @@ const HostFilter = builder.inputType('HostFilter', {
     overFull: t.boolean({
       description: 'R4b, R7: hosts whose placed TDs exceed (true) or stay within (false) their guest KeyIDs, schedulable vCPUs and memory for TDs.',
     }),
+    drift: t.boolean({
+      description:
+        'true: hosts whose last probe report (checkHostDrift) contradicted the plan; false: hosts whose last report agreed. Hosts never checked match neither.',
+    }),
   }),
 });
 
@@ -70,6 +74,7 @@ export function hostFilterWhere(filter: HostFilterShape | null | undefined): Pri
   if (filter.minKvmCapMaxVcpus != null) and.push({ tdxStatus: { is: { kvmCapMaxVcpus: { gte: filter.minKvmCapMaxVcpus } } } });
   if (filter.kvmLoads != null) and.push({ tdxStatus: { is: { kvmLoads: filter.kvmLoads } } });
   if (filter.overFull != null) and.push({ tdxStatus: { is: { overFull: filter.overFull } } });
+  if (filter.drift != null) and.push({ observation: { is: { drift: filter.drift } } });
   return { AND: and };
 }
 
