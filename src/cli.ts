@@ -8,6 +8,7 @@ import { hasActiveTokens, listApiTokens } from './auth/tokens.js';
 import { createApiToken, revokeApiToken } from './commands/tokens.js';
 import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, ValidationError } from './errors.js';
 import { CliError } from './cli-error.js';
+import { registerScenarioCommands } from './cli-scenario.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
@@ -290,7 +291,7 @@ Examples:
         console.log(`${t.name}\t${t.role}\tcreated ${t.createdAt.toISOString()}${t.revokedAt ? `\trevoked ${t.revokedAt.toISOString()}` : ''}`);
     });
 
-  const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
+  const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif, scenario');
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
   report
     .command('floor')
@@ -328,6 +329,12 @@ Examples:
       const changes = whatIfChangesFromOptions(opts);
       console.log(await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => whatIfReport(o.db, changes, Boolean(opts.json))));
     });
+
+  registerScenarioCommands(program, report, {
+    withDatabase: (fn) => withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => fn(o.db)),
+    actor: CLI_ACTOR,
+    changesFromOptions: whatIfChangesFromOptions,
+  });
 
   return program;
 }

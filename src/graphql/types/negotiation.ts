@@ -11,8 +11,7 @@ import {
   type ModuleFloorComponent,
 } from '../../capacity/rules.js';
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
-import { validateHost, validateTd } from '../../inventory/validation.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { moduleFacts, moduleFactsSelect } from '../../planning/host-facts.js';
 import { moduleFloorOf, type ModuleFloorAnswer } from '../../planning/module-floor.js';
 import type { CapacityTotals } from '../../capacity/rules.js';
@@ -23,7 +22,7 @@ import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypesOf } from '../builder.js';
 import { pageSize, type PageLimits } from '../pagination.js';
 import type { Context } from '../context.js';
-import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, refKey, TdRef, tdWhere } from '../refs.js';
+import { HostRef, KernelRef, ModuleRef, TdRef } from '../refs.js';
 import { KvmCapLimitFactor, TdxDisabledReasonRef } from './capacity.js';
 import { ModuleMetadataPolicyEnum, TdxInitFailureEnum, TdxVcpuPolicyEnum } from './kernel.js';
 import { TdxFeatureEnum, TdxModuleNode } from './module.js';
