@@ -36,7 +36,7 @@ export interface CreateScenarioInput {
 
 /** What acceptance records, and applyScenario checks. */
 interface AcceptedBaseline {
-  entities: { entity: NamedEntity['entity']; key: string; generation: number }[];
+  entities: { entity: NamedEntity['entity']; id: number; key: string; generation: number }[];
   /** Hostnames each host move selected, in move order. */
   movedHosts: string[][];
 }
@@ -148,7 +148,7 @@ export async function decideScenario(
     // Throws ValidationError (every change that no longer applies) when the inventory has moved.
     const resolved = await resolveChanges(db.prisma, storedChanges(current.changes));
     baseline = {
-      entities: resolved.entities.map((e) => ({ entity: e.entity, key: e.key, generation: e.generation })),
+      entities: resolved.entities.map((e) => ({ entity: e.entity, id: e.id, key: e.key, generation: e.generation })),
       movedHosts: resolved.movedHosts,
     };
   }
@@ -186,7 +186,13 @@ function movedSinceAcceptance(baseline: AcceptedBaseline, resolved: ResolvedChan
   const now = new Map(resolved.entities.map((e) => [`${e.entity}:${e.key}`, e]));
   for (const e of baseline.entities) {
     const current = now.get(`${e.entity}:${e.key}`);
-    if (current && current.generation !== e.generation) {
+    if (current && current.id !== e.id) {
+      reasons.push({
+        code: 'CHANGED_SINCE_ACCEPTED',
+        field: null,
+        message: `${e.entity} "${e.key}" was deleted and created again since the scenario was accepted`,
+      });
+    } else if (current && current.generation !== e.generation) {
       reasons.push({
         code: 'CHANGED_SINCE_ACCEPTED',
         field: null,

@@ -319,6 +319,8 @@ builder.mutationFields((t) => ({
     type: 'Scenario',
     description:
       'Proposes a scenario; its impact now is kept as impactWhenCreated. An unknown module, kernel or host is a ValidationError naming it. PLANNER or ADMIN.',
+    // The Mutation type wants an admin; these need only a planner.
+    skipTypeScopes: true,
     authScopes: { planner: true },
     errors: { types: [ValidationError] },
     args: { input: t.arg({ type: CreateScenarioInput, required: true }) },
@@ -330,6 +332,8 @@ builder.mutationFields((t) => ({
   commentOnScenario: t.prismaField({
     type: 'ScenarioComment',
     description: 'Adds a comment to a scenario (in any status). PLANNER or ADMIN.',
+    // The Mutation type wants an admin; these need only a planner.
+    skipTypeScopes: true,
     authScopes: { planner: true },
     errors: { types: [ValidationError, NotFoundError] },
     args: { scenario: t.arg({ type: ScenarioRef, required: true }), body: t.arg.string({ required: true, description: 'The comment.' }) },
