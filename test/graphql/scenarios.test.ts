@@ -4,7 +4,7 @@
 // CPUs, R1 under PRESENT_CPUS) and lowers emr-a03's cap (MODULE_LIMIT kernel, R3) to 600.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
+import { importDocument } from '../support/import.js';
 import { scenarioReport } from '../../src/report.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testClient, type GraphQLResponse, type TestClient } from '../support/server.js';
@@ -25,7 +25,7 @@ afterAll(async () => {
   await db.destroy();
 });
 beforeEach(async () => {
-  expect(await importInventory(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
 });
 
 const MODULE_2_0 = '2.0.02.00.0420';
