@@ -175,7 +175,7 @@ export const ScenarioNode = builder.prismaNode('Scenario', {
   }),
 });
 
-builder.prismaObject('ScenarioComment', {
+const ScenarioCommentObject = builder.prismaObject('ScenarioComment', {
   description: 'A comment on a scenario.',
   fields: (t) => ({
     author: t.exposeString('author', { description: 'The API token name that wrote it.' }),
@@ -311,12 +311,9 @@ const CreateScenarioInput = builder.inputType('CreateScenarioInput', {
   }),
 });
 
-const loadScenario = (ctx: Context, query: { select?: Prisma.ScenarioSelect; include?: Prisma.ScenarioInclude }, id: number) =>
-  ctx.prisma.scenario.findUniqueOrThrow({ ...query, where: { id } });
-
 builder.mutationFields((t) => ({
-  createScenario: t.prismaField({
-    type: 'Scenario',
+  createScenario: t.field({
+    type: ScenarioNode,
     description:
       'Proposes a scenario; its impact now is kept as impactWhenCreated. An unknown module, kernel or host is a ValidationError naming it. PLANNER or ADMIN.',
     // The Mutation type wants an admin; these need only a planner.
@@ -324,26 +321,20 @@ builder.mutationFields((t) => ({
     authScopes: { planner: true },
     errors: { types: [ValidationError] },
     args: { input: t.arg({ type: CreateScenarioInput, required: true }) },
-    resolve: async (query, _root, { input }, ctx) => {
-      const created = await createScenario(ctx.db, ctx.principal, input);
-      return loadScenario(ctx, query, created.id);
-    },
+    resolve: (_root, { input }, ctx) => createScenario(ctx.db, ctx.principal, input),
   }),
-  commentOnScenario: t.prismaField({
-    type: 'ScenarioComment',
+  commentOnScenario: t.field({
+    type: ScenarioCommentObject,
     description: 'Adds a comment to a scenario (in any status). PLANNER or ADMIN.',
     // The Mutation type wants an admin; these need only a planner.
     skipTypeScopes: true,
     authScopes: { planner: true },
     errors: { types: [ValidationError, NotFoundError] },
     args: { scenario: t.arg({ type: ScenarioRef, required: true }), body: t.arg.string({ required: true, description: 'The comment.' }) },
-    resolve: async (query, _root, args, ctx) => {
-      const comment = await commentOnScenario(ctx.db, ctx.principal, { scenarioNumber: scenarioNumber(args.scenario), body: args.body });
-      return ctx.prisma.scenarioComment.findUniqueOrThrow({ ...query, where: { id: comment.id } });
-    },
+    resolve: (_root, args, ctx) => commentOnScenario(ctx.db, ctx.principal, { scenarioNumber: scenarioNumber(args.scenario), body: args.body }),
   }),
-  decideScenario: t.prismaField({
-    type: 'Scenario',
+  decideScenario: t.field({
+    type: ScenarioNode,
     description:
       'Accepts or rejects a scenario; a decision can change until the scenario is applied. Accepting needs every change to apply to the inventory now (else a ValidationError lists those that do not). ADMIN.',
     errors: { types: [ValidationError, NotFoundError, ScenarioAppliedError] },
@@ -352,21 +343,16 @@ builder.mutationFields((t) => ({
       status: t.arg({ type: ScenarioDecisionEnum, required: true, description: 'The decision.' }),
       note: t.arg.string({ description: 'Why.' }),
     },
-    resolve: async (query, _root, args, ctx) => {
-      const decided = await decideScenario(ctx.db, ctx.principal, { scenarioNumber: scenarioNumber(args.scenario), status: args.status, note: args.note });
-      return loadScenario(ctx, query, decided.id);
-    },
+    resolve: (_root, args, ctx) =>
+      decideScenario(ctx.db, ctx.principal, { scenarioNumber: scenarioNumber(args.scenario), status: args.status, note: args.note }),
   }),
-  applyScenario: t.prismaField({
-    type: 'Scenario',
+  applyScenario: t.field({
+    type: ScenarioNode,
     description:
       "Makes an ACCEPTED scenario's changes real in one transaction: every changed entity is audited and linked to the scenario, which becomes APPLIED. Refused with every reason (ScenarioApplyRefused), writing nothing, when it is not accepted or the inventory has moved so that a change no longer applies. ADMIN.",
     errors: { types: [ValidationError, NotFoundError, ScenarioApplyRefusedError] },
     args: { scenario: t.arg({ type: ScenarioRef, required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const applied = await applyScenario(ctx.db, ctx.principal, { scenarioNumber: scenarioNumber(args.scenario) });
-      return loadScenario(ctx, query, applied.id);
-    },
+    resolve: (_root, args, ctx) => applyScenario(ctx.db, ctx.principal, { scenarioNumber: scenarioNumber(args.scenario) }),
   }),
 }));
 
