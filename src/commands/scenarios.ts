@@ -143,6 +143,7 @@ export async function decideScenario(
   if (problems.length > 0) throw new ValidationError(problems);
   const current = await db.prisma.scenario.findUnique({ where: { id: input.scenarioNumber } });
   if (!current) throw new NotFoundError('Scenario', String(input.scenarioNumber));
+  if (current.status === 'APPLIED') throw new ScenarioAppliedError(current.id);
   let baseline: AcceptedBaseline | null = null;
   if (input.status === 'ACCEPTED') {
     // Throws ValidationError (every change that no longer applies) when the inventory has moved.

@@ -222,6 +222,7 @@ describe('the life of a scenario', () => {
 
     // Applied is final.
     expect(await decide(s.id, 'REJECTED')).toMatchObject({ __typename: 'ScenarioAppliedError' });
+    expect(await decide(s.id, 'ACCEPTED')).toMatchObject({ __typename: 'ScenarioAppliedError' });
     expect(await apply(s.id)).toMatchObject({ __typename: 'ScenarioApplyRefused', reasons: [{ code: 'NOT_ACCEPTED', field: null }] });
   });
 
