@@ -330,7 +330,7 @@ export async function scenarioReport(db: Database, scenarioNumber: number, json:
   const data = await query<{ node: ScenarioData | null }>(db, SCENARIO_QUERY, {
     id: encodeGlobalID('Scenario', scenarioNumber),
     // The scenario's comments share the query cost limit with the impact's lists.
-    n: json ? 400 : LIST_LIMIT,
+    n: json ? 150 : LIST_LIMIT,
     comments: COMMENT_LIMIT,
   });
   const s = data.node;

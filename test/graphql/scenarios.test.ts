@@ -226,11 +226,12 @@ describe('the life of a scenario', () => {
     expect(await apply(s.id)).toMatchObject({ __typename: 'ScenarioApplyRefused', reasons: [{ code: 'NOT_ACCEPTED', field: null }] });
   });
 
-  it('apply makes host moves and present CPUs real in one transaction, one audited update per entity', async () => {
+  it('apply makes host moves, present CPUs and revision-2 changes (kernel bring-up, TD memory) real in one transaction, one audited update per entity', async () => {
     const changes = {
-      kernels: [{ kernel: { name: 'distro-6.12-tdx' }, kvmMaxVcpus: 2048 }],
+      kernels: [{ kernel: { name: 'distro-6.12-tdx' }, kvmMaxVcpus: 2048, tdxInitFailure: 'FAIL_KVM_LOAD' }],
       hostMoves: [{ hosts: [{ hostname: 'gnr-b01' }], toModule: { version: MODULE_2_0 } }],
       hosts: [{ host: { hostname: 'gnr-b01' }, presentCpus: 600 }],
+      tds: [{ td: { name: 'td-web-01' }, memoryMiB: 4096 }],
     };
     const s = await created({ title: 'gnr-b01 to 2.0 with 600 CPUs online', changes });
     expect(names(s.impact!.hostsGainingTdx)).toEqual(['gnr-b01']);
@@ -238,17 +239,19 @@ describe('the life of a scenario', () => {
     expect((await apply(s.id)).__typename).toBe('MutationApplyScenarioSuccess');
     const host = ok(
       await viewer.gql<{ host: unknown; kernel: unknown }>(
-        '{ host(hostname: "gnr-b01") { presentCpus generation module { version } tdxEnabled } kernel(name: "distro-6.12-tdx") { kvmMaxVcpus generation } }',
+        '{ host(hostname: "gnr-b01") { presentCpus generation module { version } tdxEnabled } kernel(name: "distro-6.12-tdx") { kvmMaxVcpus tdxInitFailure generation } td(name: "td-web-01") { memoryMiB } }',
       ),
     );
     expect(host).toEqual({
       host: { presentCpus: 600, generation: 2, module: { version: MODULE_2_0 }, tdxEnabled: true },
-      kernel: { kvmMaxVcpus: 2048, generation: 2 },
+      kernel: { kvmMaxVcpus: 2048, tdxInitFailure: 'FAIL_KVM_LOAD', generation: 2 },
+      td: { memoryMiB: 4096 },
     });
     const updates = (await auditOf(s.id)).filter((e) => e.action === 'UPDATE');
     expect(updates.map((e) => [e.entityType, e.entityKey])).toEqual([
       ['Kernel', 'distro-6.12-tdx'],
       ['Host', 'gnr-b01'],
+      ['Td', 'td-web-01'],
     ]);
   });
 });
@@ -259,7 +262,7 @@ describe('impact over time', () => {
     // The fleet moves on: a new 688-CPU GNR-SP-4S host runs the 2.0 module; td-analytics-02 is deleted.
     const host = ok(
       await admin.gql<{ createHost: { __typename: string } }>(
-        `mutation { createHost(input: { hostname: "gnr-b03", platform: { name: "GNR-SP-4S" }, module: { version: "${MODULE_2_0}" },
+        `mutation { createHost(input: { hostname: "gnr-b09", platform: { name: "GNR-SP-4S" }, module: { version: "${MODULE_2_0}" },
            kernel: { name: "linux-6.16" }, presentCpus: 688, guestKeyIds: 64 }) { __typename } }`,
       ),
     );
@@ -270,20 +273,22 @@ describe('impact over time', () => {
 
     const now = await read(s.id);
     expect(now.impact).toEqual(await liveWhatIf(PROPOSAL_600));
-    expect(names(now.impact!.hostsLosingTdx)).toEqual(['gnr-b02', 'gnr-b03']);
+    expect(names(now.impact!.hostsLosingTdx)).toEqual(['gnr-b02', 'gnr-b09']);
     expect(names(now.impact!.tdsNoLongerFitting)).toEqual(['td-analytics-01']);
     expect(now.impactWhenCreated).toEqual(s.impactWhenCreated);
     const moved = now.impactDrift!.filter((d) => d.entered.length || d.left.length);
-    // gnr-b03 was a migration target (R6) for the large TDs until the proposal disables it.
+    // gnr-b09 loses TDX, and its KVM would not load (R1 v2: a mainline kernel); until the proposal
+    // disables it, it was a migration target (R6) for TDs that no other host can take.
     expect(moved.map((d) => ({ ...d, entered: [...d.entered].sort() }))).toEqual([
-      { list: 'hostsLosingTdx', kind: 'HOST', countWhenCreated: 1, countNow: 2, entered: ['gnr-b03'], left: [] },
+      { list: 'hostsLosingTdx', kind: 'HOST', countWhenCreated: 1, countNow: 2, entered: ['gnr-b09'], left: [] },
+      { list: 'hostsLosingKvm', kind: 'HOST', countWhenCreated: 1, countNow: 2, entered: ['gnr-b09'], left: [] },
       { list: 'tdsNoLongerFitting', kind: 'TD', countWhenCreated: 2, countNow: 1, entered: [], left: ['td-analytics-02'] },
       {
         list: 'tdsLeftWithoutMigrationTarget',
         kind: 'TD',
         countWhenCreated: 0,
-        countNow: 3,
-        entered: ['td-analytics-01', 'td-big-01', 'td-db-02'],
+        countNow: 5,
+        entered: ['td-analytics-01', 'td-batch-01', 'td-big-01', 'td-db-01', 'td-db-02'],
         left: [],
       },
     ]);
@@ -483,9 +488,8 @@ describe('tdplan report scenario', () => {
       '\n\nThe module team proposes 600.\n\nChanges:\n  TDX module 2.0.02.00.0420: MAX_VCPUS_PER_TD 600\n\nImpact on the fleet as it is now:\n\n',
     );
     expect(text).toMatch(/tdxEnabledHosts\s+8\s+7\s+-1/);
-    expect(text).toContain(
-      'Hosts losing TDX: 1\n\nhost     why\n-------  ---------------------------------------\ngnr-b02  MAX_VCPUS_PER_TD 600 < 688 present CPUs',
-    );
+    expect(text).toMatch(/\nHosts losing TDX: 1\n\nhost {5}why\n-+ {2}-+\ngnr-b02 {2}MAX_VCPUS_PER_TD 600 < 688 present CPUs \[KVM fails to load\]\n/);
+    expect(text).toContain('\nHosts whose KVM would fail to load: 1\n');
     expect(text).toContain('TDs that would no longer fit where they run: 1\n');
     expect(text).toContain('Since it was proposed:\n  TDs that would no longer fit where they run: 2 then, 1 now; no longer td-analytics-02');
     expect(text).toMatch(new RegExp(`Comments \\(1\\):\\n\\n${planner.tokenName}, .* UTC:\\n  gnr-b02 would lose TDX.\\n  analytics runs there.$`));
