@@ -10,6 +10,7 @@ import { InvalidTokenNameError, TokenNameTakenError, TokenNotFoundError, Validat
 import { CliError } from './cli-error.js';
 import { EXPORT_FORMATS, exportText, parseExportFormat, type ExportFormat } from './cli/export.js';
 import { registerProbeCommand } from './cli/probe.js';
+import { registerScenarioCommands } from './cli-scenario.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
 import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
@@ -294,7 +295,7 @@ Examples:
 
   registerProbeCommand(program);
 
-  const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif');
+  const report = program.command('report').description('negotiation answers as plain-text tables (or --json): floor, matrix, whatif, scenario');
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
   report
     .command('floor')
@@ -332,6 +333,12 @@ Examples:
       const changes = whatIfChangesFromOptions(opts);
       console.log(await withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => whatIfReport(o.db, changes, Boolean(opts.json))));
     });
+
+  registerScenarioCommands(program, report, {
+    withDatabase: (fn) => withDatabase(program.opts<{ dataDir: string }>().dataDir, (o) => fn(o.db)),
+    actor: CLI_ACTOR,
+    changesFromOptions: whatIfChangesFromOptions,
+  });
 
   return program;
 }

@@ -20,7 +20,7 @@ export class ValidationError extends Error {
   }
 }
 
-export type EntityKind = 'TdxModule' | 'Platform' | 'Kernel' | 'Host' | 'Td' | 'ApiToken';
+export type EntityKind = 'TdxModule' | 'Platform' | 'Kernel' | 'Host' | 'Td' | 'ApiToken' | 'Scenario';
 
 /** A referenced entity does not exist. */
 export class NotFoundError extends Error {
@@ -120,5 +120,37 @@ export class PlacementRefusedError extends Error {
   override readonly name = 'PlacementRefusedError';
   constructor(readonly blockers: MigrationBlocker[]) {
     super(`refused: ${blockers.map((b) => b.message).join('; ')}`);
+  }
+}
+
+/** Why an accepted scenario cannot be applied (every reason is listed). */
+export const SCENARIO_APPLY_REFUSAL_CODES = ['NOT_ACCEPTED', 'CHANGE_NO_LONGER_APPLIES', 'CHANGED_SINCE_ACCEPTED', 'SELECTION_CHANGED'] as const;
+export type ScenarioApplyRefusalCode = (typeof SCENARIO_APPLY_REFUSAL_CODES)[number];
+
+export interface ScenarioApplyRefusal {
+  code: ScenarioApplyRefusalCode;
+  /** The change at fault, as a path into the scenario's changes (e.g. `changes.hosts[0].host`); null for the scenario itself. */
+  field: string | null;
+  message: string;
+}
+
+/** applyScenario refused: the scenario is not accepted, or the inventory has moved so that a change no longer applies. Nothing was written. */
+export class ScenarioApplyRefusedError extends Error {
+  override readonly name = 'ScenarioApplyRefusedError';
+  constructor(
+    readonly scenarioNumber: number,
+    readonly reasons: readonly ScenarioApplyRefusal[],
+  ) {
+    super(
+      `scenario ${scenarioNumber} was not applied, nothing was written: ${reasons.map((r) => (r.field ? `${r.field}: ${r.message}` : r.message)).join('; ')}`,
+    );
+  }
+}
+
+/** The scenario was applied already: it can no longer be decided. */
+export class ScenarioAppliedError extends Error {
+  override readonly name = 'ScenarioAppliedError';
+  constructor(readonly scenarioNumber: number) {
+    super(`scenario ${scenarioNumber} is APPLIED already: its decision can no longer change`);
   }
 }

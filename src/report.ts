@@ -1,10 +1,12 @@
 // `tdplan report`: the negotiation answers as plain-text tables to paste into a mailing-list reply
 // (or JSON). It runs the GraphQL API's own queries in-process, so the answers are the API's.
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { graphql } from 'graphql';
 import { CliError } from './cli-error.js';
 import type { Database } from './db/client.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
+import { storedChanges, type NamedChanges } from './planning/scenario-changes.js';
 
 // The reports only read and ask what-if questions: a planner's rights are all they need.
 const REPORT_PRINCIPAL = { name: 'cli:report', role: 'PLANNER' } as const;
@@ -140,6 +142,8 @@ export async function matrixReport(db: Database, kvmMaxVcpus: number, json: bool
 
 const LIST_LIMIT = 20;
 
+type WhatIfAnswer = WhatIfData['whatIf'];
+
 interface WhatIfData {
   whatIf: {
     hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
@@ -154,67 +158,246 @@ interface WhatIfData {
   };
 }
 
-export async function whatIfReport(db: Database, changes: unknown, json: boolean): Promise<string> {
-  const capacity = 'tdxEnabledHosts kvmLoadFailingHosts tdSlots schedulableVcpus freeVcpus tdMemoryMiB freeMemoryMiB';
-  const data = await query<WhatIfData>(
-    db,
-    `query($c: WhatIfChanges!, $n: Int!) { whatIf(changes: $c) {
-      hostsLosingTdx(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
-      hostsLosingKvm(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
-      hostsGainingTdx(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusAfter } } }
-      hostsWithNewCap(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
-      tdsNoLongerFitting(first: $n) { totalCount edges { node { name vcpus hostname kvmCapMaxVcpusAfter } } }
-      tdsLeftWithoutMigrationTarget(first: $n) { totalCount edges { node { name vcpus hostname } } }
-      capacityBefore { ${capacity} } capacityAfter { ${capacity} } capacityDelta { ${capacity} } } }`,
-    { c: changes, n: json ? 500 : LIST_LIMIT },
-  );
-  const w = data.whatIf;
-  if (json) return JSON.stringify(w, null, 2);
+const CAPACITY_KEYS = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'];
+const CAPACITY = CAPACITY_KEYS.join(' ');
+/** What the what-if text shows of a `WhatIf` answer; `$n` is the page size of each list. */
+const WHATIF_SELECTION = `
+  hostsLosingTdx(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
+  hostsLosingKvm(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
+  hostsGainingTdx(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusAfter } } }
+  hostsWithNewCap(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
+  tdsNoLongerFitting(first: $n) { totalCount edges { node { name vcpus hostname kvmCapMaxVcpusAfter } } }
+  tdsLeftWithoutMigrationTarget(first: $n) { totalCount edges { node { name vcpus hostname } } }
+  capacityBefore { ${CAPACITY} } capacityAfter { ${CAPACITY} } capacityDelta { ${CAPACITY} }`;
+
+/** The title of each list of a what-if answer, as the text reports print it. */
+const LIST_TITLES: Record<string, string> = {
+  hostsLosingTdx: 'Hosts losing TDX',
+  hostsLosingKvm: 'Hosts whose KVM would fail to load',
+  hostsGainingTdx: 'Hosts gaining TDX',
+  hostsWithNewCap: 'Hosts with a new KVM_CAP_MAX_VCPUS',
+  tdsNoLongerFitting: 'TDs that would no longer fit where they run',
+  tdsLeftWithoutMigrationTarget: 'TDs left with no migration target',
+};
+
+/** A what-if answer as text: the capacity table, then each list (at most LIST_LIMIT rows each). */
+function formatWhatIf(w: WhatIfAnswer): string {
   const more = (c: { totalCount: number; edges: unknown[] }) => (c.totalCount > c.edges.length ? `\n(${c.totalCount - c.edges.length} more)` : '');
-  const section = (title: string, c: { totalCount: number; edges: unknown[] }, body: () => string) =>
-    `${title}: ${c.totalCount}${c.totalCount ? `\n\n${body()}${more(c)}` : ''}`;
-  const keys = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'];
+  const section = (list: keyof typeof LIST_TITLES, c: { totalCount: number; edges: unknown[] }, body: () => string) =>
+    `${LIST_TITLES[list]}: ${c.totalCount}${c.totalCount ? `\n\n${body()}${more(c)}` : ''}`;
   const why = (reasons: Reason[]) => reasons.map((r) => withEffect(r, r.message)).join('; ');
   return [
-    `What if: ${JSON.stringify(changes)}\n\n${table(
+    table(
       ['capacity', 'before', 'after', 'change'],
-      keys.map((k) => [k, w.capacityBefore[k]!, w.capacityAfter[k]!, w.capacityDelta[k]!]),
-    )}`,
-    section('Hosts losing TDX', w.hostsLosingTdx, () =>
+      CAPACITY_KEYS.map((k) => [k, w.capacityBefore[k]!, w.capacityAfter[k]!, w.capacityDelta[k]!]),
+    ),
+    section('hostsLosingTdx', w.hostsLosingTdx, () =>
       table(
         ['host', 'why'],
         w.hostsLosingTdx.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
       ),
     ),
-    section('Hosts whose KVM would fail to load', w.hostsLosingKvm, () =>
+    section('hostsLosingKvm', w.hostsLosingKvm, () =>
       table(
         ['host', 'why'],
         w.hostsLosingKvm.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
       ),
     ),
-    section('Hosts gaining TDX', w.hostsGainingTdx, () =>
+    section('hostsGainingTdx', w.hostsGainingTdx, () =>
       table(
         ['host', 'cap'],
         w.hostsGainingTdx.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
       ),
     ),
-    section('Hosts with a new KVM_CAP_MAX_VCPUS', w.hostsWithNewCap, () =>
+    section('hostsWithNewCap', w.hostsWithNewCap, () =>
       table(
         ['host', 'before', 'after'],
         w.hostsWithNewCap.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusBefore, e.node.kvmCapMaxVcpusAfter]),
       ),
     ),
-    section('TDs that would no longer fit where they run', w.tdsNoLongerFitting, () =>
+    section('tdsNoLongerFitting', w.tdsNoLongerFitting, () =>
       table(
         ['TD', 'vCPUs', 'host', 'new cap'],
         w.tdsNoLongerFitting.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
       ),
     ),
-    section('TDs left with no migration target', w.tdsLeftWithoutMigrationTarget, () =>
+    section('tdsLeftWithoutMigrationTarget', w.tdsLeftWithoutMigrationTarget, () =>
       table(
         ['TD', 'vCPUs', 'host'],
         w.tdsLeftWithoutMigrationTarget.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname]),
       ),
     ),
   ].join('\n\n');
+}
+
+export async function whatIfReport(db: Database, changes: unknown, json: boolean): Promise<string> {
+  const data = await query<WhatIfData>(db, `query($c: WhatIfChanges!, $n: Int!) { whatIf(changes: $c) { ${WHATIF_SELECTION} } }`, {
+    c: changes,
+    n: json ? 500 : LIST_LIMIT,
+  });
+  const w = data.whatIf;
+  if (json) return JSON.stringify(w, null, 2);
+  return `What if: ${JSON.stringify(changes)}\n\n${formatWhatIf(w)}`;
+}
+
+// ---- scenarios ------------------------------------------------------------------------------------
+
+interface ScenarioData {
+  number: number;
+  title: string;
+  description: string;
+  author: string;
+  status: string;
+  createdAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  decisionNote: string | null;
+  appliedBy: string | null;
+  appliedAt: string | null;
+  changes: NamedChanges;
+  changeProblems: { field: string; message: string }[];
+  impact: WhatIfAnswer | null;
+  impactDrift: { list: string; countWhenCreated: number; countNow: number; entered: string[]; left: string[] }[] | null;
+  comments: { totalCount: number; edges: { node: { author: string; body: string; createdAt: string } }[] };
+}
+
+const COMMENT_LIMIT = 100;
+
+const SCENARIO_QUERY = `query($id: ID!, $n: Int!, $comments: Int!) { node(id: $id) { ... on Scenario {
+  number title description author status createdAt decidedBy decidedAt decisionNote appliedBy appliedAt changes
+  changeProblems { field message }
+  impact { ${WHATIF_SELECTION} }
+  impactDrift { list countWhenCreated countNow entered left }
+  comments(first: $comments) { totalCount edges { node { author body createdAt } } } } } }`;
+
+/** One line per change, in the words of the negotiation. */
+export function describeChanges(changes: NamedChanges): string[] {
+  const words = (parts: (string | false | null | undefined)[]) => parts.filter(Boolean).join(', ');
+  const mib = (v: number | null | undefined) => (v === null ? 'unknown' : `${v} MiB`);
+  return [
+    ...changes.modules.map(
+      (c) =>
+        `TDX module ${c.module.version}: ${words([
+          c.maxVcpusPerTd === null && 'stops reporting MAX_VCPUS_PER_TD',
+          c.maxVcpusPerTd != null && `MAX_VCPUS_PER_TD ${c.maxVcpusPerTd}`,
+          c.features && `features ${c.features.join(' ') || '(none)'}`,
+          c.tdcsPages !== undefined && `${c.tdcsPages} TDCS pages`,
+          c.tdvpsPages !== undefined && `${c.tdvpsPages} TDVPS pages`,
+        ])}`,
+    ),
+    ...changes.kernels.map(
+      (c) =>
+        `kernel ${c.kernel.name}: ${words([
+          c.tdxVcpuPolicy && `policy ${c.tdxVcpuPolicy}`,
+          c.kvmMaxVcpus !== undefined && `KVM_MAX_VCPUS ${c.kvmMaxVcpus}`,
+          c.tdxInitFailure && `TDX bring-up failure ${c.tdxInitFailure}`,
+          c.moduleMetadata && `module metadata ${c.moduleMetadata}`,
+        ])}`,
+    ),
+    ...changes.hostMoves.map((m) => {
+      const which = m.hosts
+        ? `hosts ${m.hosts.map((h) => h.hostname).join(', ')}`
+        : m.fromModule
+          ? `hosts running module ${m.fromModule.version}`
+          : `hosts running kernel ${m.fromKernel?.name ?? '?'}`;
+      return `${which}: ${words([
+        m.toModule === null && 'unload their module',
+        m.toModule && `load module ${m.toModule.version}`,
+        m.toKernel && `run kernel ${m.toKernel.name}`,
+      ])}`;
+    }),
+    ...changes.hosts.map(
+      (c) =>
+        `host ${c.host.hostname}: ${words([
+          c.presentCpus !== undefined && `${c.presentCpus} present CPUs`,
+          c.kvmIntelTdx !== undefined && `kvm_intel.tdx=${c.kvmIntelTdx ? 1 : 0}`,
+          c.memoryMiB !== undefined && `memory ${mib(c.memoryMiB)}`,
+          c.reservedMemoryMiB !== undefined && `${c.reservedMemoryMiB} MiB reserved`,
+        ])}`,
+    ),
+    ...changes.tds.map((c) => `TD ${c.td.name}: memory ${mib(c.memoryMiB)}`),
+  ];
+}
+
+const indent = (text: string, by = '  '): string =>
+  text
+    .split('\n')
+    .map((l) => (l ? by + l : l))
+    .join('\n');
+
+/** A scenario as text ready for a mailing-list reply: what is proposed, its impact now, what changed since, the discussion. */
+export async function scenarioReport(db: Database, scenarioNumber: number, json: boolean): Promise<string> {
+  const data = await query<{ node: ScenarioData | null }>(db, SCENARIO_QUERY, {
+    id: encodeGlobalID('Scenario', scenarioNumber),
+    // The scenario's comments share the query cost limit with the impact's lists.
+    n: json ? 150 : LIST_LIMIT,
+    comments: COMMENT_LIMIT,
+  });
+  const s = data.node;
+  if (!s) throw new CliError(`no scenario ${scenarioNumber}`);
+  if (json) return JSON.stringify(s, null, 2);
+  const day = (iso: string) => iso.replace('T', ' ').slice(0, 16) + ' UTC';
+  const status =
+    s.status === 'APPLIED'
+      ? `APPLIED by ${s.appliedBy} on ${day(s.appliedAt!)}`
+      : s.decidedBy
+        ? `${s.status} by ${s.decidedBy} on ${day(s.decidedAt!)}${s.decisionNote ? `: ${s.decisionNote}` : ''}`
+        : s.status;
+  const parts = [
+    `Scenario ${s.number}: ${s.title}\nProposed by ${s.author} on ${day(s.createdAt)}\nStatus: ${status}`,
+    ...(s.description ? [s.description] : []),
+    `Changes:\n${indent(describeChanges(storedChanges(s.changes)).join('\n'))}`,
+  ];
+  if (s.impact) {
+    parts.push(`${s.status === 'APPLIED' ? 'Impact, as applied' : 'Impact on the fleet as it is now'}:\n\n${formatWhatIf(s.impact)}`);
+  } else {
+    parts.push(`These changes no longer apply to the fleet as it is now:\n${indent(s.changeProblems.map((p) => `${p.field}: ${p.message}`).join('\n'))}`);
+  }
+  if (s.impactDrift) {
+    const moved = s.impactDrift.filter((d) => d.entered.length || d.left.length);
+    parts.push(
+      moved.length
+        ? `Since it was proposed:\n${indent(
+            moved
+              .map(
+                (d) =>
+                  `${LIST_TITLES[d.list] ?? d.list}: ${d.countWhenCreated} then, ${d.countNow} now` +
+                  (d.entered.length ? `; now also ${d.entered.join(', ')}` : '') +
+                  (d.left.length ? `; no longer ${d.left.join(', ')}` : ''),
+              )
+              .join('\n'),
+          )}`
+        : 'Since it was proposed: no host or TD has entered or left any list.',
+    );
+  }
+  const shown = s.comments.edges.length;
+  parts.push(
+    s.comments.totalCount === 0
+      ? 'No comments.'
+      : `Comments (${s.comments.totalCount}${s.comments.totalCount > shown ? `, the first ${shown}` : ''}):\n\n` +
+          s.comments.edges.map((e) => `${e.node.author}, ${day(e.node.createdAt)}:\n${indent(e.node.body)}`).join('\n\n'),
+  );
+  return parts.join('\n\n');
+}
+
+const SCENARIO_LIST_LIMIT = 100;
+
+/** Scenarios, newest first, as a table (or JSON). */
+export async function scenarioListReport(db: Database, filter: { status: string | null; author: string | null }, json: boolean): Promise<string> {
+  const data = await query<{
+    scenarios: { totalCount: number; edges: { node: { number: number; status: string; author: string; createdAt: string; title: string } }[] };
+  }>(db, 'query($f: ScenarioFilter, $n: Int!) { scenarios(filter: $f, first: $n) { totalCount edges { node { number status author createdAt title } } } }', {
+    f: filter,
+    n: SCENARIO_LIST_LIMIT,
+  });
+  const rows = data.scenarios.edges.map((e) => e.node);
+  if (json) return JSON.stringify(rows, null, 2);
+  if (rows.length === 0) return 'no scenarios';
+  const more = data.scenarios.totalCount - rows.length;
+  return (
+    table(
+      ['#', 'status', 'author', 'created', 'title'],
+      rows.map((r) => [r.number, r.status, r.author, r.createdAt.slice(0, 16).replace('T', ' '), r.title]),
+    ) + (more > 0 ? `\n(${more} older)` : '')
+  );
 }

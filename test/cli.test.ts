@@ -104,6 +104,25 @@ describe('tdplan command', () => {
     expect(wrong).toMatchObject({ code: 2, stderr: 'tdplan: --kernel-policy wants PRESENT_CPUS or MODULE_LIMIT, got "SOMETIMES"\n' });
   });
 
+  it('runs a scenario from proposal to application, and refuses an application with every reason', async () => {
+    expect((await tdplan(['seed'])).code).toBe(0);
+    const created = await tdplan(['scenario', 'create', '--title', '600 for the 2.0 module', '--module-limit', '2.0.02.00.0420=600']);
+    expect(created.code).toBe(0);
+    const number = created.stdout.trim();
+    expect(number).toMatch(/^\d+$/);
+    const early = await tdplan(['scenario', 'apply', number]);
+    expect(early).toMatchObject({
+      code: 1,
+      stderr: `tdplan: scenario ${number} was not applied, nothing was written:\n  NOT_ACCEPTED: the scenario is OPEN: only an ACCEPTED scenario can be applied\n`,
+    });
+    expect((await tdplan(['scenario', 'decide', number, 'accept', '--note', 'agreed on the list'])).stdout).toBe(`tdplan: scenario ${number} is ACCEPTED\n`);
+    expect((await tdplan(['scenario', 'apply', number])).stdout).toBe(`tdplan: scenario ${number} is APPLIED\n`);
+    const report = await tdplan(['report', 'scenario', number]);
+    expect(report.stdout).toContain(`Scenario ${number}: 600 for the 2.0 module\n`);
+    expect(report.stdout).toMatch(/Status: APPLIED by cli:\S+ on /);
+    expect(report.stdout).toMatch(/gnr-b02\s+MAX_VCPUS_PER_TD 600 < 688 present CPUs/);
+  }, 300_000); // six runs of the command, each opening the embedded database
+
   it('serves GraphQL and GraphiQL, seeds a new embedded database once, and keeps data across restarts', async () => {
     const dataDir = path.join(dir, 'served');
     const serve = async (): Promise<{ url: string; stop: () => Promise<string> }> => {

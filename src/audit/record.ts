@@ -8,10 +8,12 @@ export type { AuditAction };
 
 export interface AuditEntry {
   action: AuditAction;
-  entityType: 'TdxModule' | 'Platform' | 'Kernel' | 'Host' | 'Td' | 'Inventory' | 'ApiToken';
+  entityType: 'TdxModule' | 'Platform' | 'Kernel' | 'Host' | 'Td' | 'Inventory' | 'ApiToken' | 'Scenario';
   entityKey: string;
   before: Prisma.InputJsonObject | null;
   after: Prisma.InputJsonObject | null;
+  /** The scenario the event belongs to (its own events, and the changes its application made). */
+  scenarioId?: number;
 }
 
 /**
@@ -32,21 +34,23 @@ export async function recordAudit(tx: AuditWriter, actor: Principal, entry: Audi
         // Prisma's way to write SQL NULL into a Json? column.
         before: entry.before ?? Prisma.DbNull,
         after: entry.after ?? Prisma.DbNull,
+        scenarioId: entry.scenarioId ?? null,
       },
     });
     return;
   }
-  await tx.query('INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after) VALUES ($1, $2, $3, $4, $5, $6)', [
+  await tx.query('INSERT INTO audit_event (actor, action, entity_type, entity_key, before, after, scenario_id) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
     actor.name,
     entry.action,
     entry.entityType,
     entry.entityKey,
     entry.before === null ? null : JSON.stringify(entry.before),
     entry.after === null ? null : JSON.stringify(entry.after),
+    entry.scenarioId ?? null,
   ]);
 }
 
-type EntityType = Exclude<AuditEntry['entityType'], 'Inventory' | 'ApiToken'>;
+type EntityType = Exclude<AuditEntry['entityType'], 'Inventory' | 'ApiToken' | 'Scenario'>;
 
 /**
  * The entity as the audit trail shows it: its own facts, references by natural key (never internal

@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, StaleGenerationError, StillReferencedErro
 export type Tx = Prisma.TransactionClient;
 
 /** The entities of the inventory that commands create, change and delete. */
-export type InventoryEntity = Exclude<EntityKind, 'ApiToken'>;
+export type InventoryEntity = Exclude<EntityKind, 'ApiToken' | 'Scenario'>;
 
 /** What a delete removed: the entity kind and its row id (the API shows it as a global ID). */
 export interface DeletedEntity {
@@ -34,6 +34,7 @@ const naturalKeyField: Record<EntityKind, string> = {
   Host: 'hostname',
   Td: 'name',
   ApiToken: 'name',
+  Scenario: 'id',
 };
 
 /** Fails with ValidationError when any problem was found. */
@@ -111,6 +112,8 @@ export async function auditedUpdate<T>(
   id: number,
   update: () => Promise<T>,
   action: 'UPDATE' | 'PLACE' | 'MIGRATE' = 'UPDATE',
+  /** The scenario whose application makes the change (the audit record links to it). */
+  scenarioId?: number,
 ): Promise<T> {
   const before = await auditSnapshot(tx, entity, id);
   // Bumped first, so the row `update` returns (what the client reads back) carries the new generation.
@@ -118,7 +121,7 @@ export async function auditedUpdate<T>(
   const row = await update();
   const after = await auditSnapshot(tx, entity, id);
   const entityKey = String((after ?? before ?? {})[naturalKeyField[entity]] ?? id);
-  await recordAudit(tx, actor, { action, entityType: entity, entityKey, before, after });
+  await recordAudit(tx, actor, { action, entityType: entity, entityKey, before, after, ...(scenarioId !== undefined ? { scenarioId } : {}) });
   return row;
 }
 

@@ -1,7 +1,7 @@
 // Inputs refer to other entities by natural key or by global ID: one of the two (@oneOf).
 import type { EntityKind } from '../errors.js';
 import { ValidationError } from '../errors.js';
-import type { HostRefShape, KernelRefShape, ModuleRefShape, PlatformRefShape, TdRefShape } from '../inventory/refs.js';
+import type { HostRefShape, KernelRefShape, ModuleRefShape, PlatformRefShape, ScenarioRefShape, TdRefShape } from '../inventory/refs.js';
 import { builder } from './builder.js';
 
 export * from '../inventory/refs.js';
@@ -47,4 +47,9 @@ export const TdRef = builder.inputRef<TdRefShape>('TdRef').implement({
   description: 'A TD: its name, or its global ID.',
   isOneOf: true,
   fields: (t) => ({ id: t.id(), name: t.string() }),
+});
+export const ScenarioRef = builder.inputRef<ScenarioRefShape>('ScenarioRef').implement({
+  description: 'A scenario: its global ID (scenarios have no natural key; `Scenario.number` is the number in that ID).',
+  isOneOf: true,
+  fields: (t) => ({ id: t.id({ description: 'The global ID.' }) }),
 });

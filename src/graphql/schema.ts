@@ -12,6 +12,7 @@ import './types/capacity.js';
 import './types/inventory.js';
 import './types/placement.js';
 import './types/negotiation.js';
+import './types/scenario.js';
 import './types/audit.js';
 import './types/auth.js';
 import './types/probe.js';

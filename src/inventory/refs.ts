@@ -6,7 +6,8 @@ import type { Prisma } from '../db/client.js';
 import { ValidationError, type EntityKind, type FieldProblem } from '../errors.js';
 import { nameProblem } from './validation.js';
 
-function globalIdOf(entity: EntityKind, id: string, field: string): number {
+/** The row id in a global ID of `entity`; a malformed one is a ValidationError naming `field`. */
+export function globalIdOf(entity: EntityKind, id: string, field: string): number {
   let decoded: { typename: string; id: string };
   try {
     decoded = decodeGlobalID(id);
@@ -39,6 +40,16 @@ export interface HostRefShape {
 export interface TdRefShape {
   id?: string | null;
   name?: string | null;
+}
+/** Scenarios have no natural key: a global ID only. */
+export interface ScenarioRefShape {
+  id?: string | null;
+}
+
+/** The scenario's number (row id) in a reference; a malformed ID is a ValidationError naming `field`. */
+export function scenarioNumber(ref: ScenarioRefShape, field = 'scenario'): number {
+  if (ref.id == null) throw new ValidationError([{ field, message: 'give the id of a scenario' }]);
+  return globalIdOf('Scenario', ref.id, field);
 }
 
 // A natural key that is not a valid name (src/inventory/validation.ts) names nothing: it is refused

@@ -81,6 +81,10 @@ describe('authentication', () => {
 const MUTATION_ROLES: Record<string, ApiRole> = {
   placeTd: 'PLANNER',
   migrateTd: 'PLANNER',
+  createScenario: 'PLANNER',
+  commentOnScenario: 'PLANNER',
+  decideScenario: 'ADMIN',
+  applyScenario: 'ADMIN',
   createPlatform: 'ADMIN',
   updatePlatform: 'ADMIN',
   deletePlatform: 'ADMIN',

@@ -1,6 +1,7 @@
 // The audit trail over GraphQL (admins only): every inventory change, newest first.
 import type { Prisma } from '../../db/client.js';
 import { builder } from '../builder.js';
+import { ScenarioRef, scenarioNumber, type ScenarioRefShape } from '../refs.js';
 
 const AuditActionEnum = builder.enumType('AuditAction', {
   description: 'What an audited change did.',
@@ -13,6 +14,9 @@ const AuditActionEnum = builder.enumType('AuditAction', {
     IMPORT: { description: 'An inventory document was imported (one event per import).' },
     TOKEN_CREATE: { description: 'An API token was created.' },
     TOKEN_REVOKE: { description: 'An API token was revoked.' },
+    DECIDE: { description: 'A scenario was accepted or rejected (decideScenario).' },
+    COMMENT: { description: 'A scenario was commented on (commentOnScenario).' },
+    APPLY: { description: "A scenario's changes were made real (applyScenario); the entities it changed have UPDATE events linked to it." },
   } as const,
 });
 
@@ -26,8 +30,12 @@ builder.prismaObject('AuditEvent', {
     at: t.string({ description: 'When the change committed its transaction (ISO 8601).', select: { at: true }, resolve: (e) => e.at.toISOString() }),
     actor: t.exposeString('actor', { description: 'The API token name that made the change (`cli:<user>` for the tdplan command).' }),
     action: t.expose('action', { type: AuditActionEnum, description: 'What was done.' }),
-    entityType: t.exposeString('entityType', { description: 'TdxModule, Platform, Kernel, Host, Td, Inventory (imports) or ApiToken.' }),
-    entityKey: t.exposeString('entityKey', { description: 'The natural key of the entity (for an import: MERGE or REPLACE).' }),
+    entityType: t.exposeString('entityType', { description: 'TdxModule, Platform, Kernel, Host, Td, Inventory (imports), ApiToken or Scenario.' }),
+    entityKey: t.exposeString('entityKey', { description: 'The natural key of the entity (for an import: MERGE or REPLACE; for a scenario: its number).' }),
+    scenario: t.relation('scenario', {
+      nullable: true,
+      description: "The scenario the event belongs to: the scenario's own events, and the changes its application made.",
+    }),
     before: t.field({
       type: 'JSONObject',
       nullable: true,
@@ -52,6 +60,7 @@ const AuditFilter = builder.inputType('AuditEventFilter', {
     entityKey: t.string({ description: 'Only events of the entity with this natural key, e.g. a hostname.' }),
     actor: t.string({ description: 'Only events made with this token name.' }),
     action: t.field({ type: AuditActionEnum, description: 'Only events of this action.' }),
+    scenario: t.field({ type: ScenarioRef, description: 'Only events of this scenario (its own, and the changes its application made).' }),
   }),
 });
 
@@ -69,10 +78,19 @@ builder.queryField('auditEvents', (t) =>
 
 function auditWhere(
   filter:
-    { entityType?: string | null; entityKey?: string | null; actor?: string | null; action?: Prisma.AuditEventWhereInput['action'] | null } | null | undefined,
+    | {
+        entityType?: string | null;
+        entityKey?: string | null;
+        actor?: string | null;
+        action?: Prisma.AuditEventWhereInput['action'] | null;
+        scenario?: ScenarioRefShape | null;
+      }
+    | null
+    | undefined,
 ): Prisma.AuditEventWhereInput {
   if (!filter) return {};
   return {
+    ...(filter.scenario != null ? { scenarioId: scenarioNumber(filter.scenario, 'filter.scenario') } : {}),
     ...(filter.entityType != null ? { entityType: filter.entityType } : {}),
     ...(filter.entityKey != null ? { entityKey: filter.entityKey } : {}),
     ...(filter.actor != null ? { actor: filter.actor } : {}),

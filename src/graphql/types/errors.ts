@@ -16,10 +16,11 @@ const EntityKindEnum = builder.enumType('EntityKind', {
     Host: { description: 'A host.' },
     Td: { description: 'A trust domain.' },
     ApiToken: { description: 'An API token.' },
+    Scenario: { description: 'A scenario (a proposal of changes).' },
   } as const,
 });
 
-const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
+export const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
   description: 'One broken rule: which input field (or JSON path, for documents) and why.',
   fields: (t) => ({
     field: t.exposeString('field', { description: 'Input field name, or JSON path such as `hosts[3].platform`.' }),

@@ -11,17 +11,18 @@ import {
   type ModuleFloorComponent,
 } from '../../capacity/rules.js';
 import type { Prisma } from '../../db/client.js';
-import { NotFoundError, ValidationError, type FieldProblem } from '../../errors.js';
-import { validateHost, validateTd } from '../../inventory/validation.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { moduleFacts, moduleFactsSelect } from '../../planning/host-facts.js';
 import { moduleFloorOf, type ModuleFloorAnswer } from '../../planning/module-floor.js';
 import type { CapacityTotals } from '../../capacity/rules.js';
-import { whatIf, type HostImpact, type TdImpact, type WhatIfChanges, type WhatIfResult } from '../../planning/what-if.js';
+import { resolveChanges } from '../../planning/scenario-changes.js';
+import type { HostImpactView, ImpactView } from '../../planning/scenario-impact.js';
+import { whatIf, type TdImpact } from '../../planning/what-if.js';
 import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypesOf } from '../builder.js';
 import { pageSize, type PageLimits } from '../pagination.js';
 import type { Context } from '../context.js';
-import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, refKey, TdRef, tdWhere } from '../refs.js';
+import { HostRef, KernelRef, ModuleRef, TdRef } from '../refs.js';
 import { KvmCapLimitFactor, TdxDisabledReasonRef } from './capacity.js';
 import { ModuleMetadataPolicyEnum, TdxInitFailureEnum, TdxVcpuPolicyEnum } from './kernel.js';
 import { TdxFeatureEnum, TdxModuleNode } from './module.js';
@@ -243,7 +244,7 @@ const TdChangeInput = builder.inputType('WhatIfTdChange', {
   }),
 });
 
-const WhatIfChangesInput = builder.inputType('WhatIfChanges', {
+export const WhatIfChangesInput = builder.inputType('WhatIfChanges', {
   description: 'Proposed changes; applied together.',
   fields: (t) => ({
     modules: t.field({ type: [ModuleChangeInput], defaultValue: [], description: 'Module changes.' }),
@@ -253,134 +254,6 @@ const WhatIfChangesInput = builder.inputType('WhatIfChanges', {
     tds: t.field({ type: [TdChangeInput], defaultValue: [], description: 'TD changes.' }),
   }),
 });
-
-type ChangesInput = typeof WhatIfChangesInput.$inferInput;
-
-/** Resolves every reference of the changes to ids; every unknown one is a problem with its path. */
-async function resolveChanges(ctx: Context, input: ChangesInput): Promise<WhatIfChanges> {
-  const problems: FieldProblem[] = [];
-  const find = <T>(field: string, what: string, key: string, lookup: () => Promise<T | null>): Promise<T | null> =>
-    lookupRef(problems, field, what, key, lookup);
-  const changes: WhatIfChanges = { modules: [], kernels: [], hostMoves: [], hosts: [], tds: [] };
-  for (const [i, c] of (input.modules ?? []).entries()) {
-    const field = `changes.modules[${i}]`;
-    const row = await find(`${field}.module`, 'module', refKey(c.module), () =>
-      ctx.prisma.tdxModule.findUnique({ where: moduleWhere(c.module, `${field}.module`), select: { id: true } }),
-    );
-    if (c.maxVcpusPerTd === undefined && c.features == null && c.tdcsPages == null && c.tdvpsPages == null)
-      problems.push({ field, message: 'give at least one of maxVcpusPerTd (null: the module stops reporting it), features, tdcsPages and tdvpsPages' });
-    else if (c.maxVcpusPerTd != null && (c.maxVcpusPerTd < 1 || c.maxVcpusPerTd > 65535))
-      problems.push({ field: `${field}.maxVcpusPerTd`, message: `must be 1..65535 or null, got ${c.maxVcpusPerTd}` });
-    for (const key of ['tdcsPages', 'tdvpsPages'] as const) {
-      const pages = c[key];
-      if (pages != null && (pages < 1 || pages > 1024)) problems.push({ field: `${field}.${key}`, message: `must be 1..1024, got ${pages}` });
-    }
-    if (c.features != null && new Set(c.features).size !== c.features.length) problems.push({ field: `${field}.features`, message: 'lists a feature twice' });
-    if (row) {
-      changes.modules.push({
-        moduleId: row.id,
-        maxVcpusPerTd: c.maxVcpusPerTd,
-        features: c.features ?? undefined,
-        tdcsPages: c.tdcsPages ?? undefined,
-        tdvpsPages: c.tdvpsPages ?? undefined,
-      });
-    }
-  }
-  for (const [i, c] of (input.kernels ?? []).entries()) {
-    const field = `changes.kernels[${i}]`;
-    const row = await find(`${field}.kernel`, 'kernel', refKey(c.kernel), () =>
-      ctx.prisma.kernel.findUnique({ where: kernelWhere(c.kernel, `${field}.kernel`), select: { id: true } }),
-    );
-    if (c.kvmMaxVcpus != null && (c.kvmMaxVcpus < 1 || c.kvmMaxVcpus > 4096))
-      problems.push({ field: `${field}.kvmMaxVcpus`, message: `must be 1..4096, got ${c.kvmMaxVcpus}` });
-    if (row) {
-      changes.kernels.push({
-        kernelId: row.id,
-        tdxVcpuPolicy: c.tdxVcpuPolicy ?? undefined,
-        kvmMaxVcpus: c.kvmMaxVcpus ?? undefined,
-        tdxInitFailure: c.tdxInitFailure ?? undefined,
-        moduleMetadata: c.moduleMetadata ?? undefined,
-      });
-    }
-  }
-  for (const [i, m] of (input.hostMoves ?? []).entries()) {
-    const field = `changes.hostMoves[${i}]`;
-    const selectors = [m.hosts != null, m.fromModule != null, m.fromKernel != null].filter(Boolean).length;
-    if (selectors !== 1) problems.push({ field, message: 'give exactly one of hosts, fromModule and fromKernel' });
-    if (m.toModule === undefined && m.toKernel == null) problems.push({ field, message: 'give toModule (null to unload) or toKernel' });
-    const hostIds: number[] = [];
-    for (const [j, ref] of (m.hosts ?? []).entries()) {
-      const row = await find(`${field}.hosts[${j}]`, 'host', refKey(ref), () =>
-        ctx.prisma.host.findUnique({ where: hostWhere(ref, `${field}.hosts[${j}]`), select: { id: true } }),
-      );
-      if (row) hostIds.push(row.id);
-    }
-    if (m.fromModule) {
-      const row = await find(`${field}.fromModule`, 'module', refKey(m.fromModule), () =>
-        ctx.prisma.tdxModule.findUnique({ where: moduleWhere(m.fromModule!, `${field}.fromModule`), select: { id: true } }),
-      );
-      if (row) hostIds.push(...(await ctx.prisma.host.findMany({ where: { moduleId: row.id }, select: { id: true } })).map((h) => h.id));
-    }
-    if (m.fromKernel) {
-      const row = await find(`${field}.fromKernel`, 'kernel', refKey(m.fromKernel), () =>
-        ctx.prisma.kernel.findUnique({ where: kernelWhere(m.fromKernel!, `${field}.fromKernel`), select: { id: true } }),
-      );
-      if (row) hostIds.push(...(await ctx.prisma.host.findMany({ where: { kernelId: row.id }, select: { id: true } })).map((h) => h.id));
-    }
-    const toModule = m.toModule
-      ? await find(`${field}.toModule`, 'module', refKey(m.toModule), () =>
-          ctx.prisma.tdxModule.findUnique({ where: moduleWhere(m.toModule!, `${field}.toModule`), select: { id: true } }),
-        )
-      : null;
-    const toKernel = m.toKernel
-      ? await find(`${field}.toKernel`, 'kernel', refKey(m.toKernel), () =>
-          ctx.prisma.kernel.findUnique({ where: kernelWhere(m.toKernel!, `${field}.toKernel`), select: { id: true } }),
-        )
-      : null;
-    changes.hostMoves.push({ hostIds, moduleId: m.toModule === undefined ? undefined : (toModule?.id ?? null), kernelId: toKernel?.id });
-  }
-  for (const [i, c] of (input.hosts ?? []).entries()) {
-    const field = `changes.hosts[${i}]`;
-    const row = await find(`${field}.host`, 'host', refKey(c.host), () =>
-      ctx.prisma.host.findUnique({
-        where: hostWhere(c.host, `${field}.host`),
-        select: { id: true, platform: true, memoryMiB: true, reservedMemoryMiB: true },
-      }),
-    );
-    if (c.presentCpus == null && c.kvmIntelTdx == null && c.memoryMiB === undefined && c.reservedMemoryMiB == null)
-      problems.push({ field, message: 'give at least one of presentCpus, kvmIntelTdx, memoryMiB (null: unknown) and reservedMemoryMiB' });
-    if (c.presentCpus != null && c.presentCpus < 1) problems.push({ field: `${field}.presentCpus`, message: `must be positive, got ${c.presentCpus}` });
-    else if (row && c.presentCpus != null && c.presentCpus > maxLogicalCpus(row.platform)) {
-      problems.push({
-        field: `${field}.presentCpus`,
-        message: `${c.presentCpus} present CPUs exceed the ${maxLogicalCpus(row.platform)} logical CPUs of platform "${row.platform.name}"`,
-      });
-    }
-    if (row) {
-      // The same field rules as the inventory (validation.ts), on the host as it would be.
-      const memoryMiB = c.memoryMiB === undefined ? row.memoryMiB : c.memoryMiB;
-      const reservedMemoryMiB = c.reservedMemoryMiB ?? row.reservedMemoryMiB;
-      const memoryProblems = validateHost({ hostname: 'x', presentCpus: 1, guestKeyIds: 0, allocationRatio: 1, memoryMiB, reservedMemoryMiB }, null);
-      problems.push(...memoryProblems.map((p) => ({ ...p, field: `${field}.${p.field}` })));
-      changes.hosts.push({
-        hostId: row.id,
-        presentCpus: c.presentCpus ?? undefined,
-        kvmIntelTdx: c.kvmIntelTdx ?? undefined,
-        memoryMiB: c.memoryMiB,
-        reservedMemoryMiB: c.reservedMemoryMiB ?? undefined,
-      });
-    }
-  }
-  for (const [i, c] of (input.tds ?? []).entries()) {
-    const field = `changes.tds[${i}]`;
-    const row = await find(`${field}.td`, 'TD', refKey(c.td), () => ctx.prisma.td.findUnique({ where: tdWhere(c.td, `${field}.td`), select: { id: true } }));
-    if (c.memoryMiB === undefined) problems.push({ field: `${field}.memoryMiB`, message: 'is required (null: unknown)' });
-    else problems.push(...validateTd({ name: 'x', vcpus: 1, memoryMiB: c.memoryMiB }).map((p) => ({ ...p, field: `${field}.${p.field}` })));
-    if (row && c.memoryMiB !== undefined) changes.tds.push({ tdId: row.id, memoryMiB: c.memoryMiB });
-  }
-  if (problems.length > 0) throw new ValidationError(problems);
-  return changes;
-}
 
 // Offset-cursor pages over a result computed once per request.
 const encodeOffset = (n: number): string => Buffer.from(`offset:${n}`).toString('base64url');
@@ -425,7 +298,7 @@ function pageObject<T extends object>(name: string, itemRef: ObjectRef<SchemaTyp
   });
 }
 
-const HostImpactRef = builder.objectRef<HostImpact>('WhatIfHostImpact').implement({
+const HostImpactRef = builder.objectRef<HostImpactView>('WhatIfHostImpact').implement({
   description: 'A host whose TDX status or cap would change.',
   fields: (t) => ({
     hostname: t.string({ description: 'The host.', resolve: (h) => h.host.hostname }),
@@ -458,7 +331,7 @@ const TdImpactRef = builder.objectRef<TdImpact>('WhatIfTdImpact').implement({
   }),
 });
 
-const HostImpactPage = pageObject<HostImpact>('WhatIfHostImpact', HostImpactRef, 'host impact');
+const HostImpactPage = pageObject<HostImpactView>('WhatIfHostImpact', HostImpactRef, 'host impact');
 const TdImpactPage = pageObject<TdImpact>('WhatIfTdImpact', TdImpactRef, 'TD impact');
 
 const CapacityTotalsRef = builder.objectRef<CapacityTotals>('WhatIfCapacity').implement({
@@ -485,7 +358,7 @@ function slice<T>(items: T[], args: { first?: number | null; after?: string | nu
   return { items: items.slice(offset, offset + first), offset, totalCount: items.length };
 }
 
-const WhatIfRef = builder.objectRef<WhatIfResult>('WhatIf').implement({
+export const WhatIfRef = builder.objectRef<ImpactView>('WhatIf').implement({
   description: 'N2: the impact of proposed changes. Nothing is written: the answer is computed from the same rules as the live answers.',
   fields: (t) => ({
     hostsLosingTdx: t.field({
@@ -553,6 +426,6 @@ builder.queryField('whatIf', (t) =>
     description: 'N2: what the proposed changes would do to the fleet, before they happen. Read-only. PLANNER or ADMIN.',
     authScopes: { planner: true },
     args: { changes: t.arg({ type: WhatIfChangesInput, required: true }) },
-    resolve: async (_root, args, ctx) => whatIf(ctx.db, await resolveChanges(ctx, args.changes)),
+    resolve: async (_root, args, ctx) => whatIf(ctx.db, (await resolveChanges(ctx.prisma, args.changes)).ids),
   }),
 );
