@@ -5,6 +5,7 @@ import { CliError } from './cli-error.js';
 import type { Database } from './db/client.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
+import { table, WHATIF_REPORT_LIST_LIMIT, WHATIF_REPORT_QUERY, whatIfReportText, withEffect, type Reason, type WhatIfReportData } from './report-text.js';
 
 // The reports only read and ask what-if questions: a planner's rights are all they need.
 const REPORT_PRINCIPAL = { name: 'cli:report', role: 'PLANNER' } as const;
@@ -17,19 +18,6 @@ async function query<T>(db: Database, source: string, variableValues?: Record<st
     throw new CliError([e.message, ...problems.map((p) => `  ${p.field}: ${p.message}`)].join('\n'));
   }
   return result.data as T;
-}
-
-/** A monospace table: columns padded to their widest cell, numbers right-aligned. */
-export function table(header: string[], rows: (string | number | null)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
 const COMPONENT = 'value boundBy boundByCount';
@@ -79,22 +67,11 @@ export async function floorReport(db: Database, versions: string[], json: boolea
     .join('\n\n');
 }
 
-interface Reason {
-  code: string;
-  message: string;
-  effect: 'TDX_DISABLED' | 'KVM_LOAD_FAILS';
-}
-
 interface Outcome {
   tdxEnabled: boolean;
   kvmCapMaxVcpus: number | null;
   kvmLoads: boolean;
   tdxDisabledReasons: Reason[];
-}
-
-/** A reason with what it costs (R1 v2): "KVM fails to load" or "TDX off". */
-function withEffect(r: Reason, text: string): string {
-  return `${text} [${r.effect === 'KVM_LOAD_FAILS' ? 'KVM fails to load' : 'TDX off'}]`;
 }
 
 export async function matrixReport(db: Database, kvmMaxVcpus: number, json: boolean): Promise<string> {
@@ -138,83 +115,9 @@ export async function matrixReport(db: Database, kvmMaxVcpus: number, json: bool
   ].join('\n');
 }
 
-const LIST_LIMIT = 20;
-
-interface WhatIfData {
-  whatIf: {
-    hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
-    hostsLosingKvm: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
-    hostsGainingTdx: { totalCount: number; edges: { node: { hostname: string; kvmCapMaxVcpusAfter: number | null } }[] };
-    hostsWithNewCap: { totalCount: number; edges: { node: { hostname: string; kvmCapMaxVcpusBefore: number | null; kvmCapMaxVcpusAfter: number | null } }[] };
-    tdsNoLongerFitting: { totalCount: number; edges: { node: { name: string; vcpus: number; hostname: string; kvmCapMaxVcpusAfter: number | null } }[] };
-    tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string; vcpus: number; hostname: string } }[] };
-    capacityBefore: Record<string, number>;
-    capacityAfter: Record<string, number>;
-    capacityDelta: Record<string, number>;
-  };
-}
-
 export async function whatIfReport(db: Database, changes: unknown, json: boolean): Promise<string> {
-  const capacity = 'tdxEnabledHosts kvmLoadFailingHosts tdSlots schedulableVcpus freeVcpus tdMemoryMiB freeMemoryMiB';
-  const data = await query<WhatIfData>(
-    db,
-    `query($c: WhatIfChanges!, $n: Int!) { whatIf(changes: $c) {
-      hostsLosingTdx(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
-      hostsLosingKvm(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
-      hostsGainingTdx(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusAfter } } }
-      hostsWithNewCap(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
-      tdsNoLongerFitting(first: $n) { totalCount edges { node { name vcpus hostname kvmCapMaxVcpusAfter } } }
-      tdsLeftWithoutMigrationTarget(first: $n) { totalCount edges { node { name vcpus hostname } } }
-      capacityBefore { ${capacity} } capacityAfter { ${capacity} } capacityDelta { ${capacity} } } }`,
-    { c: changes, n: json ? 500 : LIST_LIMIT },
-  );
+  const data = await query<{ whatIf: WhatIfReportData }>(db, WHATIF_REPORT_QUERY, { c: changes, n: json ? 500 : WHATIF_REPORT_LIST_LIMIT });
   const w = data.whatIf;
   if (json) return JSON.stringify(w, null, 2);
-  const more = (c: { totalCount: number; edges: unknown[] }) => (c.totalCount > c.edges.length ? `\n(${c.totalCount - c.edges.length} more)` : '');
-  const section = (title: string, c: { totalCount: number; edges: unknown[] }, body: () => string) =>
-    `${title}: ${c.totalCount}${c.totalCount ? `\n\n${body()}${more(c)}` : ''}`;
-  const keys = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'];
-  const why = (reasons: Reason[]) => reasons.map((r) => withEffect(r, r.message)).join('; ');
-  return [
-    `What if: ${JSON.stringify(changes)}\n\n${table(
-      ['capacity', 'before', 'after', 'change'],
-      keys.map((k) => [k, w.capacityBefore[k]!, w.capacityAfter[k]!, w.capacityDelta[k]!]),
-    )}`,
-    section('Hosts losing TDX', w.hostsLosingTdx, () =>
-      table(
-        ['host', 'why'],
-        w.hostsLosingTdx.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
-      ),
-    ),
-    section('Hosts whose KVM would fail to load', w.hostsLosingKvm, () =>
-      table(
-        ['host', 'why'],
-        w.hostsLosingKvm.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
-      ),
-    ),
-    section('Hosts gaining TDX', w.hostsGainingTdx, () =>
-      table(
-        ['host', 'cap'],
-        w.hostsGainingTdx.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
-      ),
-    ),
-    section('Hosts with a new KVM_CAP_MAX_VCPUS', w.hostsWithNewCap, () =>
-      table(
-        ['host', 'before', 'after'],
-        w.hostsWithNewCap.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusBefore, e.node.kvmCapMaxVcpusAfter]),
-      ),
-    ),
-    section('TDs that would no longer fit where they run', w.tdsNoLongerFitting, () =>
-      table(
-        ['TD', 'vCPUs', 'host', 'new cap'],
-        w.tdsNoLongerFitting.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
-      ),
-    ),
-    section('TDs left with no migration target', w.tdsLeftWithoutMigrationTarget, () =>
-      table(
-        ['TD', 'vCPUs', 'host'],
-        w.tdsLeftWithoutMigrationTarget.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname]),
-      ),
-    ),
-  ].join('\n\n');
+  return whatIfReportText(changes, w);
 }
