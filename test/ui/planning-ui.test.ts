@@ -251,7 +251,11 @@ describe('planning UI', { timeout: 90_000 }, () => {
       '{ tds(first: 10, filter: { placed: false }) { edges { node { name vcpus } } } }',
     );
     expect(tds.edges.length).toBeGreaterThanOrEqual(2);
-    const [first, second] = [tds.edges[0]!.node, tds.edges[1]!.node];
+    // The smallest planned TD is placed; another one is refused.
+    const [first, second] = tds.edges.map((e) => e.node).sort((a, b) => a.vcpus - b.vcpus) as [
+      { name: string; vcpus: number },
+      { name: string; vcpus: number },
+    ];
     const { page, consoleErrors } = await signedIn('PLANNER', '/placement');
     await page.getByLabel('vCPUs', { exact: true }).fill(String(first.vcpus));
     const candidates = await api<{

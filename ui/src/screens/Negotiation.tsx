@@ -286,11 +286,12 @@ function Matrix() {
                       );
                     }
                     const share = (o.kvmCapMaxVcpus ?? 0) / maxCap;
-                    const lightness = Math.round(92 - share * 60);
+                    // Light to mid green, dark text throughout: readable at every step (WCAG AA contrast).
+                    const lightness = Math.round(94 - share * 42);
                     return (
                       <td
                         key={p}
-                        style={{ background: `hsl(150 45% ${lightness}%)`, color: lightness < 58 ? '#fff' : '#102a1c' }}
+                        style={{ background: `hsl(150 45% ${lightness}%)`, color: '#0b2616' }}
                         title={`bound by ${o.kvmCapMaxVcpusLimitedBy.join(', ')}`}
                       >
                         cap {fmt(o.kvmCapMaxVcpus)}
