@@ -300,7 +300,7 @@ describe('planning UI', { timeout: 90_000 }, () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'it will be placed' }).textContent()).toContain(second.name);
     await page.getByRole('button', { name: 'Place…' }).click();
     await dialog.getByRole('button', { name: `Place ${second.name} on ${refusing}` }).click();
-    const refusal = page.getByRole('alert').filter({ hasText: 'Refused' });
+    const refusal = page.getByRole('alert').filter({ hasText: 'Refused. Every blocker' });
     await refusal.waitFor();
     for (const b of expected.td.placementCheck.blockers) expect(await refusal.textContent()).toContain(`${b.code}: ${b.message}`);
     // The input stays, and nothing moved.
@@ -327,8 +327,8 @@ describe('planning UI', { timeout: 90_000 }, () => {
     const { moduleMatrix } = await api<{ moduleMatrix: unknown[] }>('{ moduleMatrix { platform { name } } }');
     await expect.poll(() => page.getByTestId('matrix').locator('tbody td:not(.heat-none)').count()).toBe(moduleMatrix.length);
 
-    // What if the module with the largest limit reported 512?
-    const target = [...modules.edges].sort((a, b) => (b.node.maxVcpusPerTd ?? 65535) - (a.node.maxVcpusPerTd ?? 65535))[0]!.node.version;
+    // What if the module reporting the largest limit reported 512 instead? (Hosts with more CPUs lose TDX.)
+    const target = [...modules.edges].sort((a, b) => (b.node.maxVcpusPerTd ?? -1) - (a.node.maxVcpusPerTd ?? -1))[0]!.node.version;
     await page.getByRole('button', { name: 'Add a module change' }).click();
     await page.getByLabel('Module', { exact: true }).last().selectOption(target);
     await page.getByLabel('New MAX_VCPUS_PER_TD', { exact: true }).fill('512');
@@ -339,6 +339,7 @@ describe('planning UI', { timeout: 90_000 }, () => {
       { c: changes },
     );
     await page.getByTestId('whatif-answer').waitFor();
+    expect(whatIf.hostsLosingTdx.totalCount).toBeGreaterThan(0);
     expect(await page.getByTestId('impact-Hosts losing TDX').textContent()).toBe(n(whatIf.hostsLosingTdx.totalCount));
     expect(await page.getByTestId('impact-TDs that would no longer fit where they run').textContent()).toBe(n(whatIf.tdsNoLongerFitting.totalCount));
     const download = page.waitForEvent('download');

@@ -3,16 +3,16 @@
 import { useState, type FormEvent } from 'react';
 import { Link, Route, Router, Switch, useLocation } from 'wouter';
 import { useHashLocation } from 'wouter/use-hash-location';
-import { ApiError } from './api.ts';
-import { ErrorNote } from './components.tsx';
-import { SessionProvider, useSession, useSignIn } from './session.tsx';
-import { AuditScreen } from './screens/Audit.tsx';
-import { FleetScreen } from './screens/Fleet.tsx';
-import { HostScreen } from './screens/Host.tsx';
-import { HostsScreen } from './screens/Hosts.tsx';
-import { NegotiationScreen } from './screens/Negotiation.tsx';
-import { PlacementScreen } from './screens/Placement.tsx';
-import { TdScreen } from './screens/Td.tsx';
+import { ApiError } from './api';
+import { ErrorNote } from './components';
+import { SessionProvider, useSession, useSignIn } from './session';
+import { AuditScreen } from './screens/Audit';
+import { FleetScreen } from './screens/Fleet';
+import { HostScreen } from './screens/Host';
+import { HostsScreen } from './screens/Hosts';
+import { NegotiationScreen } from './screens/Negotiation';
+import { PlacementScreen } from './screens/Placement';
+import { TdScreen } from './screens/Td';
 
 export function App() {
   return (

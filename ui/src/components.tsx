@@ -1,6 +1,6 @@
 // Small shared pieces: error notes, bars and bar charts, a pager, a confirmation dialog.
 import { useEffect, useId, useRef, type ReactNode } from 'react';
-import type { ApiError } from './api.ts';
+import type { ApiError } from './api';
 
 export function ErrorNote({ error }: { error: ApiError | undefined }) {
   if (!error) return null;

@@ -2,7 +2,7 @@
 // introspection types that `npm run ui:types` writes to graphql-env.d.ts), so a schema change that
 // breaks a screen fails `npm run typecheck`.
 import { initGraphQLTada } from 'gql.tada';
-import type { introspection } from './graphql-env.d.ts';
+import type { introspection } from './graphql-env';
 
 export const graphql = initGraphQLTada<{
   introspection: introspection;

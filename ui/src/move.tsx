@@ -1,10 +1,10 @@
 // Placing a planned TD or migrating a placed one, after a confirmation. A refusal lists every
 // blocker tdplan found (R5/R6); the form that asked keeps its input.
 import { useState } from 'react';
-import { ApiError } from './api.ts';
-import { Confirm, ErrorNote } from './components.tsx';
-import { graphql } from './graphql.ts';
-import { useOperation } from './session.tsx';
+import { ApiError } from './api';
+import { Confirm, ErrorNote } from './components';
+import { graphql } from './graphql';
+import { useOperation } from './session';
 
 export const PlaceTdMutation = graphql(`
   mutation PlaceTd($td: String!, $host: String!) {
@@ -112,7 +112,7 @@ export function MoveOutcomeNote({ outcome }: { outcome: MoveOutcome | undefined 
   if (outcome.kind === 'failed') return <ErrorNote error={outcome.error} />;
   return (
     <div className="error" role="alert">
-      <p>Refused: {outcome.message}</p>
+      <p>Refused. Every blocker tdplan found:</p>
       <ul className="blockers">
         {outcome.blockers.map((b) => (
           <li key={b.code}>

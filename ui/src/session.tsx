@@ -3,8 +3,8 @@
 // current screen, so what the user entered there stays.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { TadaDocumentNode } from 'gql.tada';
-import { ApiError, request } from './api.ts';
-import { graphql } from './graphql.ts';
+import { ApiError, request } from './api';
+import { graphql } from './graphql';
 
 export type Role = 'VIEWER' | 'PLANNER' | 'ADMIN';
 const RANK: Record<Role, number> = { VIEWER: 0, PLANNER: 1, ADMIN: 2 };

@@ -1,9 +1,9 @@
 // Audit (admins): the trail of every inventory change, placement and migration, newest first,
 // filtered by the server.
 import { useState } from 'react';
-import { ErrorNote, Field, firstPage, fmt, Loading, Pager, type PageRequest } from '../components.tsx';
-import { graphql, type VariablesOf } from '../graphql.ts';
-import { useQuery } from '../session.tsx';
+import { ErrorNote, Field, firstPage, fmt, Loading, Pager, type PageRequest } from '../components';
+import { graphql, type VariablesOf } from '../graphql';
+import { useQuery } from '../session';
 
 export const AuditQuery = graphql(`
   query AuditScreen($filter: AuditEventFilter, $first: Int, $after: String, $last: Int, $before: String) {

@@ -1,46 +1,10 @@
 // Fleet: counts and charts from fleetSummary (one query, aggregated in SQL).
 import { Link } from 'wouter';
-import { BarChart, ErrorNote, fmt, Loading, Stat } from '../components.tsx';
-import { graphql, type ResultOf } from '../graphql.ts';
-import { useQuery } from '../session.tsx';
-import { setHostsView } from './Hosts.tsx';
-
-export const FleetQuery = graphql(`
-  query FleetScreen {
-    fleetSummary {
-      hosts
-      tdxEnabledHosts
-      tdSlots
-      freeVcpus
-      largestPlaceableTdVcpus
-      tdxDisabledByReason {
-        reason
-        hosts
-      }
-      kvmCapDistribution {
-        kvmCapMaxVcpus
-        hosts
-      }
-      byModule {
-        ...GroupFields
-      }
-      byPlatform {
-        ...GroupFields
-      }
-      byKernel {
-        ...GroupFields
-      }
-    }
-  }
-  fragment GroupFields on FleetSummaryGroup {
-    key
-    hosts
-    tdxEnabledHosts
-    tdSlots
-    freeVcpus
-    largestPlaceableTdVcpus
-  }
-`);
+import { BarChart, ErrorNote, fmt, Loading, Stat } from '../components';
+import { type ResultOf } from '../graphql';
+import { FleetQuery } from '../queries';
+import { useQuery } from '../session';
+import { setHostsView } from './Hosts';
 
 type Group = ResultOf<typeof FleetQuery>['fleetSummary']['byModule'][number];
 

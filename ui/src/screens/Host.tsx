@@ -1,9 +1,9 @@
 // Host page: what the host allows and why (R1-R4), its capacity as bars, and its TDs.
 import { useState } from 'react';
 import { Link } from 'wouter';
-import { Bar, ErrorNote, firstPage, fmt, Loading, Pager, type PageRequest } from '../components.tsx';
-import { graphql } from '../graphql.ts';
-import { useQuery } from '../session.tsx';
+import { Bar, ErrorNote, firstPage, fmt, Loading, Pager, type PageRequest } from '../components';
+import { graphql } from '../graphql';
+import { useQuery } from '../session';
 
 export const HostQuery = graphql(`
   query HostScreen($hostname: String!, $first: Int, $after: String, $last: Int, $before: String) {

@@ -2,73 +2,10 @@
 // orderBy:, first:/after:)), so it costs the same at 100,000 hosts as at 10.
 import { useEffect, useState } from 'react';
 import { Link } from 'wouter';
-import { ErrorNote, Field, firstPage, fmt, Loading, Pager, type PageRequest } from '../components.tsx';
-import { graphql, type VariablesOf } from '../graphql.ts';
-import { useQuery } from '../session.tsx';
-
-export const HostsQuery = graphql(`
-  query HostsScreen($filter: HostFilter, $orderBy: HostOrder, $first: Int, $after: String, $last: Int, $before: String) {
-    hosts(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
-      totalCount
-      pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
-      }
-      edges {
-        node {
-          hostname
-          platform {
-            name
-          }
-          module {
-            version
-          }
-          kernel {
-            name
-          }
-          presentCpus
-          tdxEnabled
-          tdxDisabledReasons {
-            code
-          }
-          kvmCapMaxVcpus
-          freeVcpus
-          schedulableVcpus
-          freeKeyIds
-          guestKeyIds
-        }
-      }
-    }
-  }
-`);
-
-export const HostFilterChoicesQuery = graphql(`
-  query HostFilterChoices {
-    modules(first: 200) {
-      edges {
-        node {
-          version
-        }
-      }
-    }
-    platforms(first: 200) {
-      edges {
-        node {
-          name
-        }
-      }
-    }
-    kernels(first: 200) {
-      edges {
-        node {
-          name
-        }
-      }
-    }
-  }
-`);
+import { ErrorNote, Field, firstPage, fmt, Loading, Pager, type PageRequest } from '../components';
+import { type VariablesOf } from '../graphql';
+import { HostFilterChoicesQuery, HostsQuery } from '../queries';
+import { useQuery } from '../session';
 
 type Variables = VariablesOf<typeof HostsQuery>;
 type Reason = NonNullable<NonNullable<Variables['filter']>['tdxDisabledReason']>;

@@ -2,12 +2,12 @@
 // map, and the what-if editor whose answer downloads as the text `tdplan report whatif` prints.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
-import { whatIfReportText, WHATIF_REPORT_LIST_LIMIT } from '../../../src/report-text.ts';
-import { ApiError } from '../api.ts';
-import { ErrorNote, Field, fmt, Loading } from '../components.tsx';
-import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
-import { useOperation, useQuery, useSession } from '../session.tsx';
-import { HostFilterChoicesQuery } from './Hosts.tsx';
+import { whatIfReportText, WHATIF_REPORT_LIST_LIMIT } from '../../../src/report-text';
+import { ApiError } from '../api';
+import { ErrorNote, Field, fmt, Loading } from '../components';
+import { graphql, type ResultOf, type VariablesOf } from '../graphql';
+import { useOperation, useQuery, useSession } from '../session';
+import { HostFilterChoicesQuery } from '../queries';
 
 export const FloorQuery = graphql(`
   query ModuleFloorScreen($version: String!) {

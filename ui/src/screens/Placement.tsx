@@ -2,11 +2,11 @@
 // platform and kernel; a planner places a planned TD or migrates a placed one.
 import { useState } from 'react';
 import { Link } from 'wouter';
-import { ErrorNote, Field, fmt, Loading } from '../components.tsx';
-import { graphql, type ResultOf } from '../graphql.ts';
-import { MoveButton, MoveOutcomeNote, type MoveOutcome } from '../move.tsx';
-import { useQuery, useSession } from '../session.tsx';
-import { HostFilterChoicesQuery } from './Hosts.tsx';
+import { ErrorNote, Field, fmt, Loading } from '../components';
+import { graphql, type ResultOf } from '../graphql';
+import { MoveButton, MoveOutcomeNote, type MoveOutcome } from '../move';
+import { useQuery, useSession } from '../session';
+import { HostFilterChoicesQuery } from '../queries';
 
 export const PlacementQuery = graphql(`
   query PlacementScreen($vcpus: Int!, $filter: PlacementFilter) {

@@ -2,11 +2,11 @@
 // R5 candidates for a planned TD), and every blocker for any other host.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
-import { ErrorNote, Field, fmt, Loading } from '../components.tsx';
-import { graphql } from '../graphql.ts';
-import { MoveButton, MoveOutcomeNote, type MoveOutcome } from '../move.tsx';
-import { useOperation, useQuery, useSession } from '../session.tsx';
-import { ApiError } from '../api.ts';
+import { ErrorNote, Field, fmt, Loading } from '../components';
+import { graphql } from '../graphql';
+import { MoveButton, MoveOutcomeNote, type MoveOutcome } from '../move';
+import { useOperation, useQuery, useSession } from '../session';
+import { ApiError } from '../api';
 
 export const TdQuery = graphql(`
   query TdScreen($name: String!) {
