@@ -9,12 +9,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, EMBEDDED_POOL_SIZE, type Database } from '../../src/db/client.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
-import { importInventory } from '../../src/inventory/import.js';
 import { whatIfReport } from '../../src/report.js';
 import { createTdplanYoga, listen, type RunningServer } from '../../src/server.js';
 import { UI_DIST } from '../../src/ui-static.js';
 import { axeScan, launchBrowser, openPage, screenshot, type WatchedPage } from '../support/browser.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
+import { importDocument } from '../support/import.js';
 import { tokenFor } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -61,7 +61,7 @@ async function expectAccessible(page: Page, screen: string): Promise<void> {
 beforeAll(async () => {
   if (!existsSync(`${UI_DIST}/index.html`)) throw new Error('the UI is not built: run npm run ui:build (npm install does)');
   db = await createTestDatabase();
-  const imported = await importInventory(db, demoFleet(), 'MERGE');
+  const imported = await importDocument(db, demoFleet(), 'MERGE');
   if (!imported.ok) throw new Error(JSON.stringify(imported.errors));
   // The server reaches the database through a proxy the outage test can cut.
   proxy = await startTcpProxy(db.url);
