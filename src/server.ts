@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { getOperationAST, GraphQLError, Kind, type ExecutionResult } from 'graphql';
-import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError as defaultMaskError, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
 import { readRoutingPlugin } from './db/routing-plugin.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
@@ -23,7 +23,6 @@ import { NO_TOKEN_LIMITS, TokenAdmission, type TokenLimits } from './ops/admissi
 import { databaseTrouble } from './ops/database-errors.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { serveUi } from './ui-static.js';
 
 export interface ServerOptions {
@@ -309,10 +308,11 @@ function errorMasker(logger: Logger) {
   return masker;
 }
 
-// The GraphiQL page (about 9 MB with its bundle inlined) is the same for every request: render once.
-let graphiqlPage: string | undefined;
-function offlineGraphiQL(options?: Parameters<typeof renderGraphiQL>[0]): string {
-  return (graphiqlPage ??= renderGraphiQL(options));
+// The GraphiQL page (about 9 MB with its bundle inlined) is the same for every request: loaded on
+// the first request for it (the CLI never pays for it) and rendered once.
+let graphiqlPage: Promise<string> | undefined;
+function offlineGraphiQL(options: GraphiQLOptions): Promise<string> {
+  return (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options)));
 }
 
 export type TdplanYoga = YogaServerInstance<Record<string, unknown>, Context> & { ops: ServerOps };
