@@ -65,7 +65,7 @@ describe('the planning UI at /', () => {
     const script = await fetch(`${origin}/assets/${js}`);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    expect((await script.text()).length).toBe(Number(script.headers.get('content-length')));
+    expect((await script.arrayBuffer()).byteLength).toBe(Number(script.headers.get('content-length')));
     expect((await fetch(`${origin}/assets/${css}`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
     const head = await rawGet(origin, `/assets/${js}`, 'HEAD');
     expect(head.status).toBe(200);

@@ -208,7 +208,15 @@ describe('planning UI', { timeout: 90_000 }, () => {
       .toBe(`${n(h.allocatedVcpus)} allocated of ${n(h.schedulableVcpus)} schedulable, ${n(h.freeVcpus)} free`);
     expect(await page.getByTestId('host-keyids').textContent()).toBe(`${n(h.usedKeyIds)} used of ${n(h.guestKeyIds)}, ${n(h.guestKeyIds - h.usedKeyIds)} free`);
     expect(await page.getByTestId('host-td-count').textContent()).toBe(n(h.tds.totalCount));
-    for (const r of h.tdxDisabledReasons) expect(await page.locator('ul.reasons').textContent()).toContain(`${r.code}: ${r.message}`);
+    // Every reason with its message and the kernel condition behind it (the schema's description of the code).
+    const { __type } = await api<{ __type: { enumValues: { name: string; description: string }[] } }>(
+      '{ __type(name: "TdxDisabledReasonCode") { enumValues { name description } } }',
+    );
+    for (const r of h.tdxDisabledReasons) {
+      const shown = await page.locator('ul.reasons').textContent();
+      expect(shown).toContain(`${r.code}: ${r.message}`);
+      expect(shown).toContain(`Kernel: ${__type.enumValues.find((v) => v.name === r.code)!.description}`);
+    }
     await screenshot(page, 'host');
     await expectAccessible(page, 'host');
     // Back: the filters chosen before are still there.

@@ -7,6 +7,13 @@ import { useQuery } from '../session';
 
 export const HostQuery = graphql(`
   query HostScreen($hostname: String!, $first: Int, $after: String, $last: Int, $before: String) {
+    # The schema's own words for each reason: the kernel condition and log line behind it.
+    reasonCodes: __type(name: "TdxDisabledReasonCode") {
+      enumValues {
+        name
+        description
+      }
+    }
     host(hostname: $hostname) {
       hostname
       platform {
@@ -65,6 +72,9 @@ export function HostScreen({ hostname }: { hostname: string }) {
   const [page, setPage] = useState<PageRequest>(firstPage(TD_PAGE));
   const { data, error, loading } = useQuery(HostQuery, { hostname, ...page });
   const h = data?.host;
+  // gql.tada leaves introspection fields untyped: their shape is GraphQL's own (__Type.enumValues).
+  const reasonCodes = data?.reasonCodes as { enumValues: { name: string; description: string | null }[] | null } | null | undefined;
+  const kernelLine = (code: string) => reasonCodes?.enumValues?.find((v) => v.name === code)?.description ?? null;
   return (
     <>
       <p className="crumbs">
@@ -109,6 +119,7 @@ export function HostScreen({ hostname }: { hostname: string }) {
                 {h.tdxDisabledReasons.map((r) => (
                   <li key={r.code}>
                     <code>{r.code}</code>: {r.message}
+                    {kernelLine(r.code) && <div className="hint">Kernel: {kernelLine(r.code)}</div>}
                   </li>
                 ))}
               </ul>
