@@ -5,7 +5,7 @@ import { CliError } from './cli-error.js';
 import type { Database } from './db/client.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
-import { table, WHATIF_REPORT_LIST_LIMIT, WHATIF_REPORT_QUERY, whatIfReportText, withEffect, type Reason, type WhatIfReportData } from './report-text.js';
+import { table, WHATIF_REPORT_LIST_LIMIT, WHATIF_REPORT_QUERY, whatIfReportText, type Reason, type WhatIfReportData } from './report-text.js';
 
 // The reports only read and ask what-if questions: a planner's rights are all they need.
 const REPORT_PRINCIPAL = { name: 'cli:report', role: 'PLANNER' } as const;

@@ -115,18 +115,22 @@ describe('planning UI', { timeout: 90_000 }, () => {
       fleetSummary: {
         hosts: number;
         tdxEnabledHosts: number;
+        kvmLoadFailingHosts: number;
         tdSlots: number;
         freeVcpus: number;
         tdxDisabledByReason: { reason: string; hosts: number }[];
         byModule: { key: string | null; hosts: number; freeVcpus: number }[];
       };
-    }>('{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus tdxDisabledByReason { reason hosts } byModule { key hosts freeVcpus } } }');
+    }>(
+      '{ fleetSummary { hosts tdxEnabledHosts kvmLoadFailingHosts tdSlots freeVcpus tdxDisabledByReason { reason hosts } byModule { key hosts freeVcpus } } }',
+    );
     const stat = (label: string) => page.locator(`[data-stat="${label}"]`).textContent();
     await expect.poll(() => stat('hosts')).toBe(n(s.hosts));
     expect(await stat('TDX enabled')).toBe(n(s.tdxEnabledHosts));
     expect(await stat('TDX disabled')).toBe(n(s.hosts - s.tdxEnabledHosts));
     expect(await stat('free vCPUs')).toBe(n(s.freeVcpus));
     expect(await stat('TD slots')).toBe(n(s.tdSlots));
+    expect(await stat('KVM fails to load')).toBe(n(s.kvmLoadFailingHosts));
     expect(s.tdxDisabledByReason.length).toBeGreaterThan(0);
     const reasons = page.getByRole('table', { name: /Why TDX is disabled/ });
     for (const r of s.tdxDisabledByReason) {
@@ -160,6 +164,11 @@ describe('planning UI', { timeout: 90_000 }, () => {
     await page.getByLabel('TDX', { exact: true }).selectOption('disabled');
     await expect.poll(() => page.getByTestId('hosts-total').textContent()).toBe(n((await total({ tdxEnabled: false })).hosts.totalCount));
     await page.getByLabel('TDX', { exact: true }).selectOption('');
+
+    // Where KVM would not load (R1 v2).
+    await page.getByLabel('KVM', { exact: true }).selectOption('fails');
+    await expect.poll(() => page.getByTestId('hosts-total').textContent()).toBe(n((await total({ kvmLoads: false })).hosts.totalCount));
+    await page.getByLabel('KVM', { exact: true }).selectOption('');
 
     const { modules } = await api<{ modules: { edges: { node: { version: string } }[] } }>('{ modules(first: 10) { edges { node { version } } } }');
     const version = modules.edges[0]!.node.version;

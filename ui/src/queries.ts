@@ -8,8 +8,13 @@ export const FleetQuery = graphql(`
     fleetSummary {
       hosts
       tdxEnabledHosts
+      kvmLoadFailingHosts
+      overFullHosts
       tdSlots
       freeVcpus
+      tdMemoryMiB
+      freeMemoryMiB
+      unknownMemoryHosts
       largestPlaceableTdVcpus
       tdxDisabledByReason {
         reason
@@ -34,8 +39,11 @@ export const FleetQuery = graphql(`
     key
     hosts
     tdxEnabledHosts
+    kvmLoadFailingHosts
     tdSlots
     freeVcpus
+    tdMemoryMiB
+    freeMemoryMiB
     largestPlaceableTdVcpus
   }
 `);
@@ -65,10 +73,13 @@ export const HostsQuery = graphql(`
           }
           presentCpus
           tdxEnabled
+          kvmLoads
           tdxDisabledReasons {
             code
           }
           kvmCapMaxVcpus
+          freeMemoryMiB
+          tdMemoryMiB
           freeVcpus
           schedulableVcpus
           freeKeyIds

@@ -6,6 +6,8 @@ import { FleetQuery } from '../queries';
 import { useQuery } from '../session';
 import { setHostsView } from './Hosts';
 
+const gib = (mib: number): string => (mib / 1024).toLocaleString('en-US', { maximumFractionDigits: 0 });
+
 type Group = ResultOf<typeof FleetQuery>['fleetSummary']['byModule'][number];
 
 function GroupTable({ caption, groups, none }: { caption: string; groups: readonly Group[]; none: string }) {
@@ -34,6 +36,12 @@ function GroupTable({ caption, groups, none }: { caption: string; groups: readon
           <th scope="col" className="num">
             largest new TD
           </th>
+          <th scope="col" className="num">
+            KVM fails to load
+          </th>
+          <th scope="col" className="num">
+            free memory for TDs (GiB)
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -50,6 +58,10 @@ function GroupTable({ caption, groups, none }: { caption: string; groups: readon
             </td>
             <td className="num">{fmt(g.tdSlots)}</td>
             <td className="num">{fmt(g.largestPlaceableTdVcpus)}</td>
+            <td className="num">{fmt(g.kvmLoadFailingHosts)}</td>
+            <td className="num">
+              {gib(g.freeMemoryMiB)} / {gib(g.tdMemoryMiB)}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -71,17 +83,34 @@ export function FleetScreen() {
             <Stat label="hosts" value={fmt(s.hosts)} />
             <Stat label="TDX enabled" value={fmt(s.tdxEnabledHosts)} />
             <Stat label="TDX disabled" value={fmt(s.hosts - s.tdxEnabledHosts)} />
+            <Stat label="KVM fails to load" value={fmt(s.kvmLoadFailingHosts)} note="no VM of any kind runs there" />
+            <Stat label="over-full hosts" value={fmt(s.overFullHosts)} />
             <Stat label="free vCPUs" value={fmt(s.freeVcpus)} note="on TDX-enabled hosts" />
             <Stat label="TD slots" value={fmt(s.tdSlots)} note="free guest KeyIDs" />
+            <Stat
+              label="free memory for TDs"
+              value={`${gib(s.freeMemoryMiB)} GiB`}
+              note={`of ${gib(s.tdMemoryMiB)} GiB${s.unknownMemoryHosts ? `; ${fmt(s.unknownMemoryHosts)} hosts of unknown memory` : ''}`}
+            />
             <Stat label="largest new TD" value={s.largestPlaceableTdVcpus === null ? 'none' : `${fmt(s.largestPlaceableTdVcpus)} vCPUs`} />
           </section>
           <div className="grid">
             <BarChart
-              caption="Hosts by TDX status"
+              caption="Hosts by TDX status and what a failure costs"
               unit="hosts"
               rows={[
                 { key: 'enabled', label: 'TDX enabled', value: s.tdxEnabledHosts, tone: 'free' },
-                { key: 'disabled', label: 'TDX disabled', value: s.hosts - s.tdxEnabledHosts, tone: 'off' },
+                { key: 'disabled', label: 'TDX off, KVM loads', value: s.hosts - s.tdxEnabledHosts - s.kvmLoadFailingHosts, tone: 'warn' },
+                {
+                  key: 'kvm',
+                  label: (
+                    <Link href="/hosts" onClick={() => setHostsView({ kvm: 'fails' })}>
+                      KVM fails to load
+                    </Link>
+                  ),
+                  value: s.kvmLoadFailingHosts,
+                  tone: 'off',
+                },
               ]}
             />
             <BarChart

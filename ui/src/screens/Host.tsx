@@ -34,10 +34,18 @@ export const HostQuery = graphql(`
       presentCpus
       allocationRatio
       tdxEnabled
+      kvmLoads
       tdxDisabledReasons {
         code
         message
+        effect
       }
+      memoryMiB
+      reservedMemoryMiB
+      pamtMiB
+      tdMemoryMiB
+      allocatedMemoryMiB
+      freeMemoryMiB
       kvmCapMaxVcpus
       kvmCapMaxVcpusLimitedBy
       guestKeyIds
@@ -106,7 +114,16 @@ export function HostScreen({ hostname }: { hostname: string }) {
               {fmt(h.presentCpus)} (allocation ratio {h.allocationRatio})
             </dd>
             <dt>TDX</dt>
-            <dd data-testid="host-tdx">{h.tdxEnabled ? <span className="ok">enabled</span> : <span className="off">disabled</span>}</dd>
+            <dd data-testid="host-tdx">
+              {h.tdxEnabled ? <span className="ok">enabled</span> : <span className="off">disabled</span>}
+              {!h.kvmLoads && <strong className="off"> and KVM fails to load: no VM of any kind runs here</strong>}
+            </dd>
+            <dt>Memory</dt>
+            <dd>
+              {h.memoryMiB === null
+                ? 'unknown (memory is not planned on this host)'
+                : `${fmt(h.memoryMiB)} MiB RAM, ${fmt(h.reservedMemoryMiB)} MiB reserved, PAMT ${fmt(h.pamtMiB)} MiB, ${fmt(h.tdMemoryMiB)} MiB for TDs`}
+            </dd>
             <dt>KVM_CAP_MAX_VCPUS for a TD</dt>
             <dd data-testid="host-cap">
               {h.kvmCapMaxVcpus === null ? '– (TDX disabled)' : `${fmt(h.kvmCapMaxVcpus)}, bound by ${h.kvmCapMaxVcpusLimitedBy.join(' and ')}`}
@@ -118,7 +135,7 @@ export function HostScreen({ hostname }: { hostname: string }) {
               <ul className="reasons">
                 {h.tdxDisabledReasons.map((r) => (
                   <li key={r.code}>
-                    <code>{r.code}</code>: {r.message}
+                    <code>{r.code}</code>: {r.message} <strong>[{r.effect === 'KVM_LOAD_FAILS' ? 'KVM fails to load' : 'TDX off, KVM loads'}]</strong>
                     {kernelLine(r.code) && <div className="hint">Kernel: {kernelLine(r.code)}</div>}
                   </li>
                 ))}
@@ -152,6 +169,22 @@ export function HostScreen({ hostname }: { hostname: string }) {
                     {fmt(h.usedKeyIds)} used of {fmt(h.guestKeyIds)}, {fmt(h.freeKeyIds)} free
                   </td>
                 </tr>
+                {h.tdMemoryMiB !== null && h.allocatedMemoryMiB !== null && (
+                  <tr>
+                    <th scope="row">Memory</th>
+                    <td className="bar-cell wide">
+                      <Bar
+                        value={h.allocatedMemoryMiB}
+                        max={h.tdMemoryMiB}
+                        label="memory for TDs allocated (MiB)"
+                        tone={h.allocatedMemoryMiB > h.tdMemoryMiB ? 'warn' : 'used'}
+                      />
+                    </td>
+                    <td data-testid="host-memory">
+                      {fmt(h.allocatedMemoryMiB)} MiB allocated of {fmt(h.tdMemoryMiB)}, {fmt(h.freeMemoryMiB)} free
+                    </td>
+                  </tr>
+                )}
               </tbody>
             </table>
           </section>

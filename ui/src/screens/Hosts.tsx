@@ -26,13 +26,14 @@ export interface HostsView {
   platform: string;
   kernel: string;
   status: '' | 'enabled' | 'disabled';
+  kvm: '' | 'loads' | 'fails';
   reason: Reason | '';
   minCap: string;
   order: OrderField | '';
   direction: 'ASC' | 'DESC';
 }
 
-const EMPTY: HostsView = { module: '', platform: '', kernel: '', status: '', reason: '', minCap: '', order: '', direction: 'ASC' };
+const EMPTY: HostsView = { module: '', platform: '', kernel: '', status: '', kvm: '', reason: '', minCap: '', order: '', direction: 'ASC' };
 const VIEW_KEY = 'tdplan.hostsView';
 
 /** Opens the Hosts screen with these filters (from the Fleet screen's charts). */
@@ -56,6 +57,7 @@ export function hostsVariables(view: HostsView, page: PageRequest): Variables {
       platform: view.platform ? { name: view.platform } : null,
       kernel: view.kernel ? { name: view.kernel } : null,
       tdxEnabled: view.status === '' ? null : view.status === 'enabled',
+      kvmLoads: view.kvm === '' ? null : view.kvm === 'loads',
       tdxDisabledReason: view.reason || null,
       minKvmCapMaxVcpus: minCap !== null && Number.isInteger(minCap) ? minCap : null,
     },
@@ -120,6 +122,15 @@ export function HostsScreen() {
                 <option value="disabled">disabled</option>
               </select>
             </>
+          )}
+        </Field>
+        <Field label="KVM">
+          {(id) => (
+            <select id={id} value={view.kvm} onChange={(e) => change({ kvm: e.target.value as HostsView['kvm'] })}>
+              <option value="">any</option>
+              <option value="loads">loads</option>
+              <option value="fails">fails to load</option>
+            </select>
           )}
         </Field>
         <Field label="Reason">
@@ -209,6 +220,9 @@ export function HostsScreen() {
                 <th scope="col" className="num">
                   free KeyIDs
                 </th>
+                <th scope="col" className="num">
+                  free memory (MiB)
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -235,6 +249,7 @@ export function HostsScreen() {
                   <td className="num">
                     {fmt(h.freeKeyIds)} / {fmt(h.guestKeyIds)}
                   </td>
+                  <td className="num">{h.tdMemoryMiB === null ? '–' : `${fmt(h.freeMemoryMiB)} / ${fmt(h.tdMemoryMiB)}`}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,7 +2,7 @@
 // map, and the what-if editor whose answer downloads as the text `tdplan report whatif` prints.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
-import { whatIfReportText, WHATIF_REPORT_LIST_LIMIT } from '../../../src/report-text';
+import { whatIfReportText, withEffect, WHATIF_REPORT_LIST_LIMIT, type Reason } from '../../../src/report-text';
 import { ApiError } from '../api';
 import { ErrorNote, Field, fmt, Loading } from '../components';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql';
@@ -51,10 +51,14 @@ export const MatrixQuery = graphql(`
       moduleLimitPolicy {
         ...Outcome
       }
+      mainlineKernel {
+        ...Outcome
+      }
     }
   }
   fragment Outcome on PolicyOutcome {
     tdxEnabled
+    kvmLoads
     kvmCapMaxVcpus
     kvmCapMaxVcpusLimitedBy
     tdxDisabledReasons {
@@ -75,6 +79,20 @@ export const WhatIfQuery = graphql(`
             tdxDisabledReasonsAfter {
               code
               message
+              effect
+            }
+          }
+        }
+      }
+      hostsLosingKvm(first: $n) {
+        totalCount
+        edges {
+          node {
+            hostname
+            tdxDisabledReasonsAfter {
+              code
+              message
+              effect
             }
           }
         }
@@ -132,9 +150,12 @@ export const WhatIfQuery = graphql(`
   }
   fragment Capacity on WhatIfCapacity {
     tdxEnabledHosts
+    kvmLoadFailingHosts
     tdSlots
     schedulableVcpus
     freeVcpus
+    tdMemoryMiB
+    freeMemoryMiB
   }
 `);
 
@@ -213,14 +234,15 @@ type Cell = ResultOf<typeof MatrixQuery>['moduleMatrix'][number];
 
 function Matrix() {
   const [kvmText, setKvmText] = useState('4096');
-  const [policy, setPolicy] = useState<Policy>('PRESENT_CPUS');
+  const [policy, setPolicy] = useState<Policy | 'MAINLINE'>('PRESENT_CPUS');
+  const outcomeOf = (c: Cell) => (policy === 'PRESENT_CPUS' ? c.presentCpusPolicy : policy === 'MODULE_LIMIT' ? c.moduleLimitPolicy : c.mainlineKernel);
   const kvm = Number(kvmText);
   const valid = /^\d+$/.test(kvmText) && kvm >= 1 && kvm <= 4096;
   const { data, error, loading } = useQuery(MatrixQuery, { kvmMaxVcpus: valid ? kvm : 4096 }, { skip: !valid });
   const cells = data?.moduleMatrix ?? [];
   const modules = [...new Map(cells.map((c) => [c.module.version, c.module])).values()];
   const platforms = [...new Set(cells.map((c) => c.platform.name))].sort();
-  const maxCap = Math.max(1, ...cells.map((c) => (policy === 'PRESENT_CPUS' ? c.presentCpusPolicy : c.moduleLimitPolicy).kvmCapMaxVcpus ?? 0));
+  const maxCap = Math.max(1, ...cells.map((c) => outcomeOf(c).kvmCapMaxVcpus ?? 0));
   const cellOf = (m: string, p: string): Cell | undefined => cells.find((c) => c.module.version === m && c.platform.name === p);
   return (
     <section aria-labelledby="matrix">
@@ -236,9 +258,10 @@ function Matrix() {
         <Field label="Kernel policy">
           {(id) => (
             <>
-              <select id={id} value={policy} onChange={(e) => setPolicy(e.target.value as Policy)}>
+              <select id={id} value={policy} onChange={(e) => setPolicy(e.target.value as Policy | 'MAINLINE')}>
                 <option value="PRESENT_CPUS">PRESENT_CPUS (upstream)</option>
                 <option value="MODULE_LIMIT">MODULE_LIMIT (v19)</option>
+                <option value="MAINLINE">mainline (PRESENT_CPUS, STRICT, FAIL_KVM_LOAD)</option>
               </select>
             </>
           )}
@@ -277,11 +300,11 @@ function Matrix() {
                   {platforms.map((p) => {
                     const cell = cellOf(m.version, p);
                     if (!cell) return <td key={p} className="heat-none" />;
-                    const o = policy === 'PRESENT_CPUS' ? cell.presentCpusPolicy : cell.moduleLimitPolicy;
+                    const o = outcomeOf(cell);
                     if (!o.tdxEnabled) {
                       return (
                         <td key={p} className="heat-off" title={o.tdxDisabledReasons.map((r) => r.message).join('; ')}>
-                          off: {o.tdxDisabledReasons.map((r) => r.code).join(', ')}
+                          {o.kvmLoads ? 'off' : 'KVM fails to load'}: {o.tdxDisabledReasons.map((r) => r.code).join(', ')}
                         </td>
                       );
                     }
@@ -416,7 +439,9 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
   };
   const empty = moduleRows.length + kernelRows.length + moveRows.length + hostRows.length === 0;
   const w = answer?.whatIf;
-  const keys = ['tdxEnabledHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus'] as const;
+  const keys = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'] as const;
+  // The reasons as `tdplan report whatif` words them.
+  const why = (reasons: readonly Reason[]) => reasons.map((r) => withEffect(r, r.message)).join('; ');
   return (
     <section aria-labelledby="whatif">
       <h2 id="whatif">What if… (N2)</h2>
@@ -642,7 +667,14 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
           <Impact
             title="Hosts losing TDX"
             total={w.hostsLosingTdx.totalCount}
-            rows={w.hostsLosingTdx.edges.map((e) => [e.node.hostname, e.node.tdxDisabledReasonsAfter.map((r) => r.message).join('; ')])}
+            rows={w.hostsLosingTdx.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)])}
+            header={['host', 'why']}
+            hostColumn
+          />
+          <Impact
+            title="Hosts whose KVM would fail to load"
+            total={w.hostsLosingKvm.totalCount}
+            rows={w.hostsLosingKvm.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)])}
             header={['host', 'why']}
             hostColumn
           />

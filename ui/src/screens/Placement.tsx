@@ -9,8 +9,8 @@ import { useQuery, useSession } from '../session';
 import { HostFilterChoicesQuery } from '../queries';
 
 export const PlacementQuery = graphql(`
-  query PlacementScreen($vcpus: Int!, $filter: PlacementFilter) {
-    placementCandidates(vcpus: $vcpus, filter: $filter, first: 20) {
+  query PlacementScreen($vcpus: Int!, $memoryMiB: Int, $filter: PlacementFilter) {
+    placementCandidates(vcpus: $vcpus, memoryMiB: $memoryMiB, filter: $filter, first: 20) {
       totalCount
       edges {
         remainingVcpus
@@ -28,6 +28,7 @@ export const PlacementQuery = graphql(`
           kvmCapMaxVcpus
           freeVcpus
           freeKeyIds
+          freeMemoryMiB
         }
       }
     }
@@ -118,6 +119,7 @@ function FitTable({ caption, rows, none }: { caption: string; rows: readonly Fit
 export function PlacementScreen() {
   const session = useSession();
   const [vcpusText, setVcpusText] = useState('8');
+  const [memoryText, setMemoryText] = useState('');
   const [module, setModule] = useState('');
   const [platform, setPlatform] = useState('');
   const [kernel, setKernel] = useState('');
@@ -126,9 +128,11 @@ export function PlacementScreen() {
   const [outcome, setOutcome] = useState<MoveOutcome>();
   const vcpus = Number(vcpusText);
   const vcpusValid = /^\d+$/.test(vcpusText.trim()) && vcpus >= 1;
+  const memoryValid = memoryText.trim() === '' || /^\d+$/.test(memoryText.trim());
+  const memoryMiB = memoryText.trim() === '' || !memoryValid ? null : Number(memoryText.trim());
   const choices = useQuery(HostFilterChoicesQuery, {});
   const filter = { module: module ? { version: module } : null, platform: platform ? { name: platform } : null, kernel: kernel ? { name: kernel } : null };
-  const { data, error, loading, refetch } = useQuery(PlacementQuery, { vcpus: vcpusValid ? vcpus : 1, filter }, { skip: !vcpusValid });
+  const { data, error, loading, refetch } = useQuery(PlacementQuery, { vcpus: vcpusValid ? vcpus : 1, memoryMiB, filter }, { skip: !vcpusValid });
   const planned = useQuery(PlannedTdsQuery, {}, { skip: !session.can('PLANNER') });
   const chosen = useQuery(TdWhereQuery, { name: tdName.trim() }, { skip: tdName.trim() === '' });
   const td = chosen.data?.td;
@@ -164,6 +168,19 @@ export function PlacementScreen() {
             </>
           )}
         </Field>
+        <Field label="Memory (MiB)">
+          {(id) => (
+            <input
+              id={id}
+              inputMode="numeric"
+              value={memoryText}
+              onChange={(e) => setMemoryText(e.target.value)}
+              aria-invalid={!memoryValid}
+              size={8}
+              placeholder="not checked"
+            />
+          )}
+        </Field>
         {select(
           'Module',
           module,
@@ -183,6 +200,11 @@ export function PlacementScreen() {
           choices.data?.kernels.edges.map((e) => e.node.name),
         )}
       </form>
+      {!memoryValid && (
+        <p className="error" role="alert">
+          Memory must be a whole number of MiB, or empty to leave memory out.
+        </p>
+      )}
       {!vcpusValid && (
         <p className="error" role="alert">
           vCPUs must be a whole number of at least 1.
@@ -272,6 +294,9 @@ export function PlacementScreen() {
                   <th scope="col" className="num">
                     vCPUs left after
                   </th>
+                  <th scope="col" className="num">
+                    free memory (MiB)
+                  </th>
                   {session.can('PLANNER') && (
                     <th scope="col">
                       <span className="sr-only">action</span>
@@ -292,6 +317,7 @@ export function PlacementScreen() {
                     <td className="num">{fmt(e.node.kvmCapMaxVcpus)}</td>
                     <td className="num">{fmt(e.node.freeKeyIds)}</td>
                     <td className="num">{fmt(e.remainingVcpus)}</td>
+                    <td className="num">{fmt(e.node.freeMemoryMiB)}</td>
                     {session.can('PLANNER') && (
                       <td>
                         <button type="button" onClick={() => setHostname(e.node.hostname)} aria-label={`Choose ${e.node.hostname}`}>
