@@ -350,7 +350,7 @@ describe('planning UI', { timeout: 90_000 }, () => {
     await page.getByLabel('Module', { exact: true }).last().selectOption(target);
     await page.getByLabel('New MAX_VCPUS_PER_TD', { exact: true }).fill('512');
     await page.getByRole('button', { name: 'Show the impact' }).click();
-    const changes = { modules: [{ module: { version: target }, maxVcpusPerTd: 512 }], kernels: [], hostMoves: [], hosts: [] };
+    const changes = { modules: [{ module: { version: target }, maxVcpusPerTd: 512 }], kernels: [], hostMoves: [], hosts: [], tds: [] };
     const { whatIf } = await api<{ whatIf: { hostsLosingTdx: { totalCount: number }; tdsNoLongerFitting: { totalCount: number } } }>(
       'query($c: WhatIfChanges!) { whatIf(changes: $c) { hostsLosingTdx { totalCount } tdsNoLongerFitting { totalCount } } }',
       { c: changes },

@@ -255,6 +255,7 @@ function Matrix() {
             </>
           )}
         </Field>
+
         <Field label="Kernel policy">
           {(id) => (
             <>
@@ -332,14 +333,18 @@ function Matrix() {
   );
 }
 
+type Features = '' | 'TOPOLOGY_ENUM NO_RBP_MOD' | 'TOPOLOGY_ENUM' | 'NO_RBP_MOD' | 'none';
 interface ModuleRow {
   version: string;
   limit: string;
+  features: Features;
 }
 interface KernelRow {
   name: string;
   policy: Policy | '';
   kvmMaxVcpus: string;
+  initFailure: '' | 'FAIL_KVM_LOAD' | 'DISABLE_TDX';
+  metadata: '' | 'STRICT' | 'LENIENT';
 }
 interface MoveRow {
   hosts: string;
@@ -351,10 +356,23 @@ interface MoveRow {
 interface HostRow {
   hostname: string;
   presentCpus: string;
+  memoryMiB: string;
+  reservedMemoryMiB: string;
+  kvmIntelTdx: '' | 'true' | 'false';
+}
+interface TdRow {
+  name: string;
+  memoryMiB: string;
 }
 
 /** The editor's rows as the WhatIfChanges input; problems name the row and field. */
-export function changesOf(modules: ModuleRow[], kernels: KernelRow[], moves: MoveRow[], hosts: HostRow[]): { changes: Changes; problems: string[] } {
+export function changesOf(
+  modules: ModuleRow[],
+  kernels: KernelRow[],
+  moves: MoveRow[],
+  hosts: HostRow[],
+  tds: TdRow[],
+): { changes: Changes; problems: string[] } {
   const problems: string[] = [];
   const int = (text: string, what: string): number | null => {
     if (!/^\d+$/.test(text.trim())) {
@@ -366,12 +384,17 @@ export function changesOf(modules: ModuleRow[], kernels: KernelRow[], moves: Mov
   const changes = {
     modules: modules.map((m, i) => ({
       module: { version: m.version },
-      maxVcpusPerTd: m.limit.trim() === 'null' ? null : int(m.limit, `module change ${i + 1}: MAX_VCPUS_PER_TD (or null)`),
+      ...(m.limit.trim() === ''
+        ? {}
+        : { maxVcpusPerTd: m.limit.trim() === 'null' ? null : int(m.limit, `module change ${i + 1}: MAX_VCPUS_PER_TD (or null)`) }),
+      ...(m.features === '' ? {} : { features: m.features === 'none' ? [] : (m.features.split(' ') as ('TOPOLOGY_ENUM' | 'NO_RBP_MOD')[]) }),
     })),
     kernels: kernels.map((k, i) => ({
       kernel: { name: k.name },
       ...(k.policy ? { tdxVcpuPolicy: k.policy } : {}),
       ...(k.kvmMaxVcpus.trim() ? { kvmMaxVcpus: int(k.kvmMaxVcpus, `kernel change ${i + 1}: KVM_MAX_VCPUS`) } : {}),
+      ...(k.initFailure ? { tdxInitFailure: k.initFailure } : {}),
+      ...(k.metadata ? { moduleMetadata: k.metadata } : {}),
     })),
     hostMoves: moves.map((m) => {
       const listed = m.hosts
@@ -386,7 +409,14 @@ export function changesOf(modules: ModuleRow[], kernels: KernelRow[], moves: Mov
         ...(m.toKernel ? { toKernel: { name: m.toKernel } } : {}),
       };
     }),
-    hosts: hosts.map((h, i) => ({ host: { hostname: h.hostname.trim() }, presentCpus: int(h.presentCpus, `host change ${i + 1}: present CPUs`) ?? 0 })),
+    hosts: hosts.map((h, i) => ({
+      host: { hostname: h.hostname.trim() },
+      ...(h.presentCpus.trim() ? { presentCpus: int(h.presentCpus, `host change ${i + 1}: present CPUs`) } : {}),
+      ...(h.memoryMiB.trim() ? { memoryMiB: int(h.memoryMiB, `host change ${i + 1}: memory (MiB)`) } : {}),
+      ...(h.reservedMemoryMiB.trim() ? { reservedMemoryMiB: int(h.reservedMemoryMiB, `host change ${i + 1}: reserved memory (MiB)`) } : {}),
+      ...(h.kvmIntelTdx ? { kvmIntelTdx: h.kvmIntelTdx === 'true' } : {}),
+    })),
+    tds: tds.map((t, i) => ({ td: { name: t.name.trim() }, memoryMiB: int(t.memoryMiB, `TD change ${i + 1}: memory (MiB)`) })),
   };
   return { changes, problems };
 }
@@ -406,6 +436,7 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
   const [kernelRows, setKernelRows] = useState<KernelRow[]>([]);
   const [moveRows, setMoveRows] = useState<MoveRow[]>([]);
   const [hostRows, setHostRows] = useState<HostRow[]>([]);
+  const [tdRows, setTdRows] = useState<TdRow[]>([]);
   const [answer, setAnswer] = useState<{ changes: Changes; whatIf: ResultOf<typeof WhatIfQuery>['whatIf'] }>();
   const [error, setError] = useState<ApiError>();
   const [problems, setProblems] = useState<string[]>([]);
@@ -423,7 +454,7 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
   );
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const { changes, problems } = changesOf(moduleRows, kernelRows, moveRows, hostRows);
+    const { changes, problems } = changesOf(moduleRows, kernelRows, moveRows, hostRows, tdRows);
     setProblems(problems);
     setError(undefined);
     if (problems.length) return;
@@ -437,7 +468,7 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
       setBusy(false);
     }
   };
-  const empty = moduleRows.length + kernelRows.length + moveRows.length + hostRows.length === 0;
+  const empty = moduleRows.length + kernelRows.length + moveRows.length + hostRows.length + tdRows.length === 0;
   const w = answer?.whatIf;
   const keys = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'] as const;
   // The reasons as `tdplan report whatif` words them.
@@ -472,12 +503,23 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
                   </>
                 )}
               </Field>
+              <Field label="Features">
+                {(id) => (
+                  <select id={id} value={r.features} onChange={(e) => update(setModuleRows, i, { features: e.target.value as typeof r.features })}>
+                    <option value="">unchanged</option>
+                    <option value="TOPOLOGY_ENUM NO_RBP_MOD">TOPOLOGY_ENUM, NO_RBP_MOD</option>
+                    <option value="TOPOLOGY_ENUM">TOPOLOGY_ENUM</option>
+                    <option value="NO_RBP_MOD">NO_RBP_MOD</option>
+                    <option value="none">none</option>
+                  </select>
+                )}
+              </Field>
               <button type="button" onClick={() => remove(setModuleRows, i)}>
                 Remove
               </button>
             </div>
           ))}
-          <button type="button" onClick={() => setModuleRows((rows) => [...rows, { version: modules[0] ?? '', limit: '' }])}>
+          <button type="button" onClick={() => setModuleRows((rows) => [...rows, { version: modules[0] ?? '', limit: '', features: '' }])}>
             Add a module change
           </button>
         </fieldset>
@@ -518,12 +560,33 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
                   </>
                 )}
               </Field>
+              <Field label="When TDX init fails">
+                {(id) => (
+                  <select id={id} value={r.initFailure} onChange={(e) => update(setKernelRows, i, { initFailure: e.target.value as typeof r.initFailure })}>
+                    <option value="">unchanged</option>
+                    <option value="FAIL_KVM_LOAD">FAIL_KVM_LOAD (mainline)</option>
+                    <option value="DISABLE_TDX">DISABLE_TDX (v19)</option>
+                  </select>
+                )}
+              </Field>
+              <Field label="Module metadata">
+                {(id) => (
+                  <select id={id} value={r.metadata} onChange={(e) => update(setKernelRows, i, { metadata: e.target.value as typeof r.metadata })}>
+                    <option value="">unchanged</option>
+                    <option value="STRICT">STRICT</option>
+                    <option value="LENIENT">LENIENT</option>
+                  </select>
+                )}
+              </Field>
               <button type="button" onClick={() => remove(setKernelRows, i)}>
                 Remove
               </button>
             </div>
           ))}
-          <button type="button" onClick={() => setKernelRows((rows) => [...rows, { name: kernels[0] ?? '', policy: '', kvmMaxVcpus: '' }])}>
+          <button
+            type="button"
+            onClick={() => setKernelRows((rows) => [...rows, { name: kernels[0] ?? '', policy: '', kvmMaxVcpus: '', initFailure: '', metadata: '' }])}
+          >
             Add a kernel change
           </button>
         </fieldset>
@@ -584,7 +647,7 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
           </button>
         </fieldset>
         <fieldset>
-          <legend>Host present CPUs</legend>
+          <legend>Hosts: present CPUs, memory, TDX requested</legend>
           {hostRows.map((r, i) => (
             <div className="row" key={i}>
               <Field label="Host">
@@ -601,13 +664,58 @@ function WhatIfEditor({ modules, kernels }: { modules: string[]; kernels: string
                   </>
                 )}
               </Field>
+              <Field label="Memory (MiB)">
+                {(id) => (
+                  <input id={id} value={r.memoryMiB} onChange={(e) => update(setHostRows, i, { memoryMiB: e.target.value })} size={8} placeholder="unchanged" />
+                )}
+              </Field>
+              <Field label="Reserved (MiB)">
+                {(id) => (
+                  <input
+                    id={id}
+                    value={r.reservedMemoryMiB}
+                    onChange={(e) => update(setHostRows, i, { reservedMemoryMiB: e.target.value })}
+                    size={8}
+                    placeholder="unchanged"
+                  />
+                )}
+              </Field>
+              <Field label="kvm_intel.tdx">
+                {(id) => (
+                  <select id={id} value={r.kvmIntelTdx} onChange={(e) => update(setHostRows, i, { kvmIntelTdx: e.target.value as typeof r.kvmIntelTdx })}>
+                    <option value="">unchanged</option>
+                    <option value="true">1 (requested)</option>
+                    <option value="false">0 (not requested)</option>
+                  </select>
+                )}
+              </Field>
               <button type="button" onClick={() => remove(setHostRows, i)}>
                 Remove
               </button>
             </div>
           ))}
-          <button type="button" onClick={() => setHostRows((rows) => [...rows, { hostname: '', presentCpus: '' }])}>
+          <button
+            type="button"
+            onClick={() => setHostRows((rows) => [...rows, { hostname: '', presentCpus: '', memoryMiB: '', reservedMemoryMiB: '', kvmIntelTdx: '' }])}
+          >
             Add a host change
+          </button>
+        </fieldset>
+        <fieldset>
+          <legend>TD memory</legend>
+          {tdRows.map((r, i) => (
+            <div className="row" key={i}>
+              <Field label="TD">{(id) => <input id={id} value={r.name} onChange={(e) => update(setTdRows, i, { name: e.target.value })} size={18} />}</Field>
+              <Field label="TD memory (MiB)">
+                {(id) => <input id={id} value={r.memoryMiB} onChange={(e) => update(setTdRows, i, { memoryMiB: e.target.value })} size={8} />}
+              </Field>
+              <button type="button" onClick={() => remove(setTdRows, i)}>
+                Remove
+              </button>
+            </div>
+          ))}
+          <button type="button" onClick={() => setTdRows((rows) => [...rows, { name: '', memoryMiB: '' }])}>
+            Add a TD change
           </button>
         </fieldset>
         <button type="submit" className="primary" disabled={busy || empty}>
