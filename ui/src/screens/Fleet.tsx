@@ -90,7 +90,7 @@ export function FleetScreen() {
             <Stat
               label="free memory for TDs"
               value={`${gib(s.freeMemoryMiB)} GiB`}
-              note={`of ${gib(s.tdMemoryMiB)} GiB${s.unknownMemoryHosts ? `; ${fmt(s.unknownMemoryHosts)} hosts of unknown memory` : ''}`}
+              note={`of ${gib(s.tdMemoryMiB)} GiB${s.unknownMemoryHosts ? `; ${fmt(s.unknownMemoryHosts)} host${s.unknownMemoryHosts === 1 ? '' : 's'} of unknown memory` : ''}`}
             />
             <Stat label="largest new TD" value={s.largestPlaceableTdVcpus === null ? 'none' : `${fmt(s.largestPlaceableTdVcpus)} vCPUs`} />
           </section>
