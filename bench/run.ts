@@ -9,9 +9,13 @@
 // name matches it), BENCH_REUSE=1 (keep the fleet a previous run left in that database when it has
 // the same size), BENCH_CPU_PROFILE (a file: a V8 CPU profile of the measuring phase only,
 // the server and its clients in this one process; open it in Chrome DevTools or speedscope).
+//
+// It also times the planning UI's first screens (Fleet, Hosts) with the very operations the UI
+// sends (ui/src/queries.ts), against the target of 300 ms median for a screen's data.
 import { mkdir, writeFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import os from 'node:os';
+import { print } from 'graphql';
 import pg from 'pg';
 import { createApiToken } from '../src/commands/tokens.js';
 import { connectDatabase, type Database } from '../src/db/client.js';
@@ -20,6 +24,7 @@ import { generateFleet } from '../src/inventory/generate.js';
 import { SYSTEM_ACTOR } from '../src/auth/principal.js';
 import { importInventory } from '../src/commands/import-inventory.js';
 import { createTdplanYoga, listen } from '../src/server.js';
+import { FleetQuery, HostFilterChoicesQuery, HostsQuery } from '../ui/src/queries.js';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 100_000);
 const TDS = Number(process.env.BENCH_TDS ?? 1_000_000);
@@ -329,10 +334,45 @@ async function main(): Promise<void> {
         `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
   }
+  // The planning UI's screens: the operations it sends, with the variables it sends them with.
+  const UI_TARGET_MS = 300;
+  const hostsPage = (variables: Record<string, unknown>) =>
+    gql(print(HostsQuery), { filter: null, orderBy: null, after: null, last: null, before: null, first: 50, ...variables });
+  const firstHostsPage = (await hostsPage({})) as { hosts: { pageInfo: { endCursor: string } } };
+  const screens: { name: string; run: () => Promise<unknown> }[] = [
+    { name: 'Fleet screen (fleetSummary and its groups)', run: () => gql(print(FleetQuery)) },
+    // The Hosts screen asks for its filter choices and the first page at once.
+    { name: 'Hosts screen, first page + filter choices', run: () => Promise.all([hostsPage({}), gql(print(HostFilterChoicesQuery))]) },
+    { name: 'Hosts screen, next page', run: () => hostsPage({ after: firstHostsPage.hosts.pageInfo.endCursor }) },
+    {
+      name: 'Hosts screen, TDX off, by present CPUs desc',
+      run: () => hostsPage({ filter: { tdxEnabled: false }, orderBy: { field: 'PRESENT_CPUS', direction: 'DESC' } }),
+    },
+    {
+      name: 'Hosts screen, cap >= 512, by hostname',
+      run: () => hostsPage({ filter: { minKvmCapMaxVcpus: 512 }, orderBy: { field: 'HOSTNAME', direction: 'ASC' } }),
+    },
+    {
+      name: 'Hosts screen, one reason, by allocated vCPUs',
+      run: () => hostsPage({ filter: { tdxDisabledReason: 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS' }, orderBy: { field: 'ALLOCATED_VCPUS', direction: 'DESC' } }),
+    },
+  ];
+  const uiScreens = [];
+  for (const screen of screens) {
+    if (ONLY && !new RegExp(ONLY).test(screen.name)) continue;
+    const m = await measure(screen.run);
+    uiScreens.push({ screen: screen.name, ...m, targetMs: UI_TARGET_MS, met: m.medianMs < UI_TARGET_MS });
+    console.log(
+      `UI: ${screen.name.padEnd(48)} median ${m.medianMs.toFixed(1).padStart(7)} ms  p95 ${m.p95Ms.toFixed(1).padStart(7)} ms  ${m.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
+        `target ${UI_TARGET_MS} ms: ${m.medianMs < UI_TARGET_MS ? 'met' : 'MISSED'}`,
+    );
+  }
+
   if (profiler) {
     await profiler.stop(PROFILE!);
     console.log(`wrote the CPU profile of the measuring phase to ${PROFILE}`);
   }
+
   // Round trips must not depend on the page size.
   const tripsByPage: Record<string, number> = {};
   for (const first of [1, 10, 100]) {
@@ -353,6 +393,7 @@ async function main(): Promise<void> {
     settings: { runs: RUNS, concurrency: CONCURRENCY },
     import: { seconds: importS, rowsPerSecond: (HOSTS + TDS) / importS, generateSeconds: generateS },
     queries: results,
+    uiScreens,
     roundTripsByHostsPageSize: tripsByPage,
   };
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });

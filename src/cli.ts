@@ -121,7 +121,7 @@ Examples:
 
   program
     .command('serve')
-    .description('serve GraphQL (GraphiQL in a browser) at http://HOST:PORT/graphql; applies migrations first')
+    .description('serve the planning UI at http://HOST:PORT/ and GraphQL (GraphiQL in a browser) at /graphql; applies migrations first')
     .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on').env('PORT').default(4000).argParser(parsePort))
     .option('--no-seed', 'do not load the demo fleet into a newly created embedded database')
@@ -158,7 +158,8 @@ Examples:
               : `cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
           );
         });
-        logger.info({ url: running.url, database: opened.description }, `serving GraphQL at ${running.url}`);
+        const uiUrl = running.url.replace(/graphql$/, '');
+        logger.info({ url: running.url, ui: uiUrl, database: opened.description }, `serving GraphQL at ${running.url} and the planning UI at ${uiUrl}`);
         await new Promise<void>((resolve) => {
           // Graceful: in-flight requests finish, new ones are refused, then the database closes.
           const stop = (signal: string): void => {

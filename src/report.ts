@@ -7,6 +7,17 @@ import type { Database } from './db/client.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 import { storedChanges, type NamedChanges } from './planning/scenario-changes.js';
+import {
+  formatWhatIf,
+  LIST_TITLES,
+  table,
+  WHATIF_REPORT_LIST_LIMIT,
+  WHATIF_REPORT_QUERY,
+  WHATIF_SELECTION,
+  whatIfReportText,
+  type Reason,
+  type WhatIfReportData,
+} from './report-text.js';
 
 // The reports only read and ask what-if questions: a planner's rights are all they need.
 const REPORT_PRINCIPAL = { name: 'cli:report', role: 'PLANNER' } as const;
@@ -19,19 +30,6 @@ async function query<T>(db: Database, source: string, variableValues?: Record<st
     throw new CliError([e.message, ...problems.map((p) => `  ${p.field}: ${p.message}`)].join('\n'));
   }
   return result.data as T;
-}
-
-/** A monospace table: columns padded to their widest cell, numbers right-aligned. */
-export function table(header: string[], rows: (string | number | null)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
 const COMPONENT = 'value boundBy boundByCount';
@@ -81,22 +79,11 @@ export async function floorReport(db: Database, versions: string[], json: boolea
     .join('\n\n');
 }
 
-interface Reason {
-  code: string;
-  message: string;
-  effect: 'TDX_DISABLED' | 'KVM_LOAD_FAILS';
-}
-
 interface Outcome {
   tdxEnabled: boolean;
   kvmCapMaxVcpus: number | null;
   kvmLoads: boolean;
   tdxDisabledReasons: Reason[];
-}
-
-/** A reason with what it costs (R1 v2): "KVM fails to load" or "TDX off". */
-function withEffect(r: Reason, text: string): string {
-  return `${text} [${r.effect === 'KVM_LOAD_FAILS' ? 'KVM fails to load' : 'TDX off'}]`;
 }
 
 export async function matrixReport(db: Database, kvmMaxVcpus: number, json: boolean): Promise<string> {
@@ -140,104 +127,11 @@ export async function matrixReport(db: Database, kvmMaxVcpus: number, json: bool
   ].join('\n');
 }
 
-const LIST_LIMIT = 20;
-
-type WhatIfAnswer = WhatIfData['whatIf'];
-
-interface WhatIfData {
-  whatIf: {
-    hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
-    hostsLosingKvm: { totalCount: number; edges: { node: { hostname: string; tdxDisabledReasonsAfter: Reason[] } }[] };
-    hostsGainingTdx: { totalCount: number; edges: { node: { hostname: string; kvmCapMaxVcpusAfter: number | null } }[] };
-    hostsWithNewCap: { totalCount: number; edges: { node: { hostname: string; kvmCapMaxVcpusBefore: number | null; kvmCapMaxVcpusAfter: number | null } }[] };
-    tdsNoLongerFitting: { totalCount: number; edges: { node: { name: string; vcpus: number; hostname: string; kvmCapMaxVcpusAfter: number | null } }[] };
-    tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string; vcpus: number; hostname: string } }[] };
-    capacityBefore: Record<string, number>;
-    capacityAfter: Record<string, number>;
-    capacityDelta: Record<string, number>;
-  };
-}
-
-const CAPACITY_KEYS = ['tdxEnabledHosts', 'kvmLoadFailingHosts', 'tdSlots', 'schedulableVcpus', 'freeVcpus', 'tdMemoryMiB', 'freeMemoryMiB'];
-const CAPACITY = CAPACITY_KEYS.join(' ');
-/** What the what-if text shows of a `WhatIf` answer; `$n` is the page size of each list. */
-const WHATIF_SELECTION = `
-  hostsLosingTdx(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
-  hostsLosingKvm(first: $n) { totalCount edges { node { hostname tdxDisabledReasonsAfter { code message effect } } } }
-  hostsGainingTdx(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusAfter } } }
-  hostsWithNewCap(first: $n) { totalCount edges { node { hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
-  tdsNoLongerFitting(first: $n) { totalCount edges { node { name vcpus hostname kvmCapMaxVcpusAfter } } }
-  tdsLeftWithoutMigrationTarget(first: $n) { totalCount edges { node { name vcpus hostname } } }
-  capacityBefore { ${CAPACITY} } capacityAfter { ${CAPACITY} } capacityDelta { ${CAPACITY} }`;
-
-/** The title of each list of a what-if answer, as the text reports print it. */
-const LIST_TITLES: Record<string, string> = {
-  hostsLosingTdx: 'Hosts losing TDX',
-  hostsLosingKvm: 'Hosts whose KVM would fail to load',
-  hostsGainingTdx: 'Hosts gaining TDX',
-  hostsWithNewCap: 'Hosts with a new KVM_CAP_MAX_VCPUS',
-  tdsNoLongerFitting: 'TDs that would no longer fit where they run',
-  tdsLeftWithoutMigrationTarget: 'TDs left with no migration target',
-};
-
-/** A what-if answer as text: the capacity table, then each list (at most LIST_LIMIT rows each). */
-function formatWhatIf(w: WhatIfAnswer): string {
-  const more = (c: { totalCount: number; edges: unknown[] }) => (c.totalCount > c.edges.length ? `\n(${c.totalCount - c.edges.length} more)` : '');
-  const section = (list: keyof typeof LIST_TITLES, c: { totalCount: number; edges: unknown[] }, body: () => string) =>
-    `${LIST_TITLES[list]}: ${c.totalCount}${c.totalCount ? `\n\n${body()}${more(c)}` : ''}`;
-  const why = (reasons: Reason[]) => reasons.map((r) => withEffect(r, r.message)).join('; ');
-  return [
-    table(
-      ['capacity', 'before', 'after', 'change'],
-      CAPACITY_KEYS.map((k) => [k, w.capacityBefore[k]!, w.capacityAfter[k]!, w.capacityDelta[k]!]),
-    ),
-    section('hostsLosingTdx', w.hostsLosingTdx, () =>
-      table(
-        ['host', 'why'],
-        w.hostsLosingTdx.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
-      ),
-    ),
-    section('hostsLosingKvm', w.hostsLosingKvm, () =>
-      table(
-        ['host', 'why'],
-        w.hostsLosingKvm.edges.map((e) => [e.node.hostname, why(e.node.tdxDisabledReasonsAfter)]),
-      ),
-    ),
-    section('hostsGainingTdx', w.hostsGainingTdx, () =>
-      table(
-        ['host', 'cap'],
-        w.hostsGainingTdx.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
-      ),
-    ),
-    section('hostsWithNewCap', w.hostsWithNewCap, () =>
-      table(
-        ['host', 'before', 'after'],
-        w.hostsWithNewCap.edges.map((e) => [e.node.hostname, e.node.kvmCapMaxVcpusBefore, e.node.kvmCapMaxVcpusAfter]),
-      ),
-    ),
-    section('tdsNoLongerFitting', w.tdsNoLongerFitting, () =>
-      table(
-        ['TD', 'vCPUs', 'host', 'new cap'],
-        w.tdsNoLongerFitting.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname, e.node.kvmCapMaxVcpusAfter]),
-      ),
-    ),
-    section('tdsLeftWithoutMigrationTarget', w.tdsLeftWithoutMigrationTarget, () =>
-      table(
-        ['TD', 'vCPUs', 'host'],
-        w.tdsLeftWithoutMigrationTarget.edges.map((e) => [e.node.name, e.node.vcpus, e.node.hostname]),
-      ),
-    ),
-  ].join('\n\n');
-}
-
 export async function whatIfReport(db: Database, changes: unknown, json: boolean): Promise<string> {
-  const data = await query<WhatIfData>(db, `query($c: WhatIfChanges!, $n: Int!) { whatIf(changes: $c) { ${WHATIF_SELECTION} } }`, {
-    c: changes,
-    n: json ? 500 : LIST_LIMIT,
-  });
+  const data = await query<{ whatIf: WhatIfReportData }>(db, WHATIF_REPORT_QUERY, { c: changes, n: json ? 500 : WHATIF_REPORT_LIST_LIMIT });
   const w = data.whatIf;
   if (json) return JSON.stringify(w, null, 2);
-  return `What if: ${JSON.stringify(changes)}\n\n${formatWhatIf(w)}`;
+  return whatIfReportText(changes, w);
 }
 
 // ---- scenarios ------------------------------------------------------------------------------------
@@ -256,7 +150,7 @@ interface ScenarioData {
   appliedAt: string | null;
   changes: NamedChanges;
   changeProblems: { field: string; message: string }[];
-  impact: WhatIfAnswer | null;
+  impact: WhatIfReportData | null;
   impactDrift: { list: string; countWhenCreated: number; countNow: number; entered: string[]; left: string[] }[] | null;
   comments: { totalCount: number; edges: { node: { author: string; body: string; createdAt: string } }[] };
 }
@@ -330,7 +224,7 @@ export async function scenarioReport(db: Database, scenarioNumber: number, json:
   const data = await query<{ node: ScenarioData | null }>(db, SCENARIO_QUERY, {
     id: encodeGlobalID('Scenario', scenarioNumber),
     // The scenario's comments share the query cost limit with the impact's lists.
-    n: json ? 150 : LIST_LIMIT,
+    n: json ? 150 : WHATIF_REPORT_LIST_LIMIT,
     comments: COMMENT_LIMIT,
   });
   const s = data.node;

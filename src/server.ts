@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { getOperationAST, GraphQLError, Kind, type ExecutionResult } from 'graphql';
-import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError as defaultMaskError, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
 import { readRoutingPlugin } from './db/routing-plugin.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
@@ -23,6 +23,7 @@ import { NO_TOKEN_LIMITS, TokenAdmission, type TokenLimits } from './ops/admissi
 import { databaseTrouble } from './ops/database-errors.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { serveUi } from './ui-static.js';
 
 export interface ServerOptions {
   /** Report `extensions.sqlRoundTrips` on every response: for tests, benchmarks and profiling. */
@@ -307,6 +308,13 @@ function errorMasker(logger: Logger) {
   return masker;
 }
 
+// The GraphiQL page (about 9 MB with its bundle inlined) is the same for every request: loaded on
+// the first request for it (the CLI never pays for it) and rendered once.
+let graphiqlPage: Promise<string> | undefined;
+function offlineGraphiQL(options: GraphiQLOptions): Promise<string> {
+  return (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options)));
+}
+
 export type TdplanYoga = YogaServerInstance<Record<string, unknown>, Context> & { ops: ServerOps };
 
 export function createTdplanYoga(db: Database, options: ServerOptions = {}): TdplanYoga {
@@ -325,6 +333,8 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'tdplan: TDX capacity planning', defaultQuery: EXAMPLE_QUERY },
+    // GraphiQL from the package's own bundle (yoga's default loads it from a CDN): works offline.
+    renderGraphiQL: offlineGraphiQL,
     context: ({ request }) => ({ db, prisma: db.prisma, principal: principals.get(request) ?? LOCAL_PRINCIPAL }),
     plugins: [
       // First: nothing of the body is read, parsed or validated for a caller without a valid token.
@@ -388,7 +398,7 @@ async function databaseReady(db: Database, timeoutMs: number): Promise<string | 
   }
 }
 
-const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/']);
 
 export async function listen(yoga: TdplanYoga, host: string, port: number): Promise<RunningServer> {
   const { db, metrics, logger, maxBodyBytes, tokens } = yoga.ops;
@@ -427,6 +437,8 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       res.end(await metrics.registry.metrics());
       return;
     }
+    // The planning UI's files (src/ui-static.ts); everything else goes to yoga.
+    if (path !== '/graphql' && (await serveUi(req, res, path))) return;
     if (req.method === 'POST') {
       // Bodies are checked before anything reads them: a declared length above the limit is
       // refused, and a body without a declared length (chunked) too, since it could be endless.

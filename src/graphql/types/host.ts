@@ -78,14 +78,56 @@ export function hostFilterWhere(filter: HostFilterShape | null | undefined): Pri
   return { AND: and };
 }
 
+const HostOrderField = builder.enumType('HostOrderField', {
+  description: 'A host column to sort hosts by (ties broken by host id).',
+  values: {
+    HOSTNAME: { description: 'The hostname.' },
+    PRESENT_CPUS: { description: 'num_present_cpus().' },
+    GUEST_KEY_IDS: { description: 'The guest KeyIDs configured.' },
+    TD_COUNT: { description: 'TDs placed on the host (its used KeyIDs).' },
+    ALLOCATED_VCPUS: { description: 'vCPUs of the TDs placed on the host.' },
+  },
+});
+
+const OrderDirection = builder.enumType('OrderDirection', {
+  description: 'Ascending or descending.',
+  values: { ASC: { description: 'Smallest first.' }, DESC: { description: 'Largest first.' } },
+});
+
+const HostOrder = builder.inputType('HostOrder', {
+  description: 'How to sort hosts: one column, then host id (so pages are stable).',
+  fields: (t) => ({
+    field: t.field({ type: HostOrderField, required: true, description: 'The column.' }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'ASC', description: 'ASC (default) or DESC.' }),
+  }),
+});
+
+const HOST_ORDER_COLUMN = {
+  HOSTNAME: 'hostname',
+  PRESENT_CPUS: 'presentCpus',
+  GUEST_KEY_IDS: 'guestKeyIds',
+  TD_COUNT: 'tdCount',
+  ALLOCATED_VCPUS: 'allocatedVcpus',
+} as const satisfies Record<typeof HostOrderField.$inferType, keyof Prisma.HostOrderByWithRelationInput>;
+
+/** Prisma's orderBy for a host order: the column, then id (a unique tie-breaker for cursors). */
+function hostOrderBy(order: typeof HostOrder.$inferInput | null | undefined): Prisma.HostOrderByWithRelationInput[] {
+  if (!order) return [{ id: 'asc' }];
+  const direction = order.direction === 'DESC' ? 'desc' : 'asc';
+  return [{ [HOST_ORDER_COLUMN[order.field]]: direction }, { id: direction }];
+}
+
 builder.queryFields((t) => ({
   hosts: t.prismaConnection({
     type: 'Host',
     cursor: 'id',
-    description: 'Hosts, by id, optionally filtered.',
-    args: { filter: t.arg({ type: HostFilter }) },
+    description: 'Hosts, by id unless orderBy says otherwise, optionally filtered.',
+    args: {
+      filter: t.arg({ type: HostFilter }),
+      orderBy: t.arg({ type: HostOrder, description: 'Sort by a host column (then by id); default: by id.' }),
+    },
     totalCount: (_connection, args, ctx) => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) => ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: { id: 'asc' } }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: hostOrderBy(args.orderBy) }),
   }),
   host: t.prismaField({
     type: 'Host',
