@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoFleet } from '../src/inventory/demo-fleet.js';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/tdplan.js');
 const run = promisify(execFile);
@@ -79,7 +80,19 @@ describe('tdplan command', () => {
     const exported = await tdplan(['export']);
     expect(exported.code).toBe(0);
     expect(JSON.parse(exported.stdout).hosts).toEqual([
-      { hostname: 'emr-a01', platform: 'EMR-2S', module: null, kernel: 'linux-6.16', presentCpus: 256, guestKeyIds: 64, allocationRatio: 1 },
+      // every default explicit, revision 2's included
+      {
+        hostname: 'emr-a01',
+        platform: 'EMR-2S',
+        module: null,
+        kernel: 'linux-6.16',
+        presentCpus: 256,
+        guestKeyIds: 64,
+        allocationRatio: 1,
+        kvmIntelTdx: true,
+        memoryMiB: null,
+        reservedMemoryMiB: 0,
+      },
     ]);
   });
 
@@ -172,7 +185,7 @@ describe('tdplan command', () => {
       body: JSON.stringify({ query: '{ hosts { totalCount } }' }),
     });
     expect(anonymous.status).toBe(401);
-    expect(await count(first.url)).toBe(13); // the demo fleet
+    expect(await count(first.url)).toBe(demoFleet().hosts.length); // the demo fleet
     const page = await fetch(first.url, { headers: { accept: 'text/html' } });
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('GraphiQL');
@@ -190,7 +203,7 @@ describe('tdplan command', () => {
     expect(firstOutput).toContain('created admin token');
 
     const second = await serve();
-    expect(await count(second.url)).toBe(12); // kept, and not seeded again; the token still works
+    expect(await count(second.url)).toBe(demoFleet().hosts.length - 1); // kept, and not seeded again; the token still works
     const secondOutput = await second.stop();
     expect(secondOutput).not.toContain('loaded the demo fleet');
     expect(secondOutput).not.toContain('created admin token');

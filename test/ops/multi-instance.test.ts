@@ -35,6 +35,10 @@ function env(): NodeJS.ProcessEnv {
     DATABASE_URL: primary.url('tdplan'),
     DATABASE_REPLICA_URLS: replica.url('tdplan'),
     LOG_LEVEL: 'warn',
+    // The race below sends 60 placements at once with one token: per-token limits (hostile.test.ts
+    // tests them) would refuse most of them before they could race.
+    TDPLAN_TOKEN_MAX_CONCURRENT: '0',
+    TDPLAN_TOKEN_MAX_RPS: '0',
   };
 }
 
