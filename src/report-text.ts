@@ -1,6 +1,7 @@
 // The text of `tdplan report whatif`, and the table and reason formatting of every report: pure
-// formatting with no I/O and no imports, so that the planning UI (ui/) offers for download exactly the
-// text the CLI prints for the same answer.
+// formatting with no I/O (it imports only types), so that the planning UI (ui/) offers for download
+// exactly the text the CLI prints for the same answer.
+import type { TdxDisabledEffect } from './capacity/rules.js';
 
 /** A monospace table: columns padded to their widest cell, numbers right-aligned. */
 export function table(header: string[], rows: (string | number | null)[][]): string {
@@ -18,12 +19,14 @@ export function table(header: string[], rows: (string | number | null)[][]): str
 export interface Reason {
   code: string;
   message: string;
-  effect: 'TDX_DISABLED' | 'KVM_LOAD_FAILS';
+  effect: TdxDisabledEffect;
 }
+
+const EFFECT_WORDS: Record<TdxDisabledEffect, string> = { KVM_LOAD_FAILS: 'KVM fails to load', TDX_DISABLED: 'TDX off' };
 
 /** A reason with what it costs (R1 v2): "KVM fails to load" or "TDX off". */
 export function withEffect(r: Reason, text: string): string {
-  return `${text} [${r.effect === 'KVM_LOAD_FAILS' ? 'KVM fails to load' : 'TDX off'}]`;
+  return `${text} [${EFFECT_WORDS[r.effect]}]`;
 }
 
 /** How many items of each list the text shows (the rest is counted as "(N more)"). */
