@@ -368,6 +368,68 @@ describe('planning UI', { timeout: 90_000 }, () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('Scenarios: a proposal shows the impact the API gives; planners comment, admins decide, viewers only read (N2)', async () => {
+    const { modules } = await api<{ modules: { edges: { node: { version: string; maxVcpusPerTd: number | null } }[] } }>(
+      '{ modules(first: 10) { edges { node { version maxVcpusPerTd } } } }',
+    );
+    const target = [...modules.edges].sort((a, b) => (b.node.maxVcpusPerTd ?? -1) - (a.node.maxVcpusPerTd ?? -1))[0]!.node.version;
+    const changes = { modules: [{ module: { version: target }, maxVcpusPerTd: 512 }], kernels: [], hostMoves: [], hosts: [], tds: [] };
+    type Counts = {
+      hostsLosingTdx: { totalCount: number };
+      hostsLosingKvm: { totalCount: number };
+      tdsNoLongerFitting: { totalCount: number };
+      tdsLeftWithoutMigrationTarget: { totalCount: number };
+    };
+    const { createScenario } = await api<{ createScenario: { __typename: string; data?: { id: string; number: number; impact: Counts } } }>(
+      `mutation($input: CreateScenarioInput!) { createScenario(input: $input) { __typename ... on MutationCreateScenarioSuccess { data { id number
+        impact { hostsLosingTdx { totalCount } hostsLosingKvm { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } } } } } }`,
+      { input: { title: 'Cap the biggest module at 512', description: 'UI test', changes } },
+    );
+    expect(createScenario.__typename).toBe('MutationCreateScenarioSuccess');
+    const scenario = createScenario.data!;
+    expect(scenario.impact.hostsLosingTdx.totalCount).toBeGreaterThan(0);
+
+    const planner = await signedIn('PLANNER', '/negotiation');
+    await planner.page.getByRole('link', { name: 'Scenarios' }).click();
+    await planner.page.getByRole('link', { name: 'Cap the biggest module at 512' }).click();
+    const { page } = planner;
+    await expect.poll(() => page.getByTestId('scenario-status').textContent()).toBe('OPEN');
+    for (const [label, count] of [
+      ['Hosts losing TDX', scenario.impact.hostsLosingTdx],
+      ['Hosts losing KVM', scenario.impact.hostsLosingKvm],
+      ['TDs no longer fitting', scenario.impact.tdsNoLongerFitting],
+      ['TDs without a migration target', scenario.impact.tdsLeftWithoutMigrationTarget],
+    ] as const) {
+      expect(await page.getByTestId(`scenario-impact-${label}`).textContent()).toBe(n(count.totalCount));
+    }
+    expect(await page.getByTestId('scenario-changes').textContent()).toContain(target);
+    expect(await page.getByRole('button', { name: 'Accept' }).count()).toBe(0);
+    await page.getByLabel('Your comment', { exact: true }).fill('Fine by the TDX team');
+    await page.getByRole('button', { name: 'Add comment' }).click();
+    await expect.poll(() => page.getByTestId('scenario-comments').textContent()).toContain('ui-planner');
+    expect(await page.getByTestId('scenario-comments').textContent()).toContain('Fine by the TDX team');
+    await expectAccessible(page, 'scenario');
+    expect(planner.consoleErrors).toEqual([]);
+
+    const admin = await signedIn('ADMIN', `/scenarios/${encodeURIComponent(scenario.id)}`);
+    await expect.poll(() => admin.page.getByTestId('scenario-status').textContent()).toBe('OPEN');
+    await admin.page.getByLabel('Decision note', { exact: true }).fill('Agreed at the planning meeting');
+    await admin.page.getByRole('button', { name: 'Accept' }).click();
+    await expect.poll(() => admin.page.getByTestId('scenario-status').textContent()).toBe('ACCEPTED');
+    const { node } = await api<{ node: { status: string; decisionNote: string | null } }>(
+      'query($id: ID!) { node(id: $id) { ... on Scenario { status decisionNote } } }',
+      { id: scenario.id },
+    );
+    expect(node).toEqual({ status: 'ACCEPTED', decisionNote: 'Agreed at the planning meeting' });
+    expect(admin.consoleErrors).toEqual([]);
+
+    const viewer = await signedIn('VIEWER', `/scenarios/${encodeURIComponent(scenario.id)}`);
+    await expect.poll(() => viewer.page.getByTestId('scenario-status').textContent()).toBe('ACCEPTED');
+    expect(await viewer.page.getByTestId('scenario-comments').textContent()).toContain('Fine by the TDX team');
+    expect(await viewer.page.getByRole('button', { name: /Accept|Reject|Add comment/ }).count()).toBe(0);
+    expect(viewer.consoleErrors).toEqual([]);
+  });
+
   it('Audit (admins) shows the trail, filtered by the server', async () => {
     const { page, consoleErrors } = await signedIn('ADMIN', '/audit');
     const count = async (filter: Record<string, unknown>) =>

@@ -12,6 +12,7 @@ import { HostScreen } from './screens/Host';
 import { HostsScreen } from './screens/Hosts';
 import { NegotiationScreen } from './screens/Negotiation';
 import { PlacementScreen } from './screens/Placement';
+import { ScenarioScreen, ScenariosScreen } from './screens/Scenarios';
 import { TdScreen } from './screens/Td';
 
 export function App() {
@@ -107,6 +108,8 @@ function Shell() {
           <Route path="/tds/:name">{(p) => <TdScreen name={decodeURIComponent(p.name)} />}</Route>
           <Route path="/placement" component={PlacementScreen} />
           <Route path="/negotiation" component={NegotiationScreen} />
+          <Route path="/scenarios" component={ScenariosScreen} />
+          <Route path="/scenarios/:id">{(p) => <ScenarioScreen id={decodeURIComponent(p.id)} />}</Route>
           <Route path="/audit">{session.can('ADMIN') ? <AuditScreen /> : <p>Only admins see the audit trail.</p>}</Route>
           <Route>
             <h1>Not found</h1>

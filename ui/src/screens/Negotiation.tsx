@@ -859,6 +859,9 @@ export function NegotiationScreen() {
   return (
     <>
       <h1>Negotiation</h1>
+      <p>
+        <Link href="/scenarios">Scenarios</Link>: proposals with their impact now, comments and decisions.
+      </p>
       <ErrorNote error={choices.error} />
       {choices.data && <Floor modules={modules} />}
       <Matrix />
