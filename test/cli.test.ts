@@ -36,7 +36,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('tdplan command', () => {
+// Each case runs the real command several times in a row, and every run of it starts the embedded
+// database (PGlite) anew: seconds each, so a case gets more than vitest's default 30 s.
+describe('tdplan command', { timeout: 120_000 }, () => {
   it('explains itself with --help', async () => {
     const out = await tdplan(['--help']);
     expect(out.code).toBe(0);
