@@ -155,7 +155,14 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   // An idle client losing its connection (database restarted) must not crash the process; nor may
   // a checked-out one (its query fails, and that failure is what the caller sees).
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    // PostgreSQL's JIT compiles any statement whose estimated cost passes jit_above_cost. The
+    // capacity view's expressions made that compilation cost more than it saved: on 100,000 hosts
+    // it added about 300 ms to fleetSummary (bench/README.md). Queued before the client's first
+    // query; PGlite has no JIT.
+    if (!options.embedded) client.query('SET jit = off').catch(() => undefined);
+  });
   // Writers queue for a pooled connection under load (and on the embedded database there is only
   // one): wait for it rather than fail after Prisma's default 2 s.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 15_000, timeout: 30_000 } });

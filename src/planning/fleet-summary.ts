@@ -150,8 +150,15 @@ function emptyTotals(): SummaryTotals {
   };
 }
 
+// PostgreSQL cannot estimate how few combinations there are (it guesses one per host), so with the
+// default work_mem it sorts 100,000 rows on disk to group them; a hash of the real few hundred
+// groups takes a few MB. SET LOCAL lasts for this one statement: a query string of several statements
+// runs as one implicit transaction (one round trip; an error rolls it all back).
+const SUMMARY_STATEMENTS = `SET LOCAL work_mem = '64MB';\n${SUMMARY_SQL}`;
+
 export async function fleetSummary(db: Database): Promise<FleetSummary> {
-  const { rows } = await db.pool.query<Row>(SUMMARY_SQL);
+  const results = (await db.pool.query(SUMMARY_STATEMENTS)) as unknown as [unknown, { rows: Row[] }];
+  const { rows } = results[1];
   const groups: Record<Exclude<Dimension, 'all'>, Map<string | null, GroupTotals>> = { module: new Map(), platform: new Map(), kernel: new Map() };
   const all = emptyTotals();
   const totalsFor = (row: Row): SummaryTotals => {
