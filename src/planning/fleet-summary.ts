@@ -86,7 +86,11 @@ WITH combo AS MATERIALIZED (
          sum(c.free_memory_mib::bigint) AS free_memory,
          sum(c.excess_memory_mib::bigint) AS excess_memory,
          count(*) FILTER (WHERE c.tdx_enabled AND c.td_memory_mib IS NULL) AS unknown_memory
-  FROM host_capacity c
+  -- OFFSET 0 computes each host's columns once: inlined, the view's shared expressions (TDX enabled,
+  -- memory known) would be evaluated again inside every column and aggregate that uses them.
+  FROM (SELECT module_id, platform_id, kernel_id, tdx_enabled, tdx_disabled_reasons, kvm_cap_max_vcpus, kvm_loads, free_key_ids,
+               free_vcpus, excess_key_ids, excess_vcpus, td_memory_mib, allocated_memory_mib, free_memory_mib, excess_memory_mib
+        FROM host_capacity OFFSET 0) c
   -- kvm_loads follows from the kernel and the reasons: grouping by it adds no combination.
   GROUP BY c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus, c.kvm_loads
 ),

@@ -63,8 +63,8 @@ FROM (
         -- R1 v2 as a plain conjunction: no condition of either stage fails (none of the reasons below
         -- holds), in a form whose selectivity the planner can estimate.
         (h."kvm_intel_tdx" AND m."id" IS NOT NULL AND mp."module_id" IS NOT NULL AND h."guest_key_ids" >= 1
-          AND (k."module_metadata" = 'LENIENT' OR ('NO_RBP_MOD'::"TdxFeature" = ANY (m."features") AND m."max_vcpus_per_td" IS NOT NULL))
-          AND 'TOPOLOGY_ENUM'::"TdxFeature" = ANY (m."features")
+          AND (k."module_metadata" = 'LENIENT' OR (m."no_rbp_mod" AND m."max_vcpus_per_td" IS NOT NULL))
+          AND m."topology_enum"
           AND NOT (k."tdx_vcpu_policy" = 'PRESENT_CPUS' AND COALESCE(m."max_vcpus_per_td", 65535) < h."present_cpus")) AS "enabled",
         -- In the kernel's order (TDX_DISABLED_REASON_CODES in src/capacity/rules.ts).
         array_remove(ARRAY[
@@ -72,9 +72,9 @@ FROM (
           CASE WHEN m."id" IS NULL THEN 'NO_MODULE' END,
           CASE WHEN m."id" IS NOT NULL AND mp."module_id" IS NULL THEN 'PLATFORM_UNSUPPORTED' END,
           CASE WHEN h."guest_key_ids" < 1 THEN 'NO_GUEST_KEYIDS' END,
-          CASE WHEN m."id" IS NOT NULL AND k."module_metadata" = 'STRICT' AND NOT ('NO_RBP_MOD'::"TdxFeature" = ANY (m."features")) THEN 'NO_RBP_MOD' END,
+          CASE WHEN m."id" IS NOT NULL AND k."module_metadata" = 'STRICT' AND NOT m."no_rbp_mod" THEN 'NO_RBP_MOD' END,
           CASE WHEN m."id" IS NOT NULL AND k."module_metadata" = 'STRICT' AND m."max_vcpus_per_td" IS NULL THEN 'NO_MAX_VCPUS_METADATA' END,
-          CASE WHEN m."id" IS NOT NULL AND NOT ('TOPOLOGY_ENUM'::"TdxFeature" = ANY (m."features")) THEN 'NO_TOPOLOGY_ENUM' END,
+          CASE WHEN m."id" IS NOT NULL AND NOT m."topology_enum" THEN 'NO_TOPOLOGY_ENUM' END,
           -- The limit is known when reported, or as 65535 under LENIENT (R2): NULL under STRICT compares to nothing.
           CASE WHEN m."id" IS NOT NULL AND k."tdx_vcpu_policy" = 'PRESENT_CPUS'
                     AND (CASE WHEN k."module_metadata" = 'STRICT' THEN m."max_vcpus_per_td" ELSE COALESCE(m."max_vcpus_per_td", 65535) END) < h."present_cpus"
@@ -82,7 +82,13 @@ FROM (
         ]::text[], NULL) AS "reasons"
       FROM "host" h
       JOIN "kernel" k ON k."id" = h."kernel_id"
-      LEFT JOIN "tdx_module" m ON m."id" = h."module_id"
+      -- The module's features, tested once per module rather than once per host and column: OFFSET 0
+      -- keeps PostgreSQL from inlining this subquery (it has no common-subexpression elimination).
+      LEFT JOIN (
+        SELECT mm.*, 'NO_RBP_MOD'::"TdxFeature" = ANY (mm."features") AS "no_rbp_mod",
+               'TOPOLOGY_ENUM'::"TdxFeature" = ANY (mm."features") AS "topology_enum"
+        FROM "tdx_module" mm OFFSET 0
+      ) m ON m."id" = h."module_id"
       LEFT JOIN "module_platform" mp ON mp."module_id" = h."module_id" AND mp."platform_id" = h."platform_id"
     ) r
   ) s
