@@ -188,9 +188,16 @@ describe('per-token limits', () => {
     const other = await tokenFor(db, 'VIEWER');
     // Two requests in flight that we control: admitted, then their bodies arrive slowly.
     const body = JSON.stringify({ query: '{ hosts { totalCount } }' });
-    const slow = [1, 2].map(() => {
+    interface Held {
+      /** The status it was answered with, or 0 when its connection was cut; pending while held. */
+      answer: Promise<number>;
+      settled: boolean;
+      finish(): void;
+    }
+    const hold = (): Held => {
       let finish = (): void => undefined;
-      const answer = new Promise<number>((resolve, reject) => {
+      const held: Held = { answer: Promise.resolve(0), settled: false, finish: () => finish() };
+      held.answer = new Promise<number>((resolve) => {
         const req = http.request(
           {
             host: url.hostname,
@@ -204,18 +211,24 @@ describe('per-token limits', () => {
             res.on('end', () => resolve(res.statusCode ?? 0));
           },
         );
-        req.on('error', reject);
+        // A refusal closes the connection while our body is unsent: the client may see the reset
+        // before the 429, as an error. Either way this request is not in flight.
+        req.on('error', () => resolve(0));
         req.write(body.slice(0, 5));
         finish = () => req.end(body.slice(5));
-      });
-      return { answer, finish: () => finish() };
-    });
-    const deadline = Date.now() + 10_000;
+      }).finally(() => (held.settled = true));
+      return held;
+    };
+    const slow = [hold(), hold()];
+    const deadline = Date.now() + 20_000;
     let third: Answer;
-    // the slow ones are admitted once their token is checked; until then the third may pass
+    // The held requests are admitted once their token is checked; until then a probe may pass. A
+    // probe in flight at that moment takes a slot, and a held request is then refused: hold another.
     do {
+      for (const [i, s] of slow.entries()) if (s.settled) slow[i] = hold();
       third = await post(url.toString(), body, auth());
     } while (third.status === 200 && Date.now() < deadline);
+    expect(slow.every((s) => !s.settled)).toBe(true);
     expect(third.status).toBe(429);
     expect(third.headers.get('retry-after')).toBe('1');
     expect(third.json.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'concurrency', value: 2 });
