@@ -7,7 +7,9 @@ import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
 import { importDocument } from '../support/import.js';
 import type { SummaryTotals } from '../../src/planning/fleet-summary.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { connectDatabase } from '../../src/db/client.js';
+import { fleetSummary } from '../../src/planning/fleet-summary.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
 import { factsOf, fleetWithTdsArb, usageOf } from '../support/random-fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
 
@@ -116,5 +118,21 @@ describe('fleetSummary', () => {
     });
     // srf-b01 has TDX but no recorded memory.
     expect(summary.unknownMemoryHosts).toBe(1);
+  });
+
+  it.runIf(databaseKind === 'postgres')('runs on connections with JIT off, and its work_mem lasts for its own statement only', async () => {
+    // One connection, so the summary and the checks after it share a session.
+    const one = connectDatabase(db.url, { max: 1 });
+    try {
+      const setting = async (name: string): Promise<string> => (await one.pool.query<{ v: string }>(`SELECT current_setting('${name}') AS v`)).rows[0]!.v;
+      expect(await setting('jit')).toBe('off');
+      const workMem = await setting('work_mem');
+      const summary = await fleetSummary(one);
+      expect(summary.hosts).toBeGreaterThan(0);
+      expect(await setting('work_mem')).toBe(workMem);
+      expect(workMem).not.toBe('64MB');
+    } finally {
+      await one.close();
+    }
   });
 });
