@@ -1,7 +1,7 @@
 // npm run bench: every planning query through the real HTTP server, side by side with its
 // baseline (the same answer from hand-written SQL over pg), on a generated fleet in a local
 // PostgreSQL. Prints median and p95 latency, throughput under concurrency, SQL round trips per
-// request and the ratio to the baseline; writes bench/results/latest.json.
+// request and the ratio to the baseline; writes bench/results/latest.json (or BENCH_RESULTS, a file).
 //
 // BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8),
 // BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
@@ -25,6 +25,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
@@ -48,6 +49,7 @@ const NAME = process.env.BENCH_DATABASE_NAME ?? 'tdplan_bench';
 if (!/^[a-z_][a-z0-9_]*$/.test(NAME)) throw new Error(`BENCH_DATABASE_NAME must be a plain lower-case identifier, got ${JSON.stringify(NAME)}`);
 const ONLY = process.env.BENCH_ONLY;
 const PROFILE = process.env.BENCH_CPU_PROFILE;
+const RESULTS = process.env.BENCH_RESULTS;
 const POSTGRAPHILE = process.env.BENCH_POSTGRAPHILE ?? 'auto';
 if (!['0', '1', 'auto'].includes(POSTGRAPHILE)) throw new Error(`BENCH_POSTGRAPHILE must be 0 or 1, got ${JSON.stringify(POSTGRAPHILE)}`);
 const PGL_DIR = fileURLToPath(new URL('./postgraphile/', import.meta.url));
@@ -680,9 +682,11 @@ async function main(): Promise<void> {
     roundTripsByHostsPageSize: tripsByPage,
     postgraphile: pgl ? { version: pgl.version, preset: 'amber', node: pgl.node } : { skipped: pglSkipped },
   };
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log('wrote bench/results/latest.json');
+  const resultsFile = RESULTS ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, `${JSON.stringify(out, null, 2)}\n`);
+  const shown = path.relative(process.cwd(), resultsFile);
+  console.log(`wrote ${shown.startsWith('..') ? resultsFile : shown}`);
   process.exit(0); // the schema engine leaves timers behind (see src/cli.ts)
 }
 
