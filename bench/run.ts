@@ -92,6 +92,8 @@ interface Measure {
    * costs, and far steadier than latency on a machine shared with other work.
    */
   cpuMsPerRequest: number;
+  /** Of cpuMsPerRequest, what the other process serving the requests spent (PostGraphile's); the rest is the clients'. */
+  serverProcessCpuMsPerRequest?: number;
 }
 
 /** One of the things measured side by side: what one request is, and who else spends CPU on it. */
@@ -125,6 +127,7 @@ async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
   }
   const seconds = contenders.map(() => 0);
   const cpuMs = contenders.map(() => 0);
+  const serverCpuMs = contenders.map(() => 0);
   const forward = contenders.map((_, k) => k);
   const halves: [number, number[]][] =
     contenders.length === 1
@@ -137,14 +140,16 @@ async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
     for (const k of order) {
       const c = contenders[k]!;
       const started = performance.now();
-      const cpuBefore = cpuMsNow() + (c.serverCpuMs?.() ?? 0);
+      const ownBefore = cpuMsNow();
+      const serverBefore = c.serverCpuMs?.() ?? 0;
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           for (let i = 0; i < runs; i++) await c.run();
         }),
       );
       seconds[k]! += (performance.now() - started) / 1000;
-      cpuMs[k]! += cpuMsNow() + (c.serverCpuMs?.() ?? 0) - cpuBefore;
+      serverCpuMs[k]! += (c.serverCpuMs?.() ?? 0) - serverBefore;
+      cpuMs[k]! += cpuMsNow() - ownBefore;
     }
   }
   return contenders.map((_, k) => {
@@ -153,7 +158,8 @@ async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
       medianMs: sorted[Math.floor(sorted.length / 2)]!,
       p95Ms: percentile(sorted, 95),
       throughputPerS: (CONCURRENCY * RUNS) / seconds[k]!,
-      cpuMsPerRequest: cpuMs[k]! / (CONCURRENCY * RUNS),
+      cpuMsPerRequest: (cpuMs[k]! + serverCpuMs[k]!) / (CONCURRENCY * RUNS),
+      ...(contenders[k]!.serverCpuMs ? { serverProcessCpuMsPerRequest: serverCpuMs[k]! / (CONCURRENCY * RUNS) } : {}),
     };
   });
 }
@@ -613,7 +619,8 @@ async function main(): Promise<void> {
     if (postgraphile) {
       console.log(
         `${'  PostGraphile, same question'.padEnd(52)} median ${postgraphile.medianMs.toFixed(1).padStart(7)} ms  p95 ${postgraphile.p95Ms.toFixed(1).padStart(7)} ms  ` +
-          `${postgraphile.throughputPerS.toFixed(1).padStart(6)} req/s  ${postgraphile.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req | tdplan / PostGraphile: ` +
+          `${postgraphile.throughputPerS.toFixed(1).padStart(6)} req/s  ${postgraphile.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
+          `(${(postgraphile.cpuMsPerRequest - (postgraphile.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients') | tdplan / PostGraphile: ` +
           `median ${postgraphile.medianRatio.toFixed(2)}x, req/s ${postgraphile.throughputRatio.toFixed(2)}x, CPU ${postgraphile.cpuRatio.toFixed(2)}x`,
       );
     }
