@@ -1,7 +1,7 @@
 // npm run bench: every planning query through the real HTTP server, side by side with its
 // baseline (the same answer from hand-written SQL over pg), on a generated fleet in a local
 // PostgreSQL. Prints median and p95 latency, throughput under concurrency, SQL round trips per
-// request and the ratio to the baseline; writes bench/results/latest.json.
+// request and the ratio to the baseline; writes bench/results/latest.json (or BENCH_RESULTS, a file).
 //
 // BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8),
 // BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
@@ -12,9 +12,23 @@
 //
 // It also times the planning UI's first screens (Fleet, Hosts) with the very operations the UI
 // sends (ui/src/queries.ts), against the target of 300 ms median for a screen's data.
+//
+// Issue 17's comparison: PostGraphile 5 (bench/postgraphile/, a package of its own with its own
+// lockfile, run under Node 22) over the same database answers the hosts page, one host and the
+// capacity page; each is checked to return the same rows as tdplan, then measured interleaved with
+// tdplan's and the SQL baseline's requests. BENCH_POSTGRAPHILE=0 leaves it out, =1 makes it
+// required (fail when it cannot be installed or started); by default it runs when
+// bench/postgraphile installs (`npm ci` there) and a Node 22 binary is found
+// (BENCH_POSTGRAPHILE_NODE, the one its lockfile installs, or this process's own Node when >= 22).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { print } from 'graphql';
 import pg from 'pg';
 import { createApiToken } from '../src/commands/tokens.js';
@@ -35,6 +49,10 @@ const NAME = process.env.BENCH_DATABASE_NAME ?? 'tdplan_bench';
 if (!/^[a-z_][a-z0-9_]*$/.test(NAME)) throw new Error(`BENCH_DATABASE_NAME must be a plain lower-case identifier, got ${JSON.stringify(NAME)}`);
 const ONLY = process.env.BENCH_ONLY;
 const PROFILE = process.env.BENCH_CPU_PROFILE;
+const RESULTS = process.env.BENCH_RESULTS;
+const POSTGRAPHILE = process.env.BENCH_POSTGRAPHILE ?? 'auto';
+if (!['0', '1', 'auto'].includes(POSTGRAPHILE)) throw new Error(`BENCH_POSTGRAPHILE must be 0 or 1, got ${JSON.stringify(POSTGRAPHILE)}`);
+const PGL_DIR = fileURLToPath(new URL('./postgraphile/', import.meta.url));
 
 /** node --cpu-prof for a part of the run: the inspector's profiler, started and stopped here. */
 async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
@@ -69,37 +87,180 @@ interface Measure {
   p95Ms: number;
   throughputPerS: number;
   /**
-   * CPU time of this process (server and clients) per request in the throughput phase: what the
-   * JavaScript costs, and far steadier than latency on a machine shared with other work.
+   * CPU time per request in the throughput phase of this process (server and clients) and of the
+   * process serving the requests when it is another one (PostGraphile's): what the JavaScript
+   * costs, and far steadier than latency on a machine shared with other work.
    */
   cpuMsPerRequest: number;
+  /** Of cpuMsPerRequest, what the other process serving the requests spent (PostGraphile's); the rest is the clients'. */
+  serverProcessCpuMsPerRequest?: number;
+}
+
+/** One of the things measured side by side: what one request is, and who else spends CPU on it. */
+interface Contender {
+  run: () => Promise<unknown>;
+  /** Cumulative CPU milliseconds of another process that serves these requests (PostGraphile's). */
+  serverCpuMs?: () => number;
+}
+
+function cpuMsNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Measures contenders side by side, interleaved so that a change in the machine's load falls on
+ * all of them alike: 3 warm-ups each; then RUNS rounds of one sequential request each (latency),
+ * the order rotating every round; then throughput, CONCURRENCY clients per contender, in two halves
+ * run in opposite orders (A B C, then C B A).
+ */
+async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
+  for (const c of contenders) for (let i = 0; i < 3; i++) await c.run();
+  const times = contenders.map((): number[] => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (let j = 0; j < contenders.length; j++) {
+      const k = (i + j) % contenders.length;
+      const t = performance.now();
+      await contenders[k]!.run();
+      times[k]!.push(performance.now() - t);
+    }
+  }
+  const seconds = contenders.map(() => 0);
+  const cpuMs = contenders.map(() => 0);
+  const serverCpuMs = contenders.map(() => 0);
+  const forward = contenders.map((_, k) => k);
+  const halves: [number, number[]][] =
+    contenders.length === 1
+      ? [[RUNS, forward]]
+      : [
+          [Math.ceil(RUNS / 2), forward],
+          [Math.floor(RUNS / 2), [...forward].reverse()],
+        ];
+  for (const [runs, order] of halves) {
+    for (const k of order) {
+      const c = contenders[k]!;
+      const started = performance.now();
+      const ownBefore = cpuMsNow();
+      const serverBefore = c.serverCpuMs?.() ?? 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          for (let i = 0; i < runs; i++) await c.run();
+        }),
+      );
+      seconds[k]! += (performance.now() - started) / 1000;
+      serverCpuMs[k]! += (c.serverCpuMs?.() ?? 0) - serverBefore;
+      cpuMs[k]! += cpuMsNow() - ownBefore;
+    }
+  }
+  return contenders.map((_, k) => {
+    const sorted = times[k]!.sort((a, b) => a - b);
+    return {
+      medianMs: sorted[Math.floor(sorted.length / 2)]!,
+      p95Ms: percentile(sorted, 95),
+      throughputPerS: (CONCURRENCY * RUNS) / seconds[k]!,
+      cpuMsPerRequest: (cpuMs[k]! + serverCpuMs[k]!) / (CONCURRENCY * RUNS),
+      ...(contenders[k]!.serverCpuMs ? { serverProcessCpuMsPerRequest: serverCpuMs[k]! / (CONCURRENCY * RUNS) } : {}),
+    };
+  });
 }
 
 async function measure(run: () => Promise<unknown>): Promise<Measure> {
-  for (let i = 0; i < 3; i++) await run(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  // Throughput: CONCURRENCY clients, RUNS requests each.
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = 0; i < RUNS; i++) await run();
-    }),
+  return (await measureSideBySide([{ run }]))[0]!;
+}
+
+/** A running PostGraphile server (bench/postgraphile/server.mjs in a process of its own). */
+interface PostGraphileServer {
+  url: string;
+  version: string;
+  node: string;
+  /** Its CPU time so far (user and system, from /proc), or NaN where /proc is not there. */
+  cpuMs(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Installs bench/postgraphile from its lockfile (`npm ci`, no install scripts) unless an install
+ * newer than the lockfile is there (npm writes node_modules/.package-lock.json last).
+ */
+function installPostGraphile(): void {
+  const installed = `${PGL_DIR}node_modules/.package-lock.json`;
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(`${PGL_DIR}package-lock.json`).mtimeMs) return;
+  console.log('installing bench/postgraphile from its lockfile (npm ci)...');
+  const npm = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: PGL_DIR, stdio: 'inherit' });
+  if (npm.status !== 0) throw new Error(`npm ci in bench/postgraphile failed (${npm.error?.message ?? `exit status ${npm.status}`})`);
+}
+
+/** A Node >= 22 to run PostGraphile with: BENCH_POSTGRAPHILE_NODE, the lockfile's, or our own. */
+function node22(): string {
+  const given = process.env.BENCH_POSTGRAPHILE_NODE;
+  if (given) return given;
+  const pinned = `${PGL_DIR}node_modules/node-${process.platform}-${process.arch}/bin/node`;
+  if (existsSync(pinned)) return pinned;
+  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
+  throw new Error(
+    `PostGraphile 5 needs Node 22 or later: this is Node ${process.version}, bench/postgraphile's lockfile has no Node binary for ${process.platform}-${process.arch}; set BENCH_POSTGRAPHILE_NODE`,
   );
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
+}
+
+/** Clock ticks of /proc/<pid>/stat's CPU times. */
+function clockTicksPerSecond(): number {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return Number(r.stdout) > 0 ? Number(r.stdout) : 100;
+}
+
+async function startPostGraphile(databaseUrl: string): Promise<PostGraphileServer> {
+  const node = node22();
+  const child = spawn(node, [`${PGL_DIR}server.mjs`], {
+    cwd: PGL_DIR,
+    env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: databaseUrl, PGL_POOL_MAX: String(CONCURRENCY + 4) },
+    // Its standard input stays open while we run: when this process ends, however, it ends too.
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = await new Promise<{ url: string; node: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('PostGraphile did not start within 120 s')), 120_000);
+    child.once('error', (err) => reject(err));
+    child.once('exit', (code, signal) => reject(new Error(`PostGraphile exited before it listened (${signal ?? `exit code ${code}`})`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line) as { url: string; node: string });
+      } catch {
+        reject(new Error(`PostGraphile printed ${JSON.stringify(line)} where its URL was expected`));
+      }
+    });
+  }).catch((err: unknown) => {
+    child.kill('SIGTERM');
+    throw err;
+  });
+  const ticks = clockTicksPerSecond();
+  const statFile = `/proc/${child.pid}/stat`;
+  const version = (JSON.parse(readFileSync(`${PGL_DIR}node_modules/postgraphile/package.json`, 'utf8')) as { version: string }).version;
   return {
-    medianMs: times[Math.floor(times.length / 2)]!,
-    p95Ms: percentile(times, 95),
-    throughputPerS: (CONCURRENCY * RUNS) / seconds,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / (CONCURRENCY * RUNS),
+    ...ready,
+    version,
+    cpuMs() {
+      if (!existsSync(statFile)) return NaN;
+      // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+      const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+    },
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
+}
+
+/** PostGraphile, installed and started, or why not (when BENCH_POSTGRAPHILE is not 1). */
+async function postGraphileOrWhyNot(databaseUrl: string): Promise<PostGraphileServer | string> {
+  try {
+    installPostGraphile();
+    return await startPostGraphile(databaseUrl);
+  } catch (err) {
+    if (POSTGRAPHILE === '1') throw err;
+    return (err as Error).message;
+  }
 }
 
 const loadTimes = { generateS: 0, importS: 0 };
@@ -146,6 +307,32 @@ async function loadFleet(): Promise<Database> {
   return db;
 }
 
+interface Connection<T> {
+  edges: { node: T }[];
+}
+interface TdplanCapacity {
+  hostname: string;
+  tdxEnabled: boolean;
+  kvmCapMaxVcpus: number | null;
+  freeVcpus: number;
+  freeKeyIds: number;
+  tdxDisabledReasons: { code: string }[];
+}
+interface PostGraphileCapacity {
+  hostname: string;
+  capacity: { tdxEnabled: boolean; kvmCapMaxVcpus: number | null; freeVcpus: number; freeKeyIds: number; tdxDisabledReasons: string[] };
+}
+
+/** Where two answers part, in their JSON, with some context: for the message of a failed check. */
+function firstDifference(a: unknown, b: unknown): string {
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  let i = 0;
+  while (i < x.length && x[i] === y[i]) i++;
+  const from = Math.max(0, i - 120);
+  return `at character ${i}, tdplan ...${x.slice(from, i + 120)}... against PostGraphile ...${y.slice(from, i + 120)}...`;
+}
+
 async function main(): Promise<void> {
   const db = await loadFleet();
   const { generateS, importS } = loadTimes;
@@ -155,13 +342,23 @@ async function main(): Promise<void> {
   // A planner's token, as a planning UI would hold (whatIf needs PLANNER).
   const { token } = await createApiToken(db.prisma, { name: 'bench', role: 'ADMIN' }, `bench-planner-${Date.now()}`, 'PLANNER');
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-  const gql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> => {
-    const response = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const post = async (url: string, hdrs: Record<string, string>, query: string, variables?: Record<string, unknown>) => {
+    const response = await fetch(url, { method: 'POST', headers: hdrs, body: JSON.stringify({ query, variables }) });
     const body = (await response.json()) as { data?: unknown; errors?: unknown[]; extensions?: { sqlRoundTrips?: number } };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body;
+  };
+  const gql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> => {
+    const body = await post(server.url, headers, query, variables);
     lastRoundTrips = body.extensions?.sqlRoundTrips ?? 0;
     return body.data;
   };
+  // PostGraphile, when it runs: its own server in its own process, no token (it has no auth of its own).
+  const wanted = (name: string) => !ONLY || new RegExp(ONLY).test(name);
+  let pgl: PostGraphileServer | null = null;
+  let pglSkipped: string | null = POSTGRAPHILE === '0' ? 'BENCH_POSTGRAPHILE=0' : null;
+  const pglGql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> =>
+    (await post(pgl!.url, { 'content-type': 'application/json', accept: 'application/json' }, query, variables)).data;
   const sql =
     (text: string, params: unknown[] = []) =>
     () =>
@@ -181,7 +378,15 @@ async function main(): Promise<void> {
   ).rows[0]!;
 
   // The baselines: what a careful engineer would write by hand for the same answer.
-  const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string }[] = [
+  // Where PostGraphile is compared: the same question in its generated schema, aliased to tdplan's
+  // field names, and what is compared of the two answers (by default all of it).
+  interface PostGraphileCase {
+    query: string;
+    variables?: Record<string, unknown>;
+    note: string;
+    comparable?: (tdplan: unknown, postgraphile: unknown) => [unknown, unknown];
+  }
+  const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string; postgraphile?: PostGraphileCase }[] = [
     {
       name: 'hosts page (100, nested module/platform/kernel/TDs)',
       graphql: () =>
@@ -193,6 +398,12 @@ async function main(): Promise<void> {
         FROM host h JOIN platform p ON p.id = h.platform_id JOIN kernel k ON k.id = h.kernel_id LEFT JOIN tdx_module m ON m.id = h.module_id
         ORDER BY h.id LIMIT 100`),
       baselineNote: 'one SQL statement: joins, a lateral page of TDs and counts',
+      postgraphile: {
+        query: `{ hosts: allHosts(first: 100, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { hostname presentCpus platform: platformByPlatformId { name }
+        module: tdxModuleByModuleId { version maxVcpusPerTd } kernel: kernelByKernelId { name kvmMaxVcpus }
+        tds: tdsByHostId(first: 20, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { name vcpus } } } } } } }`,
+        note: 'the same fields; the whole answer compared',
+      },
     },
     {
       name: 'one host by hostname, 50 TDs',
@@ -211,6 +422,13 @@ async function main(): Promise<void> {
         [busyHost.hostname],
       ),
       baselineNote: 'one statement: the host, its references, a page of TDs and their count',
+      postgraphile: {
+        query: `query($h: String!) { host: hostByHostname(hostname: $h) { hostname presentCpus guestKeyIds platform: platformByPlatformId { name }
+        module: tdxModuleByModuleId { version } kernel: kernelByKernelId { name }
+        tds: tdsByHostId(first: 50, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { name vcpus migratable } } } } }`,
+        variables: { h: busyHost.hostname },
+        note: 'the same fields (hostByHostname from a smart tag: the unique index on hostname is not a constraint); the whole answer compared',
+      },
     },
     {
       name: 'capacity page (100 hosts, R1-R4 fields)',
@@ -220,6 +438,31 @@ async function main(): Promise<void> {
       baseline: sql(`SELECT h.hostname, c.tdx_enabled, c.kvm_cap_max_vcpus, c.free_vcpus, c.free_key_ids
         FROM host h JOIN host_capacity c ON c.host_id = h.id ORDER BY h.id LIMIT 100`),
       baselineNote: 'one statement over host_capacity (the reasons and what limits the cap are left out: less than the API answers)',
+      postgraphile: {
+        query: `{ hosts: allHosts(first: 100, orderBy: PRIMARY_KEY_ASC) { edges { node { hostname
+        capacity: hostCapacityByHostId { tdxEnabled kvmCapMaxVcpus freeVcpus freeKeyIds tdxDisabledReasons } } } } }`,
+        note:
+          "host_capacity's columns through a smart-tag relation; no kvmCapMaxVcpusLimitedBy (not in the view: tdplan answers one field more), " +
+          "reasons as the view's text array; free vCPUs and KeyIDs compared clamped at 0 (the view has the raw difference, tdplan never negative)",
+        comparable: (tdplan, postgraphile) => [
+          (tdplan as { hosts: Connection<TdplanCapacity> }).hosts.edges.map(({ node: n }) => ({
+            hostname: n.hostname,
+            tdxEnabled: n.tdxEnabled,
+            kvmCapMaxVcpus: n.kvmCapMaxVcpus,
+            freeVcpus: n.freeVcpus,
+            freeKeyIds: n.freeKeyIds,
+            reasons: n.tdxDisabledReasons.map((r) => r.code),
+          })),
+          (postgraphile as { hosts: Connection<PostGraphileCapacity> }).hosts.edges.map(({ node: { hostname, capacity: c } }) => ({
+            hostname,
+            tdxEnabled: c.tdxEnabled,
+            kvmCapMaxVcpus: c.kvmCapMaxVcpus,
+            freeVcpus: Math.max(0, c.freeVcpus),
+            freeKeyIds: Math.max(0, c.freeKeyIds),
+            reasons: c.tdxDisabledReasons,
+          })),
+        ],
+      },
     },
     {
       name: 'fleetSummary',
@@ -319,20 +562,68 @@ async function main(): Promise<void> {
     },
   ];
 
+  // PostGraphile: started (and installed) only when a case it answers is to run, and checked to
+  // answer the same as tdplan before anything is timed.
+  if (!pglSkipped && cases.some((c) => c.postgraphile && wanted(c.name))) {
+    const started = await postGraphileOrWhyNot(urlFor(NAME));
+    if (typeof started === 'string') pglSkipped = started;
+    else pgl = started;
+  }
+  if (pgl) {
+    console.log(`PostGraphile ${pgl.version} (Amber preset) on Node ${pgl.node}, ${pgl.url}`);
+    for (const c of cases) {
+      if (!c.postgraphile || !wanted(c.name)) continue;
+      const { query, variables, comparable = (a: unknown, b: unknown) => [a, b] } = c.postgraphile;
+      const [ours, theirs] = comparable(await c.graphql(), await pglGql(query, variables));
+      if (!isDeepStrictEqual(ours, theirs)) throw new Error(`PostGraphile's answer to "${c.name}" differs from tdplan's: ${firstDifference(ours, theirs)}`);
+    }
+    console.log('PostGraphile answers the same rows as tdplan on every compared case');
+  } else if (pglSkipped && POSTGRAPHILE !== '0') {
+    console.log(`PostGraphile comparison skipped: ${pglSkipped}`);
+  }
+
   const profiler = PROFILE ? await startProfiler() : null;
   const results = [];
   for (const c of cases) {
-    if (ONLY && !new RegExp(ONLY).test(c.name)) continue;
-    const g = await measure(c.graphql);
+    if (!wanted(c.name)) continue;
+    const contenders: Contender[] = [{ run: c.graphql }, { run: c.baseline }];
+    const viaPgl = pgl && c.postgraphile;
+    if (viaPgl) contenders.push({ run: () => pglGql(viaPgl.query, viaPgl.variables), serverCpuMs: () => pgl!.cpuMs() });
+    const [g, b, p] = (await measureSideBySide(contenders)) as [Measure, Measure, Measure | undefined];
     await c.graphql();
     const roundTrips = lastRoundTrips;
-    const b = await measure(c.baseline);
-    const row = { query: c.name, graphql: g, baseline: b, baselineNote: c.baselineNote, sqlRoundTrips: roundTrips, medianRatio: g.medianMs / b.medianMs };
+    const postgraphile =
+      viaPgl && p
+        ? {
+            ...p,
+            note: viaPgl.note,
+            medianRatio: g.medianMs / p.medianMs,
+            throughputRatio: g.throughputPerS / p.throughputPerS,
+            cpuRatio: g.cpuMsPerRequest / p.cpuMsPerRequest,
+          }
+        : undefined;
+    const row = {
+      query: c.name,
+      graphql: g,
+      baseline: b,
+      baselineNote: c.baselineNote,
+      sqlRoundTrips: roundTrips,
+      medianRatio: g.medianMs / b.medianMs,
+      ...(postgraphile ? { postgraphile } : {}),
+    };
     results.push(row);
     console.log(
       `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
         `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
+    if (postgraphile) {
+      console.log(
+        `${'  PostGraphile, same question'.padEnd(52)} median ${postgraphile.medianMs.toFixed(1).padStart(7)} ms  p95 ${postgraphile.p95Ms.toFixed(1).padStart(7)} ms  ` +
+          `${postgraphile.throughputPerS.toFixed(1).padStart(6)} req/s  ${postgraphile.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
+          `(${(postgraphile.cpuMsPerRequest - (postgraphile.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients') | tdplan / PostGraphile: ` +
+          `median ${postgraphile.medianRatio.toFixed(2)}x, req/s ${postgraphile.throughputRatio.toFixed(2)}x, CPU ${postgraphile.cpuRatio.toFixed(2)}x`,
+      );
+    }
   }
   // The planning UI's screens: the operations it sends, with the variables it sends them with.
   const UI_TARGET_MS = 300;
@@ -359,7 +650,7 @@ async function main(): Promise<void> {
   ];
   const uiScreens = [];
   for (const screen of screens) {
-    if (ONLY && !new RegExp(ONLY).test(screen.name)) continue;
+    if (!wanted(screen.name)) continue;
     const m = await measure(screen.run);
     uiScreens.push({ screen: screen.name, ...m, targetMs: UI_TARGET_MS, met: m.medianMs < UI_TARGET_MS });
     console.log(
@@ -384,6 +675,7 @@ async function main(): Promise<void> {
   }
   console.log(`round trips for a hosts page of 1, 10, 100: ${Object.values(tripsByPage).join(', ')}`);
 
+  await pgl?.close();
   await server.close();
   await db.close();
   const out = {
@@ -395,10 +687,13 @@ async function main(): Promise<void> {
     queries: results,
     uiScreens,
     roundTripsByHostsPageSize: tripsByPage,
+    postgraphile: pgl ? { version: pgl.version, preset: 'amber', node: pgl.node } : { skipped: pglSkipped },
   };
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log('wrote bench/results/latest.json');
+  const resultsFile = RESULTS ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, `${JSON.stringify(out, null, 2)}\n`);
+  const shown = path.relative(process.cwd(), resultsFile);
+  console.log(`wrote ${shown.startsWith('..') ? resultsFile : shown}`);
   process.exit(0); // the schema engine leaves timers behind (see src/cli.ts)
 }
 
