@@ -148,7 +148,11 @@ describe('tdplan command', { timeout: 120_000 }, () => {
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no URL in: ${output}`)), 20_000);
+        // Starting PGlite, migrating and seeding took over 20 s on a loaded 2-core machine.
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`no URL within 60 s in: ${output}`));
+        }, 60_000);
         child.stdout.on('data', () => {
           const m = /serving GraphQL at (http:\/\/[^\s"]+)/.exec(output);
           if (m) {

@@ -127,9 +127,38 @@ export const DEFAULT_ACQUIRE_TIMEOUT_MS = 30_000;
 // pg-pool hands its own options to each client, so its connectionTimeoutMillis would bound both
 // waiting for a free connection and opening one. A client of this class opens within 3 s whatever
 // the pool waits: a database that does not answer is told apart from a pool that is busy.
+//
+// It also turns PostgreSQL's JIT off before the pool hands the connection out (`jitOff` in the
+// pool's options, which pg-pool passes to each client). JIT compiles any statement whose estimated
+// cost passes jit_above_cost; for the capacity view's expressions compiling cost more than it
+// saved: about 300 ms of a 100,000-host fleetSummary (bench/README.md). PGlite has no JIT.
+interface TdplanClientConfig extends pg.ClientConfig {
+  jitOff?: boolean;
+}
+
 class FastConnectingClient extends pg.Client {
-  constructor(config?: string | pg.ClientConfig) {
-    super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  private readonly jitOff: boolean;
+
+  constructor(config?: string | TdplanClientConfig) {
+    const base: TdplanClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
+    super({ ...base, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    this.jitOff = base.jitOff === true;
+  }
+
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ((err: Error) => void) | ((err: null, client: pg.Client) => void)): void;
+  override connect(callback?: ((err: Error) => void) | ((err: null, client: pg.Client) => void)): Promise<pg.Client> | void {
+    const connected = super.connect().then(async (client) => {
+      // A failure here is not the connection's: the server still serves it, JIT on.
+      if (this.jitOff) await this.query('SET jit = off').catch(() => undefined);
+      return client;
+    });
+    if (!callback) return connected;
+    const done = callback as (err: Error | null, client?: pg.Client) => void;
+    connected.then(
+      (client) => done(null, client),
+      (err: Error) => done(err),
+    );
   }
 }
 
@@ -148,6 +177,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
       connectionString: url,
       max,
       Client: FastConnectingClient as unknown as new () => pg.ClientBase,
+      ...({ jitOff: !options.embedded } as object),
       connectionTimeoutMillis: options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
       ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     }),
@@ -155,14 +185,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   // An idle client losing its connection (database restarted) must not crash the process; nor may
   // a checked-out one (its query fails, and that failure is what the caller sees).
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-    // PostgreSQL's JIT compiles any statement whose estimated cost passes jit_above_cost. The
-    // capacity view's expressions made that compilation cost more than it saved: on 100,000 hosts
-    // it added about 300 ms to fleetSummary (bench/README.md). Queued before the client's first
-    // query; PGlite has no JIT.
-    if (!options.embedded) client.query('SET jit = off').catch(() => undefined);
-  });
+  pool.on('connect', (client) => client.on('error', () => undefined));
   // Writers queue for a pooled connection under load (and on the embedded database there is only
   // one): wait for it rather than fail after Prisma's default 2 s.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 15_000, timeout: 30_000 } });
