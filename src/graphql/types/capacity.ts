@@ -75,24 +75,41 @@ const capacitySelect = { ...hostFactsSelect, ...hostUsageSelect };
 type CapacityRow = Parameters<typeof hostFacts>[0] & Parameters<typeof hostUsage>[0];
 const capacityCache = new WeakMap<object, HostCapacity | Promise<HostCapacity>>();
 
-/** Whether `value` carries every key `select` asks for (a null relation counts as loaded). */
-function carries(value: unknown, select: Readonly<Record<string, unknown>>): boolean {
+/** The keys a Prisma `select` asks for: its columns, and its relations with their own. */
+interface SelectShape {
+  columns: readonly string[];
+  relations: readonly (readonly [string, SelectShape])[];
+}
+
+function shapeOf(select: Readonly<Record<string, unknown>>): SelectShape {
+  const columns: string[] = [];
+  const relations: [string, SelectShape][] = [];
+  for (const [key, wanted] of Object.entries(select)) {
+    if (wanted === true) columns.push(key);
+    else relations.push([key, shapeOf((wanted as { select: Readonly<Record<string, unknown>> }).select)]);
+  }
+  return { columns, relations };
+}
+
+/** Whether `value` carries every key of `shape` (a null relation counts as loaded). */
+function carries(value: unknown, shape: SelectShape): boolean {
   if (value === null) return true;
   if (typeof value !== 'object') return false;
   const row = value as Record<string, unknown>;
-  for (const [key, wanted] of Object.entries(select)) {
-    const got = row[key];
-    if (got === undefined) return false;
-    if (wanted !== true) {
-      const nested = (wanted as { select: Readonly<Record<string, unknown>> }).select;
-      if (Array.isArray(got) ? !got.every((item) => carries(item, nested)) : !carries(got, nested)) return false;
-    }
+  for (const column of shape.columns) if (row[column] === undefined) return false;
+  for (const [relation, nested] of shape.relations) {
+    const got = row[relation];
+    if (Array.isArray(got)) {
+      for (const item of got) if (!carries(item, nested)) return false;
+    } else if (!carries(got, nested)) return false;
   }
   return true;
 }
 
+const capacityShape = shapeOf(capacitySelect);
+
 function hasCapacityFacts<R extends object>(row: R): row is R & CapacityRow {
-  return carries(row, capacitySelect);
+  return carries(row, capacityShape);
 }
 
 /**
