@@ -188,6 +188,25 @@ describe('the capacity page (R1, R3, R4, R7 fields on a page of hosts)', () => {
     // Not vacuous: hosts with reasons (every fifth fixture host has no module) are among them.
     expect(expected.some((h) => h.tdxDisabledReasons.length > 0)).toBe(true);
   });
+  it('adds no round trip wherever a host is reached: the host of a TD, a host by name, placement candidates', async () => {
+    // The fixture's module lacks NO_RBP_MOD (R1 v2: TDX off under a STRICT kernel); with it, hosts
+    // accept TDs, so the candidate page has hosts to load. The last test of this block.
+    await db.prisma.tdxModule.update({ where: { version: '1.5.06.00.0744' }, data: { features: ['TOPOLOGY_ENUM', 'NO_RBP_MOD'] } });
+    const CAPACITY = 'tdxEnabled kvmCapMaxVcpus freeVcpus freeKeyIds tdxDisabledReasons { code }';
+    const shapes = [
+      (fields: string) => `{ td(name: "td-3-1") { name host { hostname ${fields} } } }`,
+      (fields: string) => `{ host(hostname: "host-0003") { hostname ${fields} } }`,
+      (fields: string) => `{ placementCandidates(vcpus: 1, first: 20) { edges { node { hostname ${fields} } } } }`,
+    ];
+    for (const shape of shapes) {
+      const without = await client.gql(shape(''));
+      const withCapacity = await client.gql(shape(CAPACITY));
+      expect(without.errors).toBeUndefined();
+      expect(withCapacity.errors).toBeUndefined();
+      expect(withCapacity.extensions!.sqlRoundTrips, shape('...')).toBe(without.extensions!.sqlRoundTrips);
+      expect(JSON.stringify(withCapacity.data)).toContain('"tdxEnabled":true');
+    }
+  });
 });
 
 describe('node(id:) and nodes(ids:)', () => {
