@@ -8,7 +8,7 @@ import './types/kernel.js';
 import './types/module.js';
 import './types/host.js';
 import './types/td.js';
-import './types/capacity.js';
+import { planCapacityFacts } from './types/capacity.js';
 import './types/inventory.js';
 import './types/placement.js';
 import './types/negotiation.js';
@@ -18,6 +18,7 @@ import './types/auth.js';
 import './types/probe.js';
 
 export const schema: GraphQLSchema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));
+planCapacityFacts(schema);
 
 /** The SDL committed as schema.graphql (a test fails when they differ). */
 export function printSchemaSdl(): string {

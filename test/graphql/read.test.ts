@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostCapacity } from '../../src/capacity/rules.js';
+import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect } from '../../src/planning/host-facts.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createFleet } from '../support/fleet.js';
 import { testClient, type TestClient } from '../support/server.js';
@@ -112,6 +114,98 @@ describe('hosts with nested module, platform, kernel and TDs', () => {
     }
     expect(seen).toHaveLength(120);
     expect(new Set(seen).size).toBe(120);
+  });
+});
+
+// Issue 17's capacity page: the capacity fields resolve from the facts planned into the page's own
+// statement (src/graphql/types/capacity.ts, planCapacityFacts), never from a query per host.
+const CAPACITY_PAGE = /* GraphQL */ `
+  query Capacity($first: Int!) {
+    hosts(first: $first) {
+      edges {
+        node {
+          hostname
+          tdxEnabled
+          kvmCapMaxVcpus
+          kvmCapMaxVcpusLimitedBy
+          freeVcpus
+          freeKeyIds
+          tdMemoryMiB
+          tdxDisabledReasons {
+            code
+            effect
+          }
+        }
+      }
+    }
+  }
+`;
+
+interface CapacityPage {
+  hosts: {
+    edges: {
+      node: {
+        hostname: string;
+        tdxEnabled: boolean;
+        kvmCapMaxVcpus: number | null;
+        kvmCapMaxVcpusLimitedBy: string[];
+        freeVcpus: number;
+        freeKeyIds: number;
+        tdMemoryMiB: number | null;
+        tdxDisabledReasons: { code: string; effect: string }[];
+      };
+    }[];
+  };
+}
+
+describe('the capacity page (R1, R3, R4, R7 fields on a page of hosts)', () => {
+  it('is one SQL round trip whatever the page size (no query per host)', async () => {
+    for (const first of [1, 10, 100]) {
+      const res = await client.gql<CapacityPage>(CAPACITY_PAGE, { first });
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.hosts.edges).toHaveLength(first);
+      expect(res.extensions!.sqlRoundTrips).toBe(1);
+    }
+  });
+
+  it('answers what the rules answer for each host (R1, R3, R4, R7)', async () => {
+    const res = await client.gql<CapacityPage>(CAPACITY_PAGE, { first: 100 });
+    const rows = await db.prisma.host.findMany({ select: { hostname: true, ...hostFactsSelect, ...hostUsageSelect }, orderBy: { id: 'asc' }, take: 100 });
+    const expected = rows.map((row) => {
+      const c = hostCapacity(hostFacts(row), hostUsage(row));
+      return {
+        hostname: row.hostname,
+        tdxEnabled: c.tdxEnabled,
+        kvmCapMaxVcpus: c.kvmCapMaxVcpus,
+        kvmCapMaxVcpusLimitedBy: [...c.kvmCapMaxVcpusLimitedBy],
+        freeVcpus: c.freeVcpus,
+        freeKeyIds: c.freeKeyIds,
+        tdMemoryMiB: c.tdMemoryMiB,
+        tdxDisabledReasons: c.tdxDisabledReasons.map((r) => ({ code: r.code, effect: r.effect })),
+      };
+    });
+    expect(res.data!.hosts.edges.map((e) => e.node)).toEqual(expected);
+    // Not vacuous: hosts with reasons (every fifth fixture host has no module) are among them.
+    expect(expected.some((h) => h.tdxDisabledReasons.length > 0)).toBe(true);
+  });
+  it('adds no round trip wherever a host is reached: the host of a TD, a host by name, placement candidates', async () => {
+    // The fixture's module lacks NO_RBP_MOD (R1 v2: TDX off under a STRICT kernel); with it, hosts
+    // accept TDs, so the candidate page has hosts to load. The last test of this block.
+    await db.prisma.tdxModule.update({ where: { version: '1.5.06.00.0744' }, data: { features: ['TOPOLOGY_ENUM', 'NO_RBP_MOD'] } });
+    const CAPACITY = 'tdxEnabled kvmCapMaxVcpus freeVcpus freeKeyIds tdxDisabledReasons { code }';
+    const shapes = [
+      (fields: string) => `{ td(name: "td-3-1") { name host { hostname ${fields} } } }`,
+      (fields: string) => `{ host(hostname: "host-0003") { hostname ${fields} } }`,
+      (fields: string) => `{ placementCandidates(vcpus: 1, first: 20) { edges { node { hostname ${fields} } } } }`,
+    ];
+    for (const shape of shapes) {
+      const without = await client.gql(shape(''));
+      const withCapacity = await client.gql(shape(CAPACITY));
+      expect(without.errors).toBeUndefined();
+      expect(withCapacity.errors).toBeUndefined();
+      expect(withCapacity.extensions!.sqlRoundTrips, shape('...')).toBe(without.extensions!.sqlRoundTrips);
+      expect(JSON.stringify(withCapacity.data)).toContain('"tdxEnabled":true');
+    }
   });
 });
 

@@ -12,7 +12,9 @@ import {
 } from '../../capacity/rules.js';
 import { hostFacts, hostFactsSelect, hostUsage, hostUsageSelect, moduleFactsSelect, moduleFacts } from '../../planning/host-facts.js';
 import { fleetSummary, type SummaryTotals, type FleetSummary, type GroupTotals } from '../../planning/fleet-summary.js';
+import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { builder } from '../builder.js';
+import type { Context } from '../context.js';
 import type { SchemaTypesOf } from '../builder.js';
 
 export const TdxDisabledReasonCode = builder.enumType('TdxDisabledReasonCode', {
@@ -63,118 +65,194 @@ export const TdxDisabledReasonRef = builder.objectRef<TdxDisabledReason>('TdxDis
   }),
 });
 
-// Every capacity field declares the same facts; Pothos merges them into the host query.
+// Every capacity field needs the same facts of the host row. They are planned into the host's
+// query once (`planCapacityFacts` below), and the fields resolve without the prisma plugin's
+// per-field loader check: with a `select` on each field, the plugin looked up its selection map
+// for every field of every row (600 look-ups for a page of 100 hosts with six capacity fields),
+// about 7% of the capacity page's CPU in a profile (bench/README.md, issue 17).
 const capacitySelect = { ...hostFactsSelect, ...hostUsageSelect };
 
 type CapacityRow = Parameters<typeof hostFacts>[0] & Parameters<typeof hostUsage>[0];
-const capacityCache = new WeakMap<object, HostCapacity>();
+const capacityCache = new WeakMap<object, HostCapacity | Promise<HostCapacity>>();
 
-/** The rules' answer for one loaded host row, computed once however many fields ask. */
-function capacityOf(row: CapacityRow): HostCapacity {
+/** The keys a Prisma `select` asks for: its columns, and its relations with their own. */
+interface SelectShape {
+  columns: readonly string[];
+  relations: readonly (readonly [string, SelectShape])[];
+}
+
+function shapeOf(select: Readonly<Record<string, unknown>>): SelectShape {
+  const columns: string[] = [];
+  const relations: [string, SelectShape][] = [];
+  for (const [key, wanted] of Object.entries(select)) {
+    if (wanted === true) columns.push(key);
+    else relations.push([key, shapeOf((wanted as { select: Readonly<Record<string, unknown>> }).select)]);
+  }
+  return { columns, relations };
+}
+
+/** Whether `value` carries every key of `shape` (a null relation counts as loaded). */
+function carries(value: unknown, shape: SelectShape): boolean {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  const row = value as Record<string, unknown>;
+  for (const column of shape.columns) if (row[column] === undefined) return false;
+  for (const [relation, nested] of shape.relations) {
+    const got = row[relation];
+    if (Array.isArray(got)) {
+      for (const item of got) if (!carries(item, nested)) return false;
+    } else if (!carries(got, nested)) return false;
+  }
+  return true;
+}
+
+const capacityShape = shapeOf(capacitySelect);
+
+function hasCapacityFacts<R extends object>(row: R): row is R & CapacityRow {
+  return carries(row, capacityShape);
+}
+
+/**
+ * The rules' answer for one host row, computed once however many fields ask. A row that came
+ * without the facts (a mutation's result, a row some other resolver loaded) gets them in one
+ * query, shared by its fields; Prisma batches the rows of one tick into one statement.
+ */
+function capacityOf(row: { id: number }, ctx: Context): HostCapacity | Promise<HostCapacity> {
   let capacity = capacityCache.get(row);
   if (!capacity) {
-    capacity = hostCapacity(hostFacts(row), hostUsage(row));
+    capacity = hasCapacityFacts(row)
+      ? hostCapacity(hostFacts(row), hostUsage(row))
+      : ctx.prisma.host.findUniqueOrThrow({ where: { id: row.id }, select: capacitySelect }).then((r) => hostCapacity(hostFacts(r), hostUsage(r)));
     capacityCache.set(row, capacity);
   }
   return capacity;
+}
+
+/** A resolver of one capacity field: `pick` of the row's capacity. */
+function capacity<T>(pick: (c: HostCapacity) => T) {
+  return (row: { id: number }, _args: object, ctx: Context): T | Promise<T> => {
+    const c = capacityOf(row, ctx);
+    return c instanceof Promise ? c.then(pick) : pick(c);
+  };
+}
+
+const CAPACITY_FIELDS = [
+  'tdxEnabled',
+  'tdxDisabledReasons',
+  'kvmLoads',
+  'kvmCapMaxVcpus',
+  'kvmCapMaxVcpusLimitedBy',
+  'usedKeyIds',
+  'freeKeyIds',
+  'allocatedVcpus',
+  'schedulableVcpus',
+  'freeVcpus',
+  'excessVcpus',
+  'excessKeyIds',
+  'pamtMiB',
+  'tdMemoryMiB',
+  'allocatedMemoryMiB',
+  'freeMemoryMiB',
+  'excessMemoryMiB',
+] as const;
+
+/**
+ * Plans the capacity facts into every host query that asks for a capacity field: the prisma
+ * plugin merges a field's `pothosPrismaSelect` extension into the query it builds from the
+ * selection, exactly as for a field declared with `select`, but leaves the field's resolver as it
+ * is (that wrapper is decided when the schema is built, from the field's options). Called on the
+ * built schema; test/graphql/read.test.ts checks the capacity page stays one SQL round trip.
+ */
+export function planCapacityFacts(schema: GraphQLSchema): void {
+  const host = schema.getType('Host');
+  if (!(host instanceof GraphQLObjectType)) throw new Error('planCapacityFacts: no Host type');
+  const fields = host.getFields();
+  for (const name of CAPACITY_FIELDS) {
+    const field = fields[name];
+    if (!field) throw new Error(`planCapacityFacts: Host.${name} missing`);
+    (field as { extensions: Record<string, unknown> }).extensions = { ...field.extensions, pothosPrismaSelect: capacitySelect };
+  }
 }
 
 builder.prismaObjectFields('Host', (t) => ({
   tdxEnabled: t.boolean({
     description:
       'R1 v2: TDX is requested (kvm_intel.tdx=1), a module is loaded and supports the platform, guest KeyIDs exist, the module initialises (TOPOLOGY_ENUM; on STRICT kernels NO_RBP_MOD and MAX_VCPUS_PER_TD reported), and (PRESENT_CPUS) MAX_VCPUS_PER_TD >= present CPUs.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).tdxEnabled,
+    resolve: capacity((c) => c.tdxEnabled),
   }),
   tdxDisabledReasons: t.field({
     type: [TdxDisabledReasonRef],
     description: 'Every failing condition of R1 v2 with its effect, in the kernel order; empty when TDX is enabled.',
-    select: capacitySelect,
-    resolve: (h) => [...capacityOf(h).tdxDisabledReasons],
+    resolve: capacity((c) => c.tdxDisabledReasons),
   }),
   kvmLoads: t.boolean({
     description: 'R1 v2: false when kvm_intel fails to load (some reason has effect KVM_LOAD_FAILS): then no VM of any kind runs on the host.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).kvmLoads,
+    resolve: capacity((c) => c.kvmLoads),
   }),
   kvmCapMaxVcpus: t.int({
     nullable: true,
     description:
       "R3: KVM_CAP_MAX_VCPUS on a TD's VM fd. PRESENT_CPUS: min(KVM_MAX_VCPUS, num_present_cpus()) (tdx_vm_init); MODULE_LIMIT: min(KVM_MAX_VCPUS, MAX_VCPUS_PER_TD). Null when TDX is disabled.",
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).kvmCapMaxVcpus,
+    resolve: capacity((c) => c.kvmCapMaxVcpus),
   }),
   kvmCapMaxVcpusLimitedBy: t.field({
     type: [KvmCapLimitFactor],
     description: 'R3: every factor equal to the effective cap (ties list several); empty when TDX is disabled.',
-    select: capacitySelect,
-    resolve: (h) => [...capacityOf(h).kvmCapMaxVcpusLimitedBy],
+    resolve: capacity((c) => c.kvmCapMaxVcpusLimitedBy),
   }),
   usedKeyIds: t.int({
     description: 'Guest KeyIDs in use: one per TD placed on the host.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).usedKeyIds,
+    resolve: capacity((c) => c.usedKeyIds),
   }),
   freeKeyIds: t.int({
     description: 'Guest KeyIDs left: how many more TDs the host can start (never negative).',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).freeKeyIds,
+    resolve: capacity((c) => c.freeKeyIds),
   }),
   allocatedVcpus: t.int({
     description: 'Sum of the vCPUs of the TDs placed on the host.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).allocatedVcpus,
+    resolve: capacity((c) => c.allocatedVcpus),
   }),
   schedulableVcpus: t.int({
     description: 'presentCpus x allocationRatio, rounded down: the vCPUs TDs may use on the host (planning policy).',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).schedulableVcpus,
+    resolve: capacity((c) => c.schedulableVcpus),
   }),
   freeVcpus: t.int({
     description: 'schedulableVcpus - allocatedVcpus, never negative.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).freeVcpus,
+    resolve: capacity((c) => c.freeVcpus),
   }),
   excessVcpus: t.int({
     description: 'R4b: how far allocatedVcpus exceeds schedulableVcpus (an over-full host); 0 when within.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).excessVcpus,
+    resolve: capacity((c) => c.excessVcpus),
   }),
   excessKeyIds: t.int({
     description: 'R4b: how many more TDs are placed than guest KeyIDs configured; 0 when within.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).excessKeyIds,
+    resolve: capacity((c) => c.excessKeyIds),
   }),
   pamtMiB: t.int({
     nullable: true,
     description: 'R7: memory the PAMT takes, ceil(memoryMiB / 256); null where TDX is disabled or the memory is unknown.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).pamtMiB,
+    resolve: capacity((c) => c.pamtMiB),
   }),
   tdMemoryMiB: t.int({
     nullable: true,
     description: 'R7: memory usable for TDs, memoryMiB - reservedMemoryMiB - pamtMiB; null where TDX is disabled or the memory is unknown.',
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).tdMemoryMiB,
+    resolve: capacity((c) => c.tdMemoryMiB),
   }),
   allocatedMemoryMiB: t.int({
     nullable: true,
     description:
       "R7: the footprints of the placed TDs of known memory (memory, secure EPT and its mirror, control pages), rounded up; null where TDX is disabled or the host's memory is unknown.",
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).allocatedMemoryMiB,
+    resolve: capacity((c) => c.allocatedMemoryMiB),
   }),
   freeMemoryMiB: t.int({
     nullable: true,
     description: "R7: tdMemoryMiB less the footprints, rounded down, never negative; null where TDX is disabled or the host's memory is unknown.",
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).freeMemoryMiB,
+    resolve: capacity((c) => c.freeMemoryMiB),
   }),
   excessMemoryMiB: t.int({
     nullable: true,
     description: "R7: how far the footprints exceed tdMemoryMiB, rounded up; 0 when within; null where TDX is disabled or the host's memory is unknown.",
-    select: capacitySelect,
-    resolve: (h) => capacityOf(h).excessMemoryMiB,
+    resolve: capacity((c) => c.excessMemoryMiB),
   }),
 }));
 
