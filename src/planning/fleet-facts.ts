@@ -200,20 +200,41 @@ export interface FleetColumns {
   hosts: HostColumns;
 }
 
-/** The whole fleet as columns, read with `client` (inside inSnapshot). */
+/** The columns of HOST_LINES, in order. */
+const HOST_LINE_COLUMNS = 15;
+
+/**
+ * Every host as one line of comma-separated numbers, the lines joined by ';' in id order: one text
+ * value for the whole fleet. NULLs are spelled -1 (module ids and memory are positive).
+ */
+const HOST_LINES = `SELECT string_agg(concat_ws(',', id, platform_id, coalesce(module_id, -1), kernel_id, present_cpus, guest_key_ids,
+    allocation_ratio, kvm_intel_tdx::int, coalesce(memory_mib, -1), reserved_memory_mib, td_count, allocated_vcpus,
+    known_memory_td_count, known_memory_td_vcpus, known_memory_td_mib), ';' ORDER BY id) AS lines
+  FROM host`;
+
+/**
+ * The whole fleet as columns, read with `client` (inside inSnapshot). The hosts come as one text
+ * (HOST_LINES) scanned here digit by digit: a row per host cost node-postgres a string and a parse
+ * per field, about 350 ms of CPU per 100,000 hosts, this about 50 (bench/README.md, "whatIf speed").
+ */
 export async function loadFleetColumns(client: pg.PoolClient): Promise<FleetColumns> {
   const modules = await loadModules(client);
   const kernels = await loadKernels(client);
-  // Rows as arrays: no object per host.
-  const { rows } = await client.query<
-    [number, number, number | null, number, number, number, number, boolean, number | null, number, number, number, number, number, number]
-  >({
-    text: `SELECT id, platform_id, module_id, kernel_id, present_cpus, guest_key_ids, allocation_ratio, kvm_intel_tdx, memory_mib,
-                  reserved_memory_mib, td_count, allocated_vcpus, known_memory_td_count, known_memory_td_vcpus, known_memory_td_mib
-           FROM host ORDER BY id`,
-    rowMode: 'array',
-  });
-  const n = rows.length;
+  const text = (await client.query<{ lines: string | null }>(HOST_LINES)).rows[0]?.lines ?? '';
+  return { modules, kernels, hosts: hostColumnsOf(text) };
+}
+
+/**
+ * HOST_LINES' text as columns, scanned digit by digit. The ratio (a float8's text) too where it is
+ * plain digits with at most 15 of them: digits / 10^decimals is then exactly what Number() gives
+ * (both are exact, and the division rounds correctly); Number() reads any other spelling.
+ */
+export function hostColumnsOf(text: string): HostColumns {
+  let n = 0;
+  if (text.length > 0) {
+    n = 1;
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 59) n++;
+  }
   const hosts: HostColumns = {
     count: n,
     id: new Int32Array(n),
@@ -232,25 +253,60 @@ export async function loadFleetColumns(client: pg.PoolClient): Promise<FleetColu
     knownMemoryTdVcpus: new Int32Array(n),
     knownMemoryTdMiB: new Int32Array(n),
   };
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    hosts.id[i] = r[0];
-    hosts.platformId[i] = r[1];
-    hosts.moduleId[i] = r[2] ?? -1;
-    hosts.kernelId[i] = r[3];
-    hosts.presentCpus[i] = r[4];
-    hosts.guestKeyIds[i] = r[5];
-    hosts.allocationRatio[i] = r[6];
-    hosts.kvmIntelTdx[i] = r[7] ? 1 : 0;
-    hosts.memoryMiB[i] = r[8] ?? NaN;
-    hosts.reservedMemoryMiB[i] = r[9];
-    hosts.tdCount[i] = r[10];
-    hosts.allocatedVcpus[i] = r[11];
-    hosts.knownMemoryTdCount[i] = r[12];
-    hosts.knownMemoryTdVcpus[i] = r[13];
-    hosts.knownMemoryTdMiB[i] = r[14];
+  const line = new Float64Array(HOST_LINE_COLUMNS);
+  let row = 0;
+  let column = 0;
+  let start = 0;
+  let value = 0;
+  let digits = 0;
+  let decimals = -1; // -1: no decimal point
+  let plain = true;
+  let negative = false;
+  for (let i = 0; i <= text.length && n > 0; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 59;
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      digits++;
+      if (decimals >= 0) decimals++;
+    } else if (c === 45 && i === start) negative = true;
+    else if (c === 46 && decimals < 0) decimals = 0;
+    else if (c === 44 || c === 59) {
+      if (column === 6) {
+        // allocation_ratio
+        const ratio = plain && digits <= 15 ? (decimals > 0 ? value / 10 ** decimals : value) : Number(text.slice(start, i));
+        line[column] = negative && plain ? -ratio : ratio;
+      } else if (plain && decimals < 0 && digits > 0 && column < HOST_LINE_COLUMNS) line[column] = negative ? -value : value;
+      else throw new Error(`host line ${row}: not an integer in column ${column}: ${JSON.stringify(text.slice(start, i))}`);
+      value = 0;
+      digits = 0;
+      decimals = -1;
+      plain = true;
+      negative = false;
+      start = i + 1;
+      column++;
+      if (c === 59) {
+        if (column !== HOST_LINE_COLUMNS) throw new Error(`host line ${row}: ${column} values, expected ${HOST_LINE_COLUMNS}`);
+        hosts.id[row] = line[0]!;
+        hosts.platformId[row] = line[1]!;
+        hosts.moduleId[row] = line[2]!;
+        hosts.kernelId[row] = line[3]!;
+        hosts.presentCpus[row] = line[4]!;
+        hosts.guestKeyIds[row] = line[5]!;
+        hosts.allocationRatio[row] = line[6]!;
+        hosts.kvmIntelTdx[row] = line[7]!;
+        hosts.memoryMiB[row] = line[8] === -1 ? NaN : line[8]!;
+        hosts.reservedMemoryMiB[row] = line[9]!;
+        hosts.tdCount[row] = line[10]!;
+        hosts.allocatedVcpus[row] = line[11]!;
+        hosts.knownMemoryTdCount[row] = line[12]!;
+        hosts.knownMemoryTdVcpus[row] = line[13]!;
+        hosts.knownMemoryTdMiB[row] = line[14]!;
+        row++;
+        column = 0;
+      }
+    } else plain = false;
   }
-  return { modules, kernels, hosts };
+  return hosts;
 }
 
 /** The rule facts of one host in a (possibly changed) fleet. */

@@ -17,6 +17,7 @@ import {
   allocatedMemoryKiB,
   fitsUnderCap,
   hostCapacityWithStatus,
+  MAINLINE_TDX_BEHAVIOUR,
   largestAcceptedTdVcpus,
   migrationVersionsOverlap,
   noCapacity,
@@ -139,25 +140,33 @@ interface HostState {
   usage: HostUsage;
 }
 
+function blankState(): HostState {
+  const usage: HostUsage = { tdCount: 0, allocatedVcpus: 0, knownMemoryTdCount: 0, knownMemoryTdVcpus: 0, knownMemoryTdMiB: 0 };
+  return { moduleId: null, kernelId: 0, presentCpus: 0, kvmIntelTdx: false, memoryMiB: null, reservedMemoryMiB: 0, usage };
+}
+
 function stateOf(fleet: FleetColumns, i: number): HostState {
+  return readState(fleet, i, blankState());
+}
+
+/** Host i's facts as they are, written into `into` (the pass over every host reuses one). */
+function readState(fleet: FleetColumns, i: number, into: HostState): HostState {
   const h = fleet.hosts;
   const moduleId = h.moduleId[i]!;
   const memoryMiB = h.memoryMiB[i]!;
-  return {
-    moduleId: moduleId < 0 ? null : moduleId,
-    kernelId: h.kernelId[i]!,
-    presentCpus: h.presentCpus[i]!,
-    kvmIntelTdx: h.kvmIntelTdx[i] === 1,
-    memoryMiB: Number.isNaN(memoryMiB) ? null : memoryMiB,
-    reservedMemoryMiB: h.reservedMemoryMiB[i]!,
-    usage: {
-      tdCount: h.tdCount[i]!,
-      allocatedVcpus: h.allocatedVcpus[i]!,
-      knownMemoryTdCount: h.knownMemoryTdCount[i]!,
-      knownMemoryTdVcpus: h.knownMemoryTdVcpus[i]!,
-      knownMemoryTdMiB: h.knownMemoryTdMiB[i]!,
-    },
-  };
+  into.moduleId = moduleId < 0 ? null : moduleId;
+  into.kernelId = h.kernelId[i]!;
+  into.presentCpus = h.presentCpus[i]!;
+  into.kvmIntelTdx = h.kvmIntelTdx[i] === 1;
+  into.memoryMiB = Number.isNaN(memoryMiB) ? null : memoryMiB;
+  into.reservedMemoryMiB = h.reservedMemoryMiB[i]!;
+  const u = into.usage;
+  u.tdCount = h.tdCount[i]!;
+  u.allocatedVcpus = h.allocatedVcpus[i]!;
+  u.knownMemoryTdCount = h.knownMemoryTdCount[i]!;
+  u.knownMemoryTdVcpus = h.knownMemoryTdVcpus[i]!;
+  u.knownMemoryTdMiB = h.knownMemoryTdMiB[i]!;
+  return into;
 }
 
 /** The hosts the changes touch (by host id), each with its state after the changes. */
@@ -213,15 +222,16 @@ function touchedHosts(fleet: FleetColumns, changes: WhatIfChanges, changedTds: C
  * platform (whether the module supports it), kvm_intel.tdx, present CPUs and guest KeyIDs.
  */
 class StatusCache {
-  private readonly byKey = new Map<string, TdxStatus>();
+  // module (-1: none) -> kernel -> platform -> present CPUs and kvm_intel.tdx -> guest KeyIDs: no key built per host.
+  private readonly byModule = new Map<number, Map<number, Map<number, Map<number, Map<number, TdxStatus>>>>>();
   constructor(
     private readonly modules: Map<number, ModuleRecord>,
     private readonly kernels: Map<number, KernelRecord>,
   ) {}
 
   of(moduleId: number | null, kernelId: number, platformId: number, kvmIntelTdx: boolean, presentCpus: number, guestKeyIds: number): TdxStatus {
-    const key = `${moduleId}/${kernelId}/${platformId}/${kvmIntelTdx ? 1 : 0}/${presentCpus}/${guestKeyIds}`;
-    let status = this.byKey.get(key);
+    const byGuestKeyIds = level(level(level(level(this.byModule, moduleId ?? -1), kernelId), platformId), 2 * presentCpus + (kvmIntelTdx ? 1 : 0));
+    let status = byGuestKeyIds.get(guestKeyIds);
     if (status === undefined) {
       const module = moduleId === null ? null : (this.modules.get(moduleId) ?? null);
       status = tdxStatus({
@@ -232,10 +242,19 @@ class StatusCache {
         moduleSupportsPlatform: module?.platformIds.has(platformId) ?? false,
         kernel: this.kernels.get(kernelId)!,
       });
-      this.byKey.set(key, status);
+      byGuestKeyIds.set(guestKeyIds, status);
     }
     return status;
   }
+}
+
+function level<T>(map: Map<number, Map<number, T>>, key: number): Map<number, T> {
+  let next = map.get(key);
+  if (next === undefined) {
+    next = new Map();
+    map.set(key, next);
+  }
+  return next;
 }
 
 /** One side (before or after): the facts of modules and kernels, and how each host's status is cached. */
@@ -249,24 +268,25 @@ function sideOf(modules: Map<number, ModuleRecord>, kernels: Map<number, KernelR
   return { modules, kernels, statuses: new StatusCache(modules, kernels) };
 }
 
-/** The host's capacity on a side: hostCapacity() with the status shared among hosts of equal status facts. */
-function capacityOn(side: Side, fleet: FleetColumns, i: number, s: HostState): HostCapacity {
+/**
+ * The host's capacity on a side: hostCapacity() with the status shared among hosts of equal status
+ * facts. `facts` is scratch space, overwritten (the answer keeps no reference to it).
+ */
+function capacityOn(side: Side, fleet: FleetColumns, i: number, s: HostState, facts: HostFacts): HostCapacity {
   const h = fleet.hosts;
   const module = s.moduleId === null ? null : (side.modules.get(s.moduleId) ?? null);
   const platformId = h.platformId[i]!;
   const guestKeyIds = h.guestKeyIds[i]!;
   const status = side.statuses.of(s.moduleId, s.kernelId, platformId, s.kvmIntelTdx, s.presentCpus, guestKeyIds);
-  const facts: HostFacts = {
-    presentCpus: s.presentCpus,
-    guestKeyIds,
-    allocationRatio: h.allocationRatio[i]!,
-    kvmIntelTdx: s.kvmIntelTdx,
-    memoryMiB: s.memoryMiB,
-    reservedMemoryMiB: s.reservedMemoryMiB,
-    module,
-    moduleSupportsPlatform: module?.platformIds.has(platformId) ?? false,
-    kernel: side.kernels.get(s.kernelId)!,
-  };
+  facts.presentCpus = s.presentCpus;
+  facts.guestKeyIds = guestKeyIds;
+  facts.allocationRatio = h.allocationRatio[i]!;
+  facts.kvmIntelTdx = s.kvmIntelTdx;
+  facts.memoryMiB = s.memoryMiB;
+  facts.reservedMemoryMiB = s.reservedMemoryMiB;
+  facts.module = module;
+  facts.moduleSupportsPlatform = module?.platformIds.has(platformId) ?? false;
+  facts.kernel = side.kernels.get(s.kernelId)!;
   return hostCapacityWithStatus(status, facts, s.usage);
 }
 
@@ -499,9 +519,22 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     const capBefore = new Int32Array(n);
     const capAfter = new Int32Array(n);
     const impacts: { i: number; before: HostCapacity; after: HostCapacity }[] = [];
+    // Scratch space for the pass: one state and one facts object, overwritten host after host.
+    const s = blankState();
+    const facts: HostFacts = {
+      presentCpus: 0,
+      guestKeyIds: 0,
+      allocationRatio: 1,
+      kvmIntelTdx: false,
+      memoryMiB: null,
+      reservedMemoryMiB: 0,
+      module: null,
+      moduleSupportsPlatform: false,
+      kernel: { kvmMaxVcpus: 0, ...MAINLINE_TDX_BEHAVIOUR },
+    };
     for (let i = 0; i < n; i++) {
-      const s = stateOf(fleet, i);
-      const b = capacityOn(before, fleet, i, s);
+      readState(fleet, i, s);
+      const b = capacityOn(before, fleet, i, s, facts);
       addCapacity(capacityBefore, b);
       targetFactsOf(before, i, s, b, targetsBefore);
       capBefore[i] = b.kvmCapMaxVcpus ?? -1;
@@ -514,7 +547,7 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
         capAfter[i] = capBefore[i]!;
         continue;
       }
-      const a = capacityOn(after, fleet, i, sAfter);
+      const a = capacityOn(after, fleet, i, sAfter, facts);
       addCapacity(capacityAfter, a);
       targetFactsOf(after, i, sAfter, a, targetsAfter);
       capAfter[i] = a.kvmCapMaxVcpus ?? -1;
