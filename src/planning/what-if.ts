@@ -92,6 +92,12 @@ export interface TdImpact {
   capAfter: number | null;
 }
 
+/** A list read page by page (a whatIf list too long to keep whole in memory is read from SQL). */
+export interface PagedList<T> {
+  count: number;
+  page(first: number, offset: number): Promise<T[]>;
+}
+
 export interface WhatIfResult {
   hostsLosingTdx: HostImpact[];
   /** R1 v2: hosts whose kvm_intel loads now and would fail to load. */
@@ -100,8 +106,8 @@ export interface WhatIfResult {
   /** TDX enabled before and after, with another effective cap. */
   hostsWithNewCap: HostImpact[];
   /** Placed TDs that fit where they run now and would not after (R5, last sentence). */
-  tdsNoLongerFitting: TdImpact[];
-  tdsLeftWithoutMigrationTarget: { count: number; page(first: number, offset: number): Promise<TdImpact[]> };
+  tdsNoLongerFitting: PagedList<TdImpact>;
+  tdsLeftWithoutMigrationTarget: PagedList<TdImpact>;
   capacityBefore: CapacityTotals;
   capacityAfter: CapacityTotals;
 }
@@ -577,28 +583,26 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
       return { host: { id, hostname: hostnames.get(id)! }, before: b, after: a };
     };
 
-    // TDs that fit where they run and would not: only hosts whose cap went down or disappeared.
+    // TDs that fit where they run and would not: only on hosts whose cap went down or disappeared.
+    // Counted here by (cap before, cap after, vCPUs); the TDs themselves are read a page at a time.
     const shrunk = impacts.filter(({ i }) => capBefore[i]! >= 0 && (capAfter[i]! < 0 || capAfter[i]! < capBefore[i]!)).map(({ i }) => i);
-    const broken = shrunk.length
-      ? await client.query<{ id: number; name: string; vcpus: number; host_id: number; hostname: string }>(
-          `SELECT t.id, t.name, t.vcpus, t.host_id, h.hostname
+    const shrunkHosts = {
+      ids: shrunk.map((i) => fleet.hosts.id[i]!),
+      capsBefore: shrunk.map((i) => capOf(capBefore, i)),
+      capsAfter: shrunk.map((i) => capOf(capAfter, i)),
+    };
+    const brokenGroups = shrunk.length
+      ? await client.query<{ cap_before: number; cap_after: number | null; vcpus: number; n: number }>(
+          `SELECT s.cap_before, s.cap_after, t.vcpus, count(*)::int AS n
            FROM unnest($1::int[], $2::int[], $3::int[]) AS s(host_id, cap_before, cap_after)
-           JOIN td t ON t.host_id = s.host_id JOIN host h ON h.id = s.host_id
+           JOIN td t ON t.host_id = s.host_id
            WHERE t.vcpus <= s.cap_before AND (s.cap_after IS NULL OR t.vcpus > s.cap_after)
-           ORDER BY t.id`,
-          [shrunk.map((i) => fleet.hosts.id[i]!), shrunk.map((i) => capOf(capBefore, i)), shrunk.map((i) => capOf(capAfter, i))],
+           GROUP BY 1, 2, 3`,
+          [shrunkHosts.ids, shrunkHosts.capsBefore, shrunkHosts.capsAfter],
         )
       : { rows: [] };
-    const tdsNoLongerFitting = broken.rows
-      // the rules have the last word: the SQL above only narrows the rows down
-      .filter((t) => {
-        const i = indexOfHost(fleet, t.host_id);
-        return fitsUnderCap(capOf(capBefore, i), t.vcpus) && !fitsUnderCap(capOf(capAfter, i), t.vcpus);
-      })
-      .map((t) => {
-        const i = indexOfHost(fleet, t.host_id);
-        return { id: t.id, name: t.name, vcpus: t.vcpus, hostname: t.hostname, capBefore: capOf(capBefore, i), capAfter: capOf(capAfter, i) };
-      });
+    // the rules have the last word: the SQL above only narrows the TDs down
+    const broken = brokenGroups.rows.filter((g) => fitsUnderCap(g.cap_before, g.vcpus) && !fitsUnderCap(g.cap_after, g.vcpus));
 
     // Migratable placed TDs, grouped by host and size: a group loses its targets as a whole. Only
     // TDs larger than strandingBound() can lose them, so the rest are not even read. TDs whose memory
@@ -637,7 +641,8 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
       hostsLosingKvm: lists.hostsLosingKvm.map(impactOf),
       hostsGainingTdx: lists.hostsGainingTdx.map(impactOf),
       hostsWithNewCap: lists.hostsWithNewCap.map(impactOf),
-      tdsNoLongerFitting,
+      shrunkHosts,
+      broken,
       stranded,
       strandedChanged,
       changedIds,
@@ -649,7 +654,8 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
       },
     };
   });
-  const { stranded, strandedChanged, changedIds, capsOfHost } = answer;
+  const { shrunkHosts, broken, stranded, strandedChanged, changedIds, capsOfHost } = answer;
+  const brokenCount = broken.reduce((n, g) => n + g.n, 0);
   const strandedCount = stranded.reduce((n, g) => n + g.n, 0) + strandedChanged.length;
 
   return {
@@ -657,7 +663,32 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     hostsLosingKvm: answer.hostsLosingKvm,
     hostsGainingTdx: answer.hostsGainingTdx,
     hostsWithNewCap: answer.hostsWithNewCap,
-    tdsNoLongerFitting: answer.tdsNoLongerFitting,
+    tdsNoLongerFitting: {
+      count: brokenCount,
+      async page(first, offset) {
+        if (brokenCount === 0 || first === 0) return [];
+        const { rows } = await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number; hostname: string }>(
+          `SELECT t.id, t.name, t.vcpus, t.host_id, h.hostname
+           FROM unnest($1::int[], $2::int[], $3::int[]) AS s(host_id, cap_before, cap_after)
+           JOIN unnest($4::int[], $5::int[], $6::int[]) AS g(cap_before, cap_after, vcpus)
+             ON g.cap_before = s.cap_before AND g.cap_after IS NOT DISTINCT FROM s.cap_after
+           JOIN td t ON t.host_id = s.host_id AND t.vcpus = g.vcpus
+           JOIN host h ON h.id = s.host_id
+           ORDER BY t.id LIMIT $7 OFFSET $8`,
+          [
+            shrunkHosts.ids,
+            shrunkHosts.capsBefore,
+            shrunkHosts.capsAfter,
+            broken.map((g) => g.cap_before),
+            broken.map((g) => g.cap_after),
+            broken.map((g) => g.vcpus),
+            first,
+            offset,
+          ],
+        );
+        return rows.map((t) => ({ id: t.id, name: t.name, vcpus: t.vcpus, hostname: t.hostname, ...capsOfHost(t.host_id) }));
+      },
+    },
     tdsLeftWithoutMigrationTarget: {
       count: strandedCount,
       async page(first, offset) {
