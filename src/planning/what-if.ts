@@ -338,30 +338,49 @@ interface TargetIndex {
   importers: Map<number, ModuleTargets[]>;
 }
 
-function targetIndex(side: Side, facts: TargetFacts): TargetIndex {
+/**
+ * The index of one side. `same`: modules whose hosts are the same, with the same thresholds and
+ * rooms, as in `previous` (no change touches the module or any of its hosts): their lists are reused.
+ */
+function targetIndex(side: Side, facts: TargetFacts, previous?: { index: TargetIndex; same: (moduleId: number) => boolean }): TargetIndex {
   const n = facts.moduleId.length;
-  const members = new Map<number, number[]>();
-  for (const m of side.modules.values()) if (m.migration) members.set(m.id, []);
-  for (let i = 0; i < n; i++) members.get(facts.moduleId[i]!)?.push(i);
   const byModule = new Map<number, ModuleTargets>();
-  for (const [moduleId, list] of members) {
-    // Sorted by threshold descending through one numeric sort of packed keys (threshold, index).
-    let max = 0;
-    for (const i of list) max = Math.max(max, facts.threshold[i]!);
-    const keys = new Float64Array(list.length);
-    for (let j = 0; j < list.length; j++) keys[j] = (max - facts.threshold[list[j]!]!) * n + list[j]!;
-    keys.sort();
-    const hosts = new Int32Array(list.length);
-    const thresholds = new Int32Array(list.length);
-    const bestRoom = new Float64Array(list.length);
-    const bestHost = new Int32Array(list.length);
-    const secondRoom = new Float64Array(list.length);
+  const members = new Map<number, number>();
+  for (const m of side.modules.values()) {
+    if (!m.migration) continue;
+    const reused = previous?.same(m.id) ? previous.index.byModule.get(m.id) : undefined;
+    if (reused) byModule.set(m.id, reused);
+    else members.set(m.id, 0);
+  }
+  // Counted, then placed by threshold descending (a counting sort; ties by host order).
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const count = members.get(facts.moduleId[i]!);
+    if (count === undefined) continue;
+    members.set(facts.moduleId[i]!, count + 1);
+    max = Math.max(max, facts.threshold[i]!);
+  }
+  const lists = new Map<number, { hosts: Int32Array; next: Int32Array }>();
+  for (const [moduleId, count] of members) lists.set(moduleId, { hosts: new Int32Array(count), next: new Int32Array(max + 2) });
+  for (let i = 0; i < n; i++) {
+    const list = lists.get(facts.moduleId[i]!);
+    if (list) list.next[max - facts.threshold[i]! + 1]! += 1;
+  }
+  for (const list of lists.values()) for (let t = 1; t < list.next.length; t++) list.next[t]! += list.next[t - 1]!;
+  for (let i = 0; i < n; i++) {
+    const list = lists.get(facts.moduleId[i]!);
+    if (list) list.hosts[list.next[max - facts.threshold[i]!]!++] = i;
+  }
+  for (const [moduleId, { hosts }] of lists) {
+    const thresholds = new Int32Array(hosts.length);
+    const bestRoom = new Float64Array(hosts.length);
+    const bestHost = new Int32Array(hosts.length);
+    const secondRoom = new Float64Array(hosts.length);
     let best = -Infinity;
     let bestAt = -1;
     let second = -Infinity;
-    for (let j = 0; j < list.length; j++) {
-      const i = keys[j]! % n;
-      hosts[j] = i;
+    for (let j = 0; j < hosts.length; j++) {
+      const i = hosts[j]!;
       thresholds[j] = facts.threshold[i]!;
       const room = facts.roomKiB[i]!;
       if (room > best) {
@@ -608,7 +627,13 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     // TDs larger than strandingBound() can lose them, so the rest are not even read. TDs whose memory
     // the changes set are judged one by one, with their memory before and after.
     const indexBefore = targetIndex(before, targetsBefore);
-    const indexAfter = targetIndex(after, targetsAfter);
+    // A module's list after is its list before unless a change touches the module or one of its hosts.
+    const touchedModules = new Set(changes.modules.map((c) => c.moduleId));
+    for (const { i } of impacts) {
+      touchedModules.add(targetsBefore.moduleId[i]!);
+      touchedModules.add(targetsAfter.moduleId[i]!);
+    }
+    const indexAfter = targetIndex(after, targetsAfter, { index: indexBefore, same: (moduleId) => !touchedModules.has(moduleId) });
     const bound = strandingBound(indexBefore, indexAfter);
     const changedIds = changedTds.map((t) => t.id);
     const groups =
