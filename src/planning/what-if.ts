@@ -604,17 +604,23 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
 
     // TDs that fit where they run and would not: only on hosts whose cap went down or disappeared.
     // Counted here by (cap before, cap after, vCPUs); the TDs themselves are read a page at a time.
+    // A few hosts' TDs through td_host_id_id_idx (OFFSET 0 keeps the planner from hashing all of td:
+    // it cannot tell how few hosts the arrays hold); many hosts' by a join it plans.
     const shrunk = impacts.filter(({ i }) => capBefore[i]! >= 0 && (capAfter[i]! < 0 || capAfter[i]! < capBefore[i]!)).map(({ i }) => i);
     const shrunkHosts = {
       ids: shrunk.map((i) => fleet.hosts.id[i]!),
       capsBefore: shrunk.map((i) => capOf(capBefore, i)),
       capsAfter: shrunk.map((i) => capOf(capAfter, i)),
     };
+    const tdsOfShrunkHosts =
+      shrunk.length <= n / 20
+        ? 'CROSS JOIN LATERAL (SELECT td.id, td.name, td.vcpus FROM td WHERE td.host_id = s.host_id OFFSET 0) t'
+        : 'JOIN td t ON t.host_id = s.host_id';
     const brokenGroups = shrunk.length
       ? await client.query<{ cap_before: number; cap_after: number | null; vcpus: number; n: number }>(
           `SELECT s.cap_before, s.cap_after, t.vcpus, count(*)::int AS n
            FROM unnest($1::int[], $2::int[], $3::int[]) AS s(host_id, cap_before, cap_after)
-           JOIN td t ON t.host_id = s.host_id
+           ${tdsOfShrunkHosts}
            WHERE t.vcpus <= s.cap_before AND (s.cap_after IS NULL OR t.vcpus > s.cap_after)
            GROUP BY 1, 2, 3`,
           [shrunkHosts.ids, shrunkHosts.capsBefore, shrunkHosts.capsAfter],
@@ -636,17 +642,34 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
     const indexAfter = targetIndex(after, targetsAfter, { index: indexBefore, same: (moduleId) => !touchedModules.has(moduleId) });
     const bound = strandingBound(indexBefore, indexAfter);
     const changedIds = changedTds.map((t) => t.id);
-    const groups =
-      bound === null
-        ? { rows: [] }
-        : await client.query<{ host_id: number; vcpus: number; memory_mib: number | null; n: number }>(
-            `SELECT host_id, vcpus, memory_mib, count(*)::int AS n FROM td
-             WHERE migratable AND host_id IS NOT NULL AND NOT (id = ANY($3::int[]))
-               AND (vcpus > $1 OR (memory_mib IS NOT NULL AND memory_mib > $2))
-             GROUP BY host_id, vcpus, memory_mib`,
-            // An unbounded memory (every host of an index of unknown memory) reads no TD for its memory.
-            [bound.vcpus, Math.min(bound.memoryMiB, 2 ** 31 - 1), changedIds],
-          );
+    // Only hosts holding such TDs at all are read: a TD's vCPUs are at most its host's allocated
+    // vCPUs, and its known memory at most its host's sum of known memory (usage columns of this
+    // snapshot). When few hosts qualify, their TDs are read through td_host_id_id_idx; else td is scanned.
+    let groups: { rows: { host_id: number; vcpus: number; memory_mib: number | null; n: number }[] } = { rows: [] };
+    if (bound !== null) {
+      const { vcpus, memoryMiB } = bound;
+      const h = fleet.hosts;
+      const holding: number[] = [];
+      for (let i = 0; i < n; i++) if (h.allocatedVcpus[i]! > vcpus || h.knownMemoryTdMiB[i]! > memoryMiB) holding.push(h.id[i]!);
+      // An unbounded memory (every host of an index of unknown memory) reads no TD for its memory.
+      const params = [vcpus, Math.min(memoryMiB, 2 ** 31 - 1), changedIds];
+      const wanted = 'migratable AND NOT (id = ANY($3::int[])) AND (vcpus > $1 OR (memory_mib IS NOT NULL AND memory_mib > $2))';
+      if (holding.length === 0) groups = { rows: [] };
+      else if (holding.length <= n / 20)
+        groups = await client.query(
+          `SELECT host_id, vcpus, memory_mib, count(*)::int AS n
+           FROM unnest($4::int[]) AS s(holding_id)
+           CROSS JOIN LATERAL (SELECT * FROM td WHERE td.host_id = s.holding_id OFFSET 0) t
+           WHERE ${wanted}
+           GROUP BY host_id, vcpus, memory_mib`,
+          [...params, holding],
+        );
+      else
+        groups = await client.query(
+          `SELECT host_id, vcpus, memory_mib, count(*)::int AS n FROM td WHERE host_id IS NOT NULL AND ${wanted} GROUP BY host_id, vcpus, memory_mib`,
+          params,
+        );
+    }
     const stranded = groups.rows.filter((g) => {
       const i = indexOfHost(fleet, g.host_id);
       const size = { vcpus: g.vcpus, memoryMiB: g.memory_mib };
@@ -667,6 +690,7 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
       hostsGainingTdx: lists.hostsGainingTdx.map(impactOf),
       hostsWithNewCap: lists.hostsWithNewCap.map(impactOf),
       shrunkHosts,
+      tdsOfShrunkHosts,
       broken,
       stranded,
       strandedChanged,
@@ -679,7 +703,7 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
       },
     };
   });
-  const { shrunkHosts, broken, stranded, strandedChanged, changedIds, capsOfHost } = answer;
+  const { shrunkHosts, tdsOfShrunkHosts, broken, stranded, strandedChanged, changedIds, capsOfHost } = answer;
   const brokenCount = broken.reduce((n, g) => n + g.n, 0);
   const strandedCount = stranded.reduce((n, g) => n + g.n, 0) + strandedChanged.length;
 
@@ -693,11 +717,11 @@ export async function whatIf(db: Database, changes: WhatIfChanges): Promise<What
       async page(first, offset) {
         if (brokenCount === 0 || first === 0) return [];
         const { rows } = await db.pool.query<{ id: number; name: string; vcpus: number; host_id: number; hostname: string }>(
-          `SELECT t.id, t.name, t.vcpus, t.host_id, h.hostname
+          `SELECT t.id, t.name, t.vcpus, s.host_id, h.hostname
            FROM unnest($1::int[], $2::int[], $3::int[]) AS s(host_id, cap_before, cap_after)
+           ${tdsOfShrunkHosts}
            JOIN unnest($4::int[], $5::int[], $6::int[]) AS g(cap_before, cap_after, vcpus)
-             ON g.cap_before = s.cap_before AND g.cap_after IS NOT DISTINCT FROM s.cap_after
-           JOIN td t ON t.host_id = s.host_id AND t.vcpus = g.vcpus
+             ON g.cap_before = s.cap_before AND g.cap_after IS NOT DISTINCT FROM s.cap_after AND g.vcpus = t.vcpus
            JOIN host h ON h.id = s.host_id
            ORDER BY t.id LIMIT $7 OFFSET $8`,
           [
