@@ -551,14 +551,26 @@ async function main(): Promise<void> {
       graphql: () =>
         gql(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
         hostsLosingTdx { totalCount } hostsWithNewCap { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } capacityDelta { tdSlots schedulableVcpus } } }`),
+      // For this one change: the module's TDX-enabled hosts, whether each loses TDX (R1 under
+      // PRESENT_CPUS: 512 < present CPUs) and its cap after (R3), then every count and sum asked.
       baseline: sql(
-        `SELECT count(*) FILTER (WHERE k.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < h.present_cpus) AS losing,
-          (SELECT count(*) FROM td t JOIN host_capacity c2 ON c2.host_id = t.host_id JOIN kernel k2 ON k2.id = c2.kernel_id
-            WHERE c2.module_id = $1 AND c2.tdx_enabled AND ((k2.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < c2.present_cpus) OR t.vcpus > LEAST(k2.kvm_max_vcpus, 512))) AS broken
-        FROM host h JOIN kernel k ON k.id = h.kernel_id JOIN host_capacity c ON c.host_id = h.id WHERE c.module_id = $1 AND c.tdx_enabled`,
+        `WITH h AS (
+          SELECT c.host_id, c.kvm_cap_max_vcpus AS cap_before, GREATEST(0, c.free_key_ids) AS free_key_ids, c.schedulable_vcpus,
+            (k.tdx_vcpu_policy = 'PRESENT_CPUS' AND 512 < c.present_cpus) AS loses,
+            LEAST(k.kvm_max_vcpus, CASE k.tdx_vcpu_policy WHEN 'PRESENT_CPUS' THEN c.present_cpus ELSE 512 END) AS cap_after
+          FROM host_capacity c JOIN kernel k ON k.id = c.kernel_id
+          WHERE c.module_id = $1 AND c.tdx_enabled)
+        SELECT count(*) FILTER (WHERE loses) AS losing,
+          count(*) FILTER (WHERE NOT loses AND cap_after <> cap_before) AS new_cap,
+          -coalesce(sum(free_key_ids) FILTER (WHERE loses), 0) AS td_slots_delta,
+          -coalesce(sum(schedulable_vcpus) FILTER (WHERE loses), 0) AS schedulable_vcpus_delta,
+          (SELECT count(*) FROM h JOIN td t ON t.host_id = h.host_id
+            WHERE t.vcpus <= h.cap_before AND (h.loses OR t.vcpus > h.cap_after)) AS broken
+        FROM h`,
         [module.id],
       ),
-      baselineNote: 'hosts losing TDX and TDs no longer fitting for this one change (no migration targets, no capacity delta)',
+      baselineNote:
+        'for this one change, in one statement: hosts losing TDX, hosts with a new cap, TDs no longer fitting, the tdSlots and schedulableVcpus deltas (not the TDs left without a migration target)',
     },
   ];
 

@@ -66,6 +66,13 @@ export interface HostFacts {
   reservedMemoryMiB: number;
 }
 
+/**
+ * The facts R1 (TDX status and its reasons) and R3 (the cap) read, and no others: the TDX status
+ * functions below take only these, so two hosts that agree on them have the same status, whatever
+ * their memory, ratio or usage. What-if evaluates each such combination once (src/planning/what-if.ts).
+ */
+export type TdxStatusFacts = Pick<HostFacts, 'presentCpus' | 'guestKeyIds' | 'module' | 'moduleSupportsPlatform' | 'kernel' | 'kvmIntelTdx'>;
+
 export interface HostUsage {
   /** TDs placed on the host (each holds one guest KeyID). */
   tdCount: number;
@@ -139,7 +146,7 @@ export interface TdxDisabledReason extends Problem<TdxDisabledReasonCode> {
 }
 
 /** The stage 0 conditions (R1 v2), each with its message; empty when the kernel reaches stage 1. */
-function stage0Failures(host: HostFacts): Problem<TdxDisabledReasonCode>[] {
+function stage0Failures(host: TdxStatusFacts): Problem<TdxDisabledReasonCode>[] {
   const failures: Problem<TdxDisabledReasonCode>[] = [];
   // vt_init() calls tdx_bringup() only with kvm_intel.tdx=1.
   if (!host.kvmIntelTdx) failures.push({ code: 'TDX_NOT_REQUESTED', message: 'kvm_intel.tdx=0: TDX is not requested' });
@@ -157,7 +164,7 @@ function stage0Failures(host: HostFacts): Problem<TdxDisabledReasonCode>[] {
 }
 
 /** The stage 1 conditions (R1 v2) of a present module: module initialisation, then KVM's checks. */
-function stage1Failures(module: ModuleFacts, host: HostFacts): Problem<TdxDisabledReasonCode>[] {
+function stage1Failures(module: ModuleFacts, host: TdxStatusFacts): Problem<TdxDisabledReasonCode>[] {
   const failures: Problem<TdxDisabledReasonCode>[] = [];
   const strict = host.kernel.moduleMetadata === 'STRICT';
   // check_features(): "frame pointer (RBP) clobber bug present, upgrade TDX module".
@@ -191,7 +198,7 @@ function stage1Failures(module: ModuleFacts, host: HostFacts): Problem<TdxDisabl
  * is loaded) fail kvm_intel's load on a FAIL_KVM_LOAD kernel, unless a stage 0 condition already
  * stopped the bring-up quietly before stage 1.
  */
-export function tdxDisabledReasons(host: HostFacts): TdxDisabledReason[] {
+export function tdxDisabledReasons(host: TdxStatusFacts): TdxDisabledReason[] {
   const stage0 = stage0Failures(host);
   const stage1 = host.module === null ? [] : stage1Failures(host.module, host);
   const stage1Effect: TdxDisabledEffect = host.kernel.tdxInitFailure === 'FAIL_KVM_LOAD' && stage0.length === 0 ? 'KVM_LOAD_FAILS' : 'TDX_DISABLED';
@@ -199,7 +206,7 @@ export function tdxDisabledReasons(host: HostFacts): TdxDisabledReason[] {
 }
 
 /** R1 v2: kvm_intel loads (and so any VM runs) iff no condition has effect KVM_LOAD_FAILS. */
-export function kvmLoads(host: HostFacts): boolean {
+export function kvmLoads(host: TdxStatusFacts): boolean {
   return kvmLoadsDespite(tdxDisabledReasons(host));
 }
 
@@ -208,7 +215,7 @@ function kvmLoadsDespite(reasons: readonly TdxDisabledReason[]): boolean {
 }
 
 /** R1: TDX is enabled iff no condition fails. */
-export function tdxEnabled(host: HostFacts): boolean {
+export function tdxEnabled(host: TdxStatusFacts): boolean {
   return tdxDisabledReasons(host).length === 0;
 }
 
@@ -242,13 +249,13 @@ export function policyCap(kernel: KernelFacts, presentCpus: number, module: Pick
   return { value, limitedBy: candidates.filter(([, v]) => v === value).map(([factor]) => factor) };
 }
 
-function capWhenEnabled(host: HostFacts, reasons: readonly TdxDisabledReason[]): KvmCap | null {
+function capWhenEnabled(host: TdxStatusFacts, reasons: readonly TdxDisabledReason[]): KvmCap | null {
   if (host.module === null || reasons.length > 0) return null;
   return policyCap(host.kernel, host.presentCpus, host.module);
 }
 
 /** R3: the effective KVM_CAP_MAX_VCPUS of a TD on the host; null when TDX is disabled (R1). */
-export function kvmCapMaxVcpus(host: HostFacts): KvmCap | null {
+export function kvmCapMaxVcpus(host: TdxStatusFacts): KvmCap | null {
   return capWhenEnabled(host, tdxDisabledReasons(host));
 }
 
@@ -348,9 +355,27 @@ function hostMemory(host: HostFacts, usage: HostUsage, tdxOn: boolean): HostMemo
   };
 }
 
-export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
+/** R1 and R3 of a host: its reasons (none: TDX enabled) and its cap. Depends on TdxStatusFacts only. */
+export interface TdxStatus {
+  reasons: TdxDisabledReason[];
+  cap: KvmCap | null;
+}
+
+export function tdxStatus(host: TdxStatusFacts): TdxStatus {
   const reasons = tdxDisabledReasons(host);
-  const cap = capWhenEnabled(host, reasons);
+  return { reasons, cap: capWhenEnabled(host, reasons) };
+}
+
+export function hostCapacity(host: HostFacts, usage: HostUsage): HostCapacity {
+  return hostCapacityWithStatus(tdxStatus(host), host, usage);
+}
+
+/**
+ * hostCapacity() with the host's tdxStatus() already known (what-if shares one status among the
+ * hosts of equal TdxStatusFacts). The status's arrays are shared, not copied: never mutate them.
+ */
+export function hostCapacityWithStatus(status: TdxStatus, host: HostFacts, usage: HostUsage): HostCapacity {
+  const { reasons, cap } = status;
   const schedulable = schedulableVcpus(host);
   const memory = hostMemory(host, usage, reasons.length === 0);
   return {
@@ -394,7 +419,14 @@ export interface CapacityTotals {
 }
 
 export function capacityTotals(capacities: Iterable<HostCapacity>): CapacityTotals {
-  const totals: CapacityTotals = {
+  const totals = noCapacity();
+  for (const c of capacities) addCapacity(totals, c);
+  return totals;
+}
+
+/** Capacity totals of no host. */
+export function noCapacity(): CapacityTotals {
+  return {
     tdxEnabledHosts: 0,
     kvmLoadFailingHosts: 0,
     tdSlots: 0,
@@ -404,18 +436,19 @@ export function capacityTotals(capacities: Iterable<HostCapacity>): CapacityTota
     allocatedMemoryMiB: 0,
     freeMemoryMiB: 0,
   };
-  for (const c of capacities) {
-    if (!c.kvmLoads) totals.kvmLoadFailingHosts += 1;
-    if (!c.tdxEnabled) continue;
-    totals.tdxEnabledHosts += 1;
-    totals.tdSlots += c.freeKeyIds;
-    totals.schedulableVcpus += c.schedulableVcpus;
-    totals.freeVcpus += c.freeVcpus;
-    totals.tdMemoryMiB += c.tdMemoryMiB ?? 0;
-    totals.allocatedMemoryMiB += c.allocatedMemoryMiB ?? 0;
-    totals.freeMemoryMiB += c.freeMemoryMiB ?? 0;
-  }
-  return totals;
+}
+
+/** Adds one host's capacity to totals (capacityTotals, one host at a time). */
+export function addCapacity(totals: CapacityTotals, c: HostCapacity): void {
+  if (!c.kvmLoads) totals.kvmLoadFailingHosts += 1;
+  if (!c.tdxEnabled) return;
+  totals.tdxEnabledHosts += 1;
+  totals.tdSlots += c.freeKeyIds;
+  totals.schedulableVcpus += c.schedulableVcpus;
+  totals.freeVcpus += c.freeVcpus;
+  totals.tdMemoryMiB += c.tdMemoryMiB ?? 0;
+  totals.allocatedMemoryMiB += c.allocatedMemoryMiB ?? 0;
+  totals.freeMemoryMiB += c.freeMemoryMiB ?? 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,9 +525,13 @@ export function largestAcceptedTdVcpus(c: HostCapacity): number {
  * are within the host's cap. Its KeyID and vCPUs are already in the host's usage, so KeyIDs and
  * the allocation ratio are not checked again (that would count the TD twice).
  */
-export function fitsWhereItRuns(host: HostFacts, vcpus: number): boolean {
-  const cap = kvmCapMaxVcpus(host);
-  return cap !== null && vcpus <= cap.value;
+export function fitsWhereItRuns(host: TdxStatusFacts, vcpus: number): boolean {
+  return fitsUnderCap(kvmCapMaxVcpus(host)?.value ?? null, vcpus);
+}
+
+/** fitsWhereItRuns() with the host's cap known (null: TDX disabled). */
+export function fitsUnderCap(kvmCapMaxVcpus: number | null, vcpus: number): boolean {
+  return kvmCapMaxVcpus !== null && vcpus <= kvmCapMaxVcpus;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import { capacityTotals, type CapacityTotals, type HostCapacity } from '../capac
 import type { Database } from '../db/client.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { resolveChanges, storedChanges } from './scenario-changes.js';
-import { whatIf, type TdImpact, type WhatIfResult } from './what-if.js';
+import { whatIf, type PagedList, type TdImpact, type WhatIfResult } from './what-if.js';
+
+export type { PagedList };
 
 /** A host in a whatIf list: what the GraphQL type reads of it. */
 export interface HostImpactView {
@@ -18,27 +20,21 @@ export interface HostImpactView {
   after: HostCapacity;
 }
 
-/** A list read page by page (a whatIf list too long to keep whole in memory is read from SQL). */
-export interface PagedList<T> {
-  count: number;
-  page(first: number, offset: number): Promise<T[]>;
-}
-
 export const HOST_LISTS = ['hostsLosingTdx', 'hostsLosingKvm', 'hostsGainingTdx', 'hostsWithNewCap'] as const;
-export const TD_LISTS = ['tdsNoLongerFitting'] as const;
-export const PAGED_TD_LISTS = ['tdsLeftWithoutMigrationTarget'] as const;
+/** Every TD list is read page by page (a live answer reads only the page asked for from SQL). */
+export const PAGED_TD_LISTS = ['tdsNoLongerFitting', 'tdsLeftWithoutMigrationTarget'] as const;
 export type HostListName = (typeof HOST_LISTS)[number];
-export type TdListName = (typeof TD_LISTS)[number] | (typeof PAGED_TD_LISTS)[number];
+export type TdListName = (typeof PAGED_TD_LISTS)[number];
 export type ImpactListName = HostListName | TdListName;
 
 /** Every list of an answer, with what its items are. */
 export const IMPACT_LISTS: readonly { name: ImpactListName; kind: 'HOST' | 'TD' }[] = [
   ...HOST_LISTS.map((name) => ({ name, kind: 'HOST' as const })),
-  ...[...TD_LISTS, ...PAGED_TD_LISTS].map((name) => ({ name, kind: 'TD' as const })),
+  ...PAGED_TD_LISTS.map((name) => ({ name, kind: 'TD' as const })),
 ];
 
 /** A whatIf answer, live (WhatIfResult) or stored: what the GraphQL `WhatIf` type serves. */
-export type ImpactView = { [K in HostListName]: HostImpactView[] } & { [K in (typeof TD_LISTS)[number]]: TdImpact[] } & {
+export type ImpactView = { [K in HostListName]: HostImpactView[] } & {
   [K in (typeof PAGED_TD_LISTS)[number]]: PagedList<TdImpact>;
 } & { capacityBefore: CapacityTotals; capacityAfter: CapacityTotals };
 
@@ -60,7 +56,7 @@ async function allOf<T>(list: T[] | PagedList<T>): Promise<T[]> {
 export async function storeImpact(view: ImpactView): Promise<StoredImpact> {
   const hostItem = (h: HostImpactView): HostImpactView => ({ host: { hostname: h.host.hostname }, before: h.before, after: h.after });
   const hosts = Object.fromEntries(HOST_LISTS.map((name) => [name, view[name].map(hostItem)])) as { [K in HostListName]: HostImpactView[] };
-  const tds = Object.fromEntries(await Promise.all([...TD_LISTS, ...PAGED_TD_LISTS].map(async (name) => [name, await allOf(view[name])]))) as {
+  const tds = Object.fromEntries(await Promise.all(PAGED_TD_LISTS.map(async (name) => [name, await allOf(view[name])]))) as {
     [K in TdListName]: TdImpact[];
   };
   return { ...hosts, ...tds, capacityBefore: view.capacityBefore, capacityAfter: view.capacityAfter };
@@ -72,13 +68,12 @@ const pagedOf = <T>(items: T[]): PagedList<T> => ({ count: items.length, page: a
 export function storedImpactView(json: unknown): ImpactView {
   const o = json as Partial<StoredImpact>;
   const hosts = Object.fromEntries(HOST_LISTS.map((name) => [name, o[name] ?? []])) as { [K in HostListName]: HostImpactView[] };
-  const tds = Object.fromEntries(TD_LISTS.map((name) => [name, o[name] ?? []])) as { [K in (typeof TD_LISTS)[number]]: TdImpact[] };
   const paged = Object.fromEntries(PAGED_TD_LISTS.map((name) => [name, pagedOf(o[name] ?? [])])) as {
     [K in (typeof PAGED_TD_LISTS)[number]]: PagedList<TdImpact>;
   };
   // Figures added after the answer was stored read as 0.
   const zero: CapacityTotals = capacityTotals([]);
-  return { ...hosts, ...tds, ...paged, capacityBefore: { ...zero, ...o.capacityBefore }, capacityAfter: { ...zero, ...o.capacityAfter } };
+  return { ...hosts, ...paged, capacityBefore: { ...zero, ...o.capacityBefore }, capacityAfter: { ...zero, ...o.capacityAfter } };
 }
 
 /** The hostnames or TD names of one list. */

@@ -2,7 +2,7 @@
 // against brute force over the pure rules (the SQL and the what-if shortcuts must not change answers).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fitsWhereItRuns, hostCapacity, migrationBlockers, moduleFloor, maxLogicalCpus, type HostFacts } from '../../src/capacity/rules.js';
+import { capacityTotals, fitsWhereItRuns, hostCapacity, migrationBlockers, moduleFloor, maxLogicalCpus, type HostFacts } from '../../src/capacity/rules.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
 import { importDocument } from '../support/import.js';
@@ -221,7 +221,10 @@ describe('N2 what-if', () => {
     fc.record({
       module: fc.nat(doc.modules.length - 1),
       maxVcpusPerTd: fc.option(fc.constantFrom(64, 256, 512, 576, 1024), { nil: null }),
+      // R7: control pages move every footprint on the module's hosts (and so memory rooms).
+      tdvpsPages: fc.option(fc.constantFrom(1, 6, 64), { nil: undefined }),
       kernel: fc.nat(doc.kernels.length - 1),
+      kvmMaxVcpus: fc.option(fc.constantFrom(64, 1024), { nil: undefined }),
       policy: fc.option(fc.constantFrom('PRESENT_CPUS' as const, 'MODULE_LIMIT' as const), { nil: undefined }),
       moved: fc.subarray(
         doc.hosts.map((h) => h.hostname),
@@ -236,6 +239,7 @@ describe('N2 what-if', () => {
         fc.record({
           index: fc.nat(doc.hosts.length - 1),
           kvmIntelTdx: fc.option(fc.boolean(), { nil: undefined }),
+          presentCpus: fc.option(fc.constantFrom(8, 200), { nil: undefined }),
           memoryMiB: fc.option(fc.option(fc.constantFrom(1024, 4096, 65536), { nil: null }), { nil: undefined }),
         }),
         { nil: undefined },
@@ -264,12 +268,17 @@ describe('N2 what-if', () => {
           const changedTd = change.td && doc.tds[change.td.index]!;
           const changed: InventoryDocument = {
             ...doc,
-            modules: doc.modules.map((m) => (m === module ? { ...m, maxVcpusPerTd: change.maxVcpusPerTd, features: change.features ?? m.features } : m)),
+            modules: doc.modules.map((m) =>
+              m === module
+                ? { ...m, maxVcpusPerTd: change.maxVcpusPerTd, features: change.features ?? m.features, tdvpsPages: change.tdvpsPages ?? m.tdvpsPages }
+                : m,
+            ),
             kernels: doc.kernels.map((k) =>
               k === kernel
                 ? {
                     ...k,
                     tdxVcpuPolicy: change.policy ?? k.tdxVcpuPolicy,
+                    kvmMaxVcpus: change.kvmMaxVcpus ?? k.kvmMaxVcpus,
                     tdxInitFailure: change.tdxInitFailure ?? k.tdxInitFailure,
                     moduleMetadata: change.moduleMetadata ?? k.moduleMetadata,
                   }
@@ -282,6 +291,7 @@ describe('N2 what-if', () => {
               return {
                 ...moved,
                 kvmIntelTdx: change.host!.kvmIntelTdx ?? h.kvmIntelTdx,
+                presentCpus: change.host!.presentCpus ?? h.presentCpus,
                 memoryMiB,
                 reservedMemoryMiB: memoryMiB === null ? h.reservedMemoryMiB : Math.min(h.reservedMemoryMiB, memoryMiB),
               };
@@ -319,28 +329,53 @@ describe('N2 what-if', () => {
             );
           const stranded = doc.tds.filter((t, i) => t.host !== null && t.migratable && hasTarget(fb, t) && !hasTarget(fa, changed.tds[i]!)).map((t) => t.name);
 
+          type HostItem = {
+            hostname: string;
+            tdxDisabledReasonsBefore: { code: string; message: string; effect: string }[];
+            tdxDisabledReasonsAfter: { code: string; message: string; effect: string }[];
+            kvmLoadsBefore: boolean;
+            kvmLoadsAfter: boolean;
+            freeMemoryMiBAfter: number | null;
+            kvmCapMaxVcpusBefore: number | null;
+            kvmCapMaxVcpusAfter: number | null;
+          };
+          type TdItem = { name: string; vcpus: number; hostname: string; kvmCapMaxVcpusBefore: number | null; kvmCapMaxVcpusAfter: number | null };
+          type Totals = ReturnType<typeof capacityTotals>;
+          // Pages as large as the random fleets (25 hosts, 40 TDs at most: test/support/random-fleet.ts).
           const d = await data<{
             whatIf: {
-              hostsLosingTdx: { totalCount: number; edges: { node: { hostname: string } }[] };
-              hostsLosingKvm: { totalCount: number; edges: { node: { hostname: string } }[] };
-              tdsNoLongerFitting: { edges: { node: { name: string } }[] };
-              tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: { name: string } }[] };
-              capacityAfter: { tdSlots: number; freeMemoryMiB: number; kvmLoadFailingHosts: number };
+              hostsLosingTdx: { totalCount: number; edges: { node: HostItem }[] };
+              hostsLosingKvm: { totalCount: number; edges: { node: HostItem }[] };
+              hostsGainingTdx: { totalCount: number; edges: { node: HostItem }[] };
+              hostsWithNewCap: { totalCount: number; edges: { node: HostItem }[] };
+              tdsNoLongerFitting: { edges: { node: TdItem }[] };
+              tdsLeftWithoutMigrationTarget: { totalCount: number; edges: { node: TdItem }[] };
+              capacityBefore: Totals;
+              capacityAfter: Totals;
             };
           }>(
-            `query($c: WhatIfChanges!) { whatIf(changes: $c) {
-              hostsLosingTdx(first: 500) { totalCount edges { node { hostname } } }
-              hostsLosingKvm(first: 500) { totalCount edges { node { hostname } } }
-              tdsNoLongerFitting(first: 500) { edges { node { name } } }
-              tdsLeftWithoutMigrationTarget(first: 500) { totalCount edges { node { name } } }
-              capacityAfter { tdSlots freeMemoryMiB kvmLoadFailingHosts } } }`,
+            `fragment H on WhatIfHostImpactConnection { totalCount edges { node { hostname tdxDisabledReasonsBefore { code message effect }
+               tdxDisabledReasonsAfter { code message effect } kvmLoadsBefore kvmLoadsAfter freeMemoryMiBAfter kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
+             fragment T on WhatIfTdImpactConnection { totalCount edges { node { name vcpus hostname kvmCapMaxVcpusBefore kvmCapMaxVcpusAfter } } }
+             fragment C on WhatIfCapacity { tdxEnabledHosts kvmLoadFailingHosts tdSlots schedulableVcpus freeVcpus tdMemoryMiB allocatedMemoryMiB freeMemoryMiB }
+             query($c: WhatIfChanges!) { whatIf(changes: $c) {
+              hostsLosingTdx(first: 25) { ...H }
+              hostsLosingKvm(first: 25) { ...H }
+              hostsGainingTdx(first: 25) { ...H }
+              hostsWithNewCap(first: 25) { ...H }
+              tdsNoLongerFitting(first: 40) { ...T }
+              tdsLeftWithoutMigrationTarget(first: 40) { ...T }
+              capacityBefore { ...C } capacityAfter { ...C } } }`,
             {
               c: {
-                modules: [{ module: { version: module.version }, maxVcpusPerTd: change.maxVcpusPerTd, features: change.features }],
+                modules: [
+                  { module: { version: module.version }, maxVcpusPerTd: change.maxVcpusPerTd, features: change.features, tdvpsPages: change.tdvpsPages },
+                ],
                 kernels: [
                   {
                     kernel: { name: kernel.name },
                     tdxVcpuPolicy: change.policy,
+                    kvmMaxVcpus: change.kvmMaxVcpus,
                     tdxInitFailure: change.tdxInitFailure,
                     moduleMetadata: change.moduleMetadata,
                   },
@@ -351,6 +386,7 @@ describe('N2 what-if', () => {
                       {
                         host: { hostname: changedHost.hostname },
                         kvmIntelTdx: change.host!.kvmIntelTdx,
+                        presentCpus: change.host!.presentCpus,
                         memoryMiB: change.host!.memoryMiB,
                         // The reservation follows the memory down, as in the changed document.
                         reservedMemoryMiB: changed.hosts[change.host!.index]!.reservedMemoryMiB,
@@ -372,6 +408,50 @@ describe('N2 what-if', () => {
           expect(names(d.whatIf.tdsLeftWithoutMigrationTarget)).toEqual(stranded.sort());
           expect(d.whatIf.tdsLeftWithoutMigrationTarget.totalCount).toBe(stranded.length);
           expect(d.whatIf.capacityAfter.tdSlots).toBe(doc.hosts.reduce((n, h) => n + (cap(fa, h.hostname).tdxEnabled ? cap(fa, h.hostname).freeKeyIds : 0), 0));
+          // Every list item and every total as brute force over the pure rules has them (ordered by
+          // name here: ids follow names only for rows an import created).
+          const sortedBy =
+            <T>(key: (x: T) => string) =>
+            (items: T[]): T[] =>
+              [...items].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+          const sortedHosts = (c: { totalCount: number; edges: { node: HostItem }[] }) => ({
+            totalCount: c.totalCount,
+            edges: sortedBy((e: { node: HostItem }) => e.node.hostname)(c.edges),
+          });
+          const hostItem = (h: (typeof doc.hosts)[number]): HostItem => {
+            const [b, a] = [cap(fb, h.hostname), cap(fa, h.hostname)];
+            return {
+              hostname: h.hostname,
+              tdxDisabledReasonsBefore: b.tdxDisabledReasons,
+              tdxDisabledReasonsAfter: a.tdxDisabledReasons,
+              kvmLoadsBefore: b.kvmLoads,
+              kvmLoadsAfter: a.kvmLoads,
+              freeMemoryMiBAfter: a.freeMemoryMiB,
+              kvmCapMaxVcpusBefore: b.kvmCapMaxVcpus,
+              kvmCapMaxVcpusAfter: a.kvmCapMaxVcpus,
+            };
+          };
+          const hostList = (keep: (b: ReturnType<typeof cap>, a: ReturnType<typeof cap>) => boolean) => {
+            const items = doc.hosts.filter((h) => keep(cap(fb, h.hostname), cap(fa, h.hostname))).map(hostItem);
+            return sortedHosts({ totalCount: items.length, edges: items.map((node) => ({ node })) });
+          };
+          expect(sortedHosts(d.whatIf.hostsLosingTdx)).toEqual(hostList((b, a) => b.tdxEnabled && !a.tdxEnabled));
+          expect(sortedHosts(d.whatIf.hostsLosingKvm)).toEqual(hostList((b, a) => b.kvmLoads && !a.kvmLoads));
+          expect(sortedHosts(d.whatIf.hostsGainingTdx)).toEqual(hostList((b, a) => !b.tdxEnabled && a.tdxEnabled));
+          expect(sortedHosts(d.whatIf.hostsWithNewCap)).toEqual(hostList((b, a) => b.tdxEnabled && a.tdxEnabled && a.kvmCapMaxVcpus !== b.kvmCapMaxVcpus));
+          const tdItem = (t: (typeof doc.tds)[number]): TdItem => ({
+            name: t.name,
+            vcpus: t.vcpus,
+            hostname: t.host!,
+            kvmCapMaxVcpusBefore: cap(fb, t.host!).kvmCapMaxVcpus,
+            kvmCapMaxVcpusAfter: cap(fa, t.host!).kvmCapMaxVcpus,
+          });
+          const tdNodes = sortedBy((t: TdItem) => t.name);
+          const tdsNamed = (names: string[]) => tdNodes(doc.tds.filter((t) => names.includes(t.name)).map(tdItem));
+          expect(tdNodes(d.whatIf.tdsNoLongerFitting.edges.map((e) => e.node))).toEqual(tdsNamed(broken));
+          expect(tdNodes(d.whatIf.tdsLeftWithoutMigrationTarget.edges.map((e) => e.node))).toEqual(tdsNamed(stranded));
+          expect(d.whatIf.capacityBefore).toEqual(capacityTotals(doc.hosts.map((h) => cap(fb, h.hostname))));
+          expect(d.whatIf.capacityAfter).toEqual(capacityTotals(doc.hosts.map((h) => cap(fa, h.hostname))));
           expect(await snapshot()).toBe(before);
           seen.losing += losing.length ? 1 : 0;
           seen.losingKvm += losingKvm.length ? 1 : 0;

@@ -16,7 +16,7 @@ import { moduleFacts, moduleFactsSelect } from '../../planning/host-facts.js';
 import { moduleFloorOf, type ModuleFloorAnswer } from '../../planning/module-floor.js';
 import type { CapacityTotals } from '../../capacity/rules.js';
 import { resolveChanges } from '../../planning/scenario-changes.js';
-import type { HostImpactView, ImpactView } from '../../planning/scenario-impact.js';
+import type { HostImpactView, ImpactView, PagedList } from '../../planning/scenario-impact.js';
 import { whatIf, type TdImpact } from '../../planning/what-if.js';
 import type { ObjectRef } from '@pothos/core';
 import { builder, type SchemaTypesOf } from '../builder.js';
@@ -358,6 +358,13 @@ function slice<T>(items: T[], args: { first?: number | null; after?: string | nu
   return { items: items.slice(offset, offset + first), offset, totalCount: items.length };
 }
 
+/** A page of a list read page by page. */
+async function pageOf<T>(list: PagedList<T>, args: { first?: number | null; after?: string | null }): Promise<Page<T>> {
+  const first = pageSize(args.first, WHAT_IF_PAGE);
+  const offset = decodeOffset(args.after);
+  return { items: await list.page(first, offset), offset, totalCount: list.count };
+}
+
 export const WhatIfRef = builder.objectRef<ImpactView>('WhatIf').implement({
   description: 'N2: the impact of proposed changes. Nothing is written: the answer is computed from the same rules as the live answers.',
   fields: (t) => ({
@@ -389,17 +396,13 @@ export const WhatIfRef = builder.objectRef<ImpactView>('WhatIf').implement({
       type: TdImpactPage,
       description: 'Placed TDs that fit where they run now and would not (TDX lost, or vCPUs above the new cap).',
       args: { first: t.arg.int(), after: t.arg.string() },
-      resolve: (r, args) => slice(r.tdsNoLongerFitting, args),
+      resolve: async (r, args) => pageOf(r.tdsNoLongerFitting, args),
     }),
     tdsLeftWithoutMigrationTarget: t.field({
       type: TdImpactPage,
       description: 'Migratable placed TDs that have a migration target now (R6) and would have none.',
       args: { first: t.arg.int(), after: t.arg.string() },
-      resolve: async (r, args) => {
-        const first = pageSize(args.first, WHAT_IF_PAGE);
-        const offset = decodeOffset(args.after);
-        return { items: await r.tdsLeftWithoutMigrationTarget.page(first, offset), offset, totalCount: r.tdsLeftWithoutMigrationTarget.count };
-      },
+      resolve: async (r, args) => pageOf(r.tdsLeftWithoutMigrationTarget, args),
     }),
     capacityBefore: t.field({ type: CapacityTotalsRef, description: 'Capacity now.', resolve: (r) => r.capacityBefore }),
     capacityAfter: t.field({ type: CapacityTotalsRef, description: 'Capacity after the changes.', resolve: (r) => r.capacityAfter }),
