@@ -1,7 +1,10 @@
--- Hand-written: host_capacity tests NO_RBP_MOD on the enum array itself. Revision 2's migration
--- compared it as text (the value was added to the enum in that same transaction, where it cannot
--- be used yet), which cast every module's features to text[] several times per host: on 100,000
--- hosts that cast was about half of fleetSummary's time. Same columns, same answers.
+-- Hand-written: host_capacity computes R1 v2 once per host, not once per column that uses it.
+-- PostgreSQL has no common-subexpression elimination: inlined, the view evaluated "TDX enabled" again
+-- inside every column that depends on it (the cap, kvm_loads, each memory column), and compared the
+-- features as text[] (revision 2 had to: NO_RBP_MOD was added to the enum in that same transaction).
+-- Now the features are tested once per module, and the stage conditions, "enabled" and the reasons
+-- in a LATERAL subquery per host, which PostgreSQL memoizes by its inputs. Same columns, same answers;
+-- the fleet summary on 100,000 hosts took about half the CPU (bench/README.md).
 CREATE OR REPLACE VIEW "host_capacity" AS
 SELECT
   u."host_id", u."module_id", u."platform_id", u."kernel_id", u."present_cpus", u."guest_key_ids",
@@ -58,10 +61,24 @@ FROM (
         -- The same expression as the best-fit index, so the planner can walk that index.
         (floor(h."present_cpus" * h."allocation_ratio" + 1e-9)::int - h."allocated_vcpus") AS "free_vcpus",
         (h."guest_key_ids" - h."td_count") AS "free_key_ids",
-        -- R1 v2 stage 0 passes: TDX requested, a module that supports the platform, guest KeyIDs.
+        st."stage0_ok", st."enabled", st."reasons"
+      FROM "host" h
+      JOIN "kernel" k ON k."id" = h."kernel_id"
+      -- The module's features, tested once per module rather than once per host and column: OFFSET 0
+      -- keeps PostgreSQL from inlining this subquery (it has no common-subexpression elimination).
+      LEFT JOIN (
+        SELECT mm.*, 'NO_RBP_MOD'::"TdxFeature" = ANY (mm."features") AS "no_rbp_mod",
+               'TOPOLOGY_ENUM'::"TdxFeature" = ANY (mm."features") AS "topology_enum"
+        FROM "tdx_module" mm OFFSET 0
+      ) m ON m."id" = h."module_id"
+      LEFT JOIN "module_platform" mp ON mp."module_id" = h."module_id" AND mp."platform_id" = h."platform_id"
+      -- R1 v2 for the host, computed once per host (OFFSET 0 again: inlined, each column that depends on
+      -- it would evaluate it anew), and in practice once per combination of the facts it reads:
+      -- PostgreSQL memoizes this subquery by its parameters (a few hundred combinations for 100,000 hosts).
+      CROSS JOIN LATERAL (SELECT
+        -- Stage 0 passes: TDX requested, a module that supports the platform, guest KeyIDs.
         (h."kvm_intel_tdx" AND m."id" IS NOT NULL AND mp."module_id" IS NOT NULL AND h."guest_key_ids" >= 1) AS "stage0_ok",
-        -- R1 v2 as a plain conjunction: no condition of either stage fails (none of the reasons below
-        -- holds), in a form whose selectivity the planner can estimate.
+        -- No condition of either stage fails (none of the reasons below holds).
         (h."kvm_intel_tdx" AND m."id" IS NOT NULL AND mp."module_id" IS NOT NULL AND h."guest_key_ids" >= 1
           AND (k."module_metadata" = 'LENIENT' OR (m."no_rbp_mod" AND m."max_vcpus_per_td" IS NOT NULL))
           AND m."topology_enum"
@@ -80,16 +97,7 @@ FROM (
                     AND (CASE WHEN k."module_metadata" = 'STRICT' THEN m."max_vcpus_per_td" ELSE COALESCE(m."max_vcpus_per_td", 65535) END) < h."present_cpus"
                THEN 'MAX_VCPUS_PER_TD_BELOW_PRESENT_CPUS' END
         ]::text[], NULL) AS "reasons"
-      FROM "host" h
-      JOIN "kernel" k ON k."id" = h."kernel_id"
-      -- The module's features, tested once per module rather than once per host and column: OFFSET 0
-      -- keeps PostgreSQL from inlining this subquery (it has no common-subexpression elimination).
-      LEFT JOIN (
-        SELECT mm.*, 'NO_RBP_MOD'::"TdxFeature" = ANY (mm."features") AS "no_rbp_mod",
-               'TOPOLOGY_ENUM'::"TdxFeature" = ANY (mm."features") AS "topology_enum"
-        FROM "tdx_module" mm OFFSET 0
-      ) m ON m."id" = h."module_id"
-      LEFT JOIN "module_platform" mp ON mp."module_id" = h."module_id" AND mp."platform_id" = h."platform_id"
+        OFFSET 0) st
     ) r
   ) s
 ) u;
