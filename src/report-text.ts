@@ -1,7 +1,7 @@
 // The text of `tdplan report whatif`, and the table and reason formatting of every report: pure
 // formatting with no I/O (it imports only types), so that the planning UI (ui/) offers for download
 // exactly the text the CLI prints for the same answer.
-import type { TdxDisabledEffect } from './capacity/rules.js';
+import type { CapacityTotals, TdxDisabledEffect } from './capacity/rules.js';
 
 /** A monospace table: columns padded to their widest cell, numbers right-aligned. */
 export function table(header: string[], rows: (string | number | null)[][]): string {
@@ -57,15 +57,8 @@ export const LIST_TITLES: Record<string, string> = {
   tdsLeftWithoutMigrationTarget: 'TDs left with no migration target',
 };
 
-interface WhatIfCapacityText {
-  tdxEnabledHosts: number;
-  kvmLoadFailingHosts: number;
-  tdSlots: number;
-  schedulableVcpus: number;
-  freeVcpus: number;
-  tdMemoryMiB: number;
-  freeMemoryMiB: number;
-}
+/** The capacity totals the text shows (whatIf's capacityBefore/After without allocated memory). */
+type WhatIfCapacityText = Omit<CapacityTotals, 'allocatedMemoryMiB'>;
 
 type Page<Node> = { totalCount: number; edges: readonly { node: Node }[] };
 

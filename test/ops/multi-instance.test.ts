@@ -5,12 +5,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type Database } from '../../src/db/client.js';
-import { applyMigrations } from '../../src/db/migrate.js';
 import { importDocument } from '../support/import.js';
-import { freePort, postgresBinDir, removeCluster, startPrimary, startReplica, type Cluster } from '../support/pg-cluster.js';
+import { freePort, postgresBinDir, removeCluster, startReplicatedTdplan, type Cluster } from '../support/pg-cluster.js';
 import { tokenFor } from '../support/server.js';
 import type { TestDatabase } from '../support/database.js';
 
@@ -79,15 +76,7 @@ async function gql<T>(
 
 describe.skipIf(postgresBinDir() === null)('two tdplan instances on one primary with a replica', () => {
   beforeAll(async () => {
-    primary = await startPrimary();
-    const admin = new pg.Client({ connectionString: primary.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE tdplan');
-    await admin.end();
-    await applyMigrations(primary.url('tdplan'));
-    replica = await startReplica(primary);
-    const base: Database = connectDatabase(primary.url('tdplan'));
-    db = { ...base, kind: 'postgres', destroy: () => base.close() };
+    ({ primary, replica, db } = await startReplicatedTdplan());
     adminToken = await tokenFor(db, 'ADMIN');
     instances.push(...(await Promise.all([startInstance(), startInstance()])));
   }, 180_000);

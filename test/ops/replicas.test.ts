@@ -4,14 +4,12 @@
 // than the primary's was served by the replica.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type Database } from '../../src/db/client.js';
-import { applyMigrations } from '../../src/db/migrate.js';
 import { formatLsn, parseLsn, ReplicaSet } from '../../src/db/replicas.js';
 import { MIN_LSN_HEADER, WRITE_LSN_HEADER } from '../../src/db/routing-plugin.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import { importDocument } from '../support/import.js';
 import { createTdplanYoga, listen, type RunningServer, type TdplanYoga } from '../../src/server.js';
-import { postgresBinDir, removeCluster, startPrimary, startReplica, type Cluster } from '../support/pg-cluster.js';
+import { postgresBinDir, removeCluster, startReplicatedTdplan, type Cluster } from '../support/pg-cluster.js';
 import { tokenFor } from '../support/server.js';
 import type { TestDatabase } from '../support/database.js';
 
@@ -70,15 +68,7 @@ const binaries = postgresBinDir();
 
 describe.skipIf(binaries === null)('read replicas (a real streaming replica)', () => {
   beforeAll(async () => {
-    primary = await startPrimary();
-    const admin = new pg.Client({ connectionString: primary.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE tdplan');
-    await admin.end();
-    await applyMigrations(primary.url('tdplan'));
-    replica = await startReplica(primary);
-    const base: Database = connectDatabase(primary.url('tdplan'));
-    db = { ...base, kind: 'postgres', destroy: () => base.close() };
+    ({ primary, replica, db } = await startReplicatedTdplan());
     expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
     adminToken = await tokenFor(db, 'ADMIN');
     viewerToken = await tokenFor(db, 'VIEWER');

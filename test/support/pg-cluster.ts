@@ -11,6 +11,9 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { connectDatabase, type Database } from '../../src/db/client.js';
+import { applyMigrations } from '../../src/db/migrate.js';
+import type { TestDatabase } from './database.js';
 
 const run = promisify(execFile);
 
@@ -153,4 +156,20 @@ export async function startReplica(primary: Cluster): Promise<Cluster> {
 export async function removeCluster(c: Cluster): Promise<void> {
   await c.stop().catch(() => undefined);
   await rm(path.dirname(c.dataDir), { recursive: true, force: true });
+}
+
+/**
+ * A primary with tdplan's migrated database `tdplan`, a streaming replica of it (made after the
+ * migrations, so it starts with the schema), and a connection to the primary's database.
+ */
+export async function startReplicatedTdplan(): Promise<{ primary: Cluster; replica: Cluster; db: TestDatabase }> {
+  const primary = await startPrimary();
+  const admin = new pg.Client({ connectionString: primary.url() });
+  await admin.connect();
+  await admin.query('CREATE DATABASE tdplan');
+  await admin.end();
+  await applyMigrations(primary.url('tdplan'));
+  const replica = await startReplica(primary);
+  const base: Database = connectDatabase(primary.url('tdplan'));
+  return { primary, replica, db: { ...base, kind: 'postgres', destroy: () => base.close() } };
 }

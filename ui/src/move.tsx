@@ -162,7 +162,7 @@ export function MoveButton({
         }}
       >
         <p>
-          {kind === 'place' ? 'Place' : 'Migrate'} TD <strong>{td}</strong> {kind === 'place' ? 'on' : 'to'} host <strong>{host}</strong>. This changes the
+          {verb} TD <strong>{td}</strong> {kind === 'place' ? 'on' : 'to'} host <strong>{host}</strong>. This changes the
           inventory and is recorded in the audit trail.
         </p>
       </Confirm>
