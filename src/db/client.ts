@@ -131,7 +131,7 @@ export const DEFAULT_ACQUIRE_TIMEOUT_MS = 30_000;
 // It also turns PostgreSQL's JIT off before the pool hands the connection out (`jitOff` in the
 // pool's options, which pg-pool passes to each client). JIT compiles any statement whose estimated
 // cost passes jit_above_cost; for the capacity view's expressions compiling cost more than it
-// saved: about 300 ms of a 100,000-host fleetSummary (bench/README.md). PGlite has no JIT.
+// saved: 160 to 360 ms of a 100,000-host fleetSummary (bench/README.md). PGlite has no JIT.
 interface TdplanClientConfig extends pg.ClientConfig {
   jitOff?: boolean;
 }
