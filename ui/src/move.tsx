@@ -162,8 +162,8 @@ export function MoveButton({
         }}
       >
         <p>
-          {verb} TD <strong>{td}</strong> {kind === 'place' ? 'on' : 'to'} host <strong>{host}</strong>. This changes the
-          inventory and is recorded in the audit trail.
+          {verb} TD <strong>{td}</strong> {kind === 'place' ? 'on' : 'to'} host <strong>{host}</strong>. This changes the inventory and is recorded in the audit
+          trail.
         </p>
       </Confirm>
     </>
