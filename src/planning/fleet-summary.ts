@@ -69,30 +69,50 @@ function groupingSets(extra?: string): string {
   return `GROUPING SETS ((${extra ?? ''}), (module_version${e}), (platform_name${e}), (kernel_name${e}))`;
 }
 
-// One pass over host_capacity aggregates hosts into the few combinations of module, platform,
-// kernel, TDX status and cap (hundreds, for 100,000 hosts); the grouping sets then roll those up.
+// Two levels, so that R1 v2 and R3 run once per combination of the facts they read, not once per host:
+// 1. one pass over host_resources (each host's R4b and R7 figures, no rule of R1) groups the hosts by
+//    those facts (module, platform, kernel, kvm_intel_tdx, guest KeyIDs, present CPUs: a few hundred
+//    combinations for 100,000 hosts), summing each figure that counts only where TDX is enabled;
+// 2. tdx_host_status(), the same function the host_capacity view calls per host, gives each combination
+//    its status, reasons and cap, and decides which of those sums count.
 // Grouping by ids and naming the groups afterwards keeps the pass over the hosts cheap.
 const SUMMARY_SQL = `
-WITH combo AS MATERIALIZED (
-  SELECT c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus, c.kvm_loads,
+WITH resources AS MATERIALIZED (
+  SELECT r.module_id, r.platform_id, r.kernel_id, r.kvm_intel_tdx, r.guest_key_ids, r.present_cpus,
          count(*) AS hosts,
-         sum(GREATEST(0, c.free_key_ids)) AS free_key_ids,
-         sum(GREATEST(0, c.free_vcpus)) AS free_vcpus,
-         NULLIF(max(${LARGEST_ACCEPTED_TD_VCPUS_SQL}), 0) AS largest,
-         count(*) FILTER (WHERE c.excess_key_ids > 0 OR c.excess_vcpus > 0 OR c.excess_memory_mib > 0) AS over_full,
-         -- R7 figures are null where TDX is disabled or the memory unknown: sums skip them.
-         sum(c.td_memory_mib::bigint) AS td_memory,
-         sum(c.allocated_memory_mib::bigint) AS allocated_memory,
-         sum(c.free_memory_mib::bigint) AS free_memory,
-         sum(c.excess_memory_mib::bigint) AS excess_memory,
-         count(*) FILTER (WHERE c.tdx_enabled AND c.td_memory_mib IS NULL) AS unknown_memory
-  -- OFFSET 0 computes each host's columns once: inlined, the view's shared expressions (TDX enabled,
-  -- memory known) would be evaluated again inside every column and aggregate that uses them.
-  FROM (SELECT module_id, platform_id, kernel_id, tdx_enabled, tdx_disabled_reasons, kvm_cap_max_vcpus, kvm_loads, free_key_ids,
-               free_vcpus, excess_key_ids, excess_vcpus, td_memory_mib, allocated_memory_mib, free_memory_mib, excess_memory_mib
-        FROM host_capacity OFFSET 0) c
-  -- kvm_loads follows from the kernel and the reasons: grouping by it adds no combination.
-  GROUP BY c.module_id, c.platform_id, c.kernel_id, c.tdx_enabled, c.tdx_disabled_reasons, c.kvm_cap_max_vcpus, c.kvm_loads
+         sum(GREATEST(0, r.free_key_ids)) AS sum_free_key_ids,
+         sum(GREATEST(0, r.free_vcpus)) AS sum_free_vcpus,
+         -- For the largest TD: it is monotone in free vCPUs, so the combination's largest is that of
+         -- the most free vCPUs among its hosts with a free KeyID.
+         max(r.free_key_ids) AS max_free_key_ids,
+         max(r.free_vcpus) FILTER (WHERE r.free_key_ids > 0) AS max_free_vcpus_with_key_id,
+         -- Over-full (R4b, R7): the memory counts only where TDX is enabled, hence both counts.
+         count(*) FILTER (WHERE r.excess_key_ids > 0 OR r.excess_vcpus > 0) AS over_full_by_key_ids_or_vcpus,
+         count(*) FILTER (WHERE r.excess_key_ids > 0 OR r.excess_vcpus > 0 OR r.excess_memory_mib > 0) AS over_full_if_enabled,
+         -- R7 figures are null where the memory is unknown: sums skip them. (sum of int is bigint, kept
+         -- in an int8 accumulator; sum of bigint would add in numeric, several times slower.)
+         sum(r.td_memory_mib) AS td_memory,
+         sum(r.allocated_memory_mib) AS allocated_memory,
+         sum(r.free_memory_mib) AS free_memory,
+         sum(r.excess_memory_mib) AS excess_memory,
+         count(*) FILTER (WHERE r.td_memory_mib IS NULL) AS unknown_memory
+  FROM host_resources r
+  GROUP BY r.module_id, r.platform_id, r.kernel_id, r.kvm_intel_tdx, r.guest_key_ids, r.present_cpus
+),
+combo AS MATERIALIZED (
+  SELECT c.*, ${LARGEST_ACCEPTED_TD_VCPUS_SQL} AS largest
+  FROM (
+    SELECT res.*, st.tdx_enabled, st.tdx_disabled_reasons, st.kvm_loads, st.kvm_cap_max_vcpus,
+           -- What LARGEST_ACCEPTED_TD_VCPUS_SQL reads of a host, for the combination's best host.
+           res.max_free_key_ids AS free_key_ids, res.max_free_vcpus_with_key_id AS free_vcpus
+    FROM resources res
+    JOIN kernel k ON k.id = res.kernel_id
+    LEFT JOIN tdx_module_features m ON m.id = res.module_id
+    LEFT JOIN module_platform mp ON mp.module_id = res.module_id AND mp.platform_id = res.platform_id
+    CROSS JOIN LATERAL tdx_host_status(res.kvm_intel_tdx, m.id IS NOT NULL, mp.module_id IS NOT NULL, res.guest_key_ids,
+      res.present_cpus, k.module_metadata, k.tdx_vcpu_policy, k.tdx_init_failure, k.kvm_max_vcpus,
+      m.no_rbp_mod, m.topology_enum, m.max_vcpus_per_td) st
+  ) c
 ),
 h AS MATERIALIZED (
   SELECT m.version AS module_version, p.name AS platform_name, k.name AS kernel_name, combo.*
@@ -104,17 +124,17 @@ h AS MATERIALIZED (
 SELECT ${DIMENSION} AS dim, ${KEY} AS key, 'totals' AS kind,
        sum(hosts)::int AS hosts,
        COALESCE(sum(hosts) FILTER (WHERE tdx_enabled), 0)::int AS enabled,
-       COALESCE(sum(free_key_ids) FILTER (WHERE tdx_enabled), 0)::int AS slots,
-       COALESCE(sum(free_vcpus) FILTER (WHERE tdx_enabled), 0)::int AS free_vcpus,
-       max(largest) FILTER (WHERE tdx_enabled)::int AS largest,
+       COALESCE(sum(sum_free_key_ids) FILTER (WHERE tdx_enabled), 0)::int AS slots,
+       COALESCE(sum(sum_free_vcpus) FILTER (WHERE tdx_enabled), 0)::int AS free_vcpus,
+       NULLIF(max(largest) FILTER (WHERE tdx_enabled), 0)::int AS largest,
        COALESCE(sum(hosts) FILTER (WHERE NOT kvm_loads), 0)::int AS kvm_failing,
-       sum(over_full)::int AS over_full,
+       sum(CASE WHEN tdx_enabled THEN over_full_if_enabled ELSE over_full_by_key_ids_or_vcpus END)::int AS over_full,
        -- float8: fleet sums of MiB outgrow int4 (and bigint arrives as a string); exact below 2^53.
-       COALESCE(sum(td_memory), 0)::float8 AS td_memory,
-       COALESCE(sum(allocated_memory), 0)::float8 AS allocated_memory,
-       COALESCE(sum(free_memory), 0)::float8 AS free_memory,
-       COALESCE(sum(excess_memory), 0)::float8 AS excess_memory,
-       sum(unknown_memory)::int AS unknown_memory,
+       COALESCE(sum(td_memory) FILTER (WHERE tdx_enabled), 0)::float8 AS td_memory,
+       COALESCE(sum(allocated_memory) FILTER (WHERE tdx_enabled), 0)::float8 AS allocated_memory,
+       COALESCE(sum(free_memory) FILTER (WHERE tdx_enabled), 0)::float8 AS free_memory,
+       COALESCE(sum(excess_memory) FILTER (WHERE tdx_enabled), 0)::float8 AS excess_memory,
+       COALESCE(sum(unknown_memory) FILTER (WHERE tdx_enabled), 0)::int AS unknown_memory,
        NULL::text AS reason, NULL::int AS cap
 FROM h GROUP BY ${groupingSets()}
 UNION ALL
