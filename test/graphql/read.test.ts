@@ -207,6 +207,23 @@ describe('the capacity page (R1, R3, R4, R7 fields on a page of hosts)', () => {
       expect(JSON.stringify(withCapacity.data)).toContain('"tdxEnabled":true');
     }
   });
+  it('answers a candidate page in one round trip when its hosts need only their columns and capacity fields, the same as from two', async () => {
+    // Runs after the test above (the module has NO_RBP_MOD: hosts accept TDs).
+    const HOST = 'id hostname presentCpus guestKeyIds allocationRatio kvmIntelTdx memoryMiB reservedMemoryMiB generation';
+    const CAPACITY = 'tdxEnabled kvmLoads kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds freeMemoryMiB tdxDisabledReasons { code }';
+    const page = (fields: string) =>
+      `{ placementCandidates(vcpus: 8, memoryMiB: 1024, first: 30) { pageInfo { hasNextPage endCursor } edges { cursor remainingVcpus node { ${fields} } } } }`;
+    type Page = { placementCandidates: { edges: { node: Record<string, unknown> }[] } };
+    const one = await client.gql<Page>(page(`${HOST} ${CAPACITY}`));
+    const two = await client.gql<Page>(page(`${HOST} ${CAPACITY} platform { name }`));
+    expect(one.errors).toBeUndefined();
+    expect(two.errors).toBeUndefined();
+    expect(one.extensions!.sqlRoundTrips).toBe(1);
+    expect(two.extensions!.sqlRoundTrips).toBe(2);
+    expect(one.data!.placementCandidates.edges.length).toBeGreaterThan(10);
+    const withoutPlatform = two.data!.placementCandidates.edges.map(({ node: { platform: _platform, ...rest }, ...edge }) => ({ ...edge, node: rest }));
+    expect({ ...two.data!.placementCandidates, edges: withoutPlatform }).toEqual(one.data!.placementCandidates);
+  });
 });
 
 describe('node(id:) and nodes(ids:)', () => {
