@@ -102,6 +102,31 @@ describe('hosts with nested module, platform, kernel and TDs', () => {
     expect(trips[0]).toBeLessThanOrEqual(8);
   });
 
+  it('counts hosts only when totalCount is asked, however it is asked (the count starts beside the page)', async () => {
+    type Counted = { hosts: { totalCount?: number; edges: unknown[] } };
+    const cases: { query: string; variables?: Record<string, unknown>; trips: number; totalCount?: number }[] = [
+      { query: '{ hosts(first: 3) { totalCount edges { node { hostname } } } }', trips: 2, totalCount: 120 },
+      { query: '{ hosts(first: 3) { edges { node { hostname } } } }', trips: 1 },
+      { query: '{ hosts(first: 3) { ...C edges { node { hostname } } } } fragment C on QueryHostsConnection { totalCount }', trips: 2, totalCount: 120 },
+      { query: '{ hosts(first: 3) { ... on QueryHostsConnection { n: totalCount } edges { node { hostname } } } }', trips: 2 },
+      { query: 'query($c: Boolean!) { hosts(first: 3) { totalCount @include(if: $c) edges { node { hostname } } } }', variables: { c: false }, trips: 1 },
+      {
+        query: 'query($c: Boolean!) { hosts(first: 3) { totalCount @include(if: $c) edges { node { hostname } } } }',
+        variables: { c: true },
+        trips: 2,
+        totalCount: 120,
+      },
+      { query: '{ hosts(first: 3, filter: { hasModule: false }) { totalCount edges { node { hostname } } } }', trips: 2, totalCount: 24 },
+    ];
+    for (const c of cases) {
+      const res = await client.gql<Counted>(c.query, c.variables);
+      expect(res.errors, c.query).toBeUndefined();
+      expect(res.data!.hosts.edges, c.query).toHaveLength(3);
+      expect(res.extensions!.sqlRoundTrips, c.query).toBe(c.trips);
+      expect(res.data!.hosts.totalCount, c.query).toBe(c.totalCount);
+    }
+  });
+
   it('pages with cursors through every host exactly once', async () => {
     const seen: string[] = [];
     let after: string | undefined;
