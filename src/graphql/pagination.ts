@@ -1,5 +1,6 @@
 // Page sizes of the connections whose pages tdplan computes itself (candidates, what-if lists):
-// one check, one error, for all of them.
+// one check, one error, for all of them. And a totalCount started beside its page.
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { ValidationError } from '../errors.js';
 
 export interface PageLimits {
@@ -13,4 +14,40 @@ export function pageSize(first: number | null | undefined, limits: PageLimits): 
   const size = first ?? limits.defaultSize;
   if (size < 0 || size > limits.max) throw new ValidationError([{ field: 'first', message: `must be 0..${limits.max}, got ${size}` }]);
   return size;
+}
+
+// A connection's totalCount is its own statement, which Pothos runs when the totalCount field
+// resolves: after the page. When the query asks for it, starting it with the page instead runs both
+// at once on two pooled connections (the hosts page: a count of 100,000 hosts, 10 to 14 ms in
+// PostgreSQL, no longer after the page's statement but beside it). Same statements, same answers.
+const startedCounts = new WeakMap<GraphQLResolveInfo, Promise<number>>();
+
+/** Whether the connection field of `info` selects `name` directly (plain fields and fragments without directives). */
+function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((s) => {
+      // A directive (@include, @skip, @defer) may leave the field out: then it is not started early.
+      if (s.directives?.length) return false;
+      if (s.kind === Kind.FIELD) return s.name.value === name;
+      if (s.kind === Kind.INLINE_FRAGMENT) return walk(s.selectionSet);
+      return walk(info.fragments[s.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
+}
+
+/**
+ * Starts the count beside the page when the connection of `info` selects totalCount; call from the
+ * connection's resolver, with `totalCountOf` in its totalCount (Pothos hands both the same `info`).
+ */
+export function startTotalCount(info: GraphQLResolveInfo, count: () => Promise<number>): void {
+  if (!selectsField(info, 'totalCount')) return;
+  const started = count();
+  // Awaited by totalCountOf; until then a failure must not count as unhandled.
+  started.catch(() => undefined);
+  startedCounts.set(info, started);
+}
+
+/** The count startTotalCount started for `info`, or `count()` now. */
+export function totalCountOf(info: GraphQLResolveInfo, count: () => Promise<number>): Promise<number> {
+  return startedCounts.get(info) ?? count();
 }

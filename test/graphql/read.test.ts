@@ -102,6 +102,31 @@ describe('hosts with nested module, platform, kernel and TDs', () => {
     expect(trips[0]).toBeLessThanOrEqual(8);
   });
 
+  it('counts hosts only when totalCount is asked, however it is asked (the count starts beside the page)', async () => {
+    type Counted = { hosts: { totalCount?: number; edges: unknown[] } };
+    const cases: { query: string; variables?: Record<string, unknown>; trips: number; totalCount?: number }[] = [
+      { query: '{ hosts(first: 3) { totalCount edges { node { hostname } } } }', trips: 2, totalCount: 120 },
+      { query: '{ hosts(first: 3) { edges { node { hostname } } } }', trips: 1 },
+      { query: '{ hosts(first: 3) { ...C edges { node { hostname } } } } fragment C on QueryHostsConnection { totalCount }', trips: 2, totalCount: 120 },
+      { query: '{ hosts(first: 3) { ... on QueryHostsConnection { n: totalCount } edges { node { hostname } } } }', trips: 2 },
+      { query: 'query($c: Boolean!) { hosts(first: 3) { totalCount @include(if: $c) edges { node { hostname } } } }', variables: { c: false }, trips: 1 },
+      {
+        query: 'query($c: Boolean!) { hosts(first: 3) { totalCount @include(if: $c) edges { node { hostname } } } }',
+        variables: { c: true },
+        trips: 2,
+        totalCount: 120,
+      },
+      { query: '{ hosts(first: 3, filter: { hasModule: false }) { totalCount edges { node { hostname } } } }', trips: 2, totalCount: 24 },
+    ];
+    for (const c of cases) {
+      const res = await client.gql<Counted>(c.query, c.variables);
+      expect(res.errors, c.query).toBeUndefined();
+      expect(res.data!.hosts.edges, c.query).toHaveLength(3);
+      expect(res.extensions!.sqlRoundTrips, c.query).toBe(c.trips);
+      expect(res.data!.hosts.totalCount, c.query).toBe(c.totalCount);
+    }
+  });
+
   it('pages with cursors through every host exactly once', async () => {
     const seen: string[] = [];
     let after: string | undefined;
@@ -206,6 +231,23 @@ describe('the capacity page (R1, R3, R4, R7 fields on a page of hosts)', () => {
       expect(withCapacity.extensions!.sqlRoundTrips, shape('...')).toBe(without.extensions!.sqlRoundTrips);
       expect(JSON.stringify(withCapacity.data)).toContain('"tdxEnabled":true');
     }
+  });
+  it('answers a candidate page in one round trip when its hosts need only their columns and capacity fields, the same as from two', async () => {
+    // Runs after the test above (the module has NO_RBP_MOD: hosts accept TDs).
+    const HOST = 'id hostname presentCpus guestKeyIds allocationRatio kvmIntelTdx memoryMiB reservedMemoryMiB generation';
+    const CAPACITY = 'tdxEnabled kvmLoads kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds freeMemoryMiB tdxDisabledReasons { code }';
+    const page = (fields: string) =>
+      `{ placementCandidates(vcpus: 8, memoryMiB: 1024, first: 30) { pageInfo { hasNextPage endCursor } edges { cursor remainingVcpus node { ${fields} } } } }`;
+    type Page = { placementCandidates: { edges: { node: Record<string, unknown> }[] } };
+    const one = await client.gql<Page>(page(`${HOST} ${CAPACITY}`));
+    const two = await client.gql<Page>(page(`${HOST} ${CAPACITY} platform { name }`));
+    expect(one.errors).toBeUndefined();
+    expect(two.errors).toBeUndefined();
+    expect(one.extensions!.sqlRoundTrips).toBe(1);
+    expect(two.extensions!.sqlRoundTrips).toBe(2);
+    expect(one.data!.placementCandidates.edges.length).toBeGreaterThan(10);
+    const withoutPlatform = two.data!.placementCandidates.edges.map(({ node: { platform: _platform, ...rest }, ...edge }) => ({ ...edge, node: rest }));
+    expect({ ...two.data!.placementCandidates, edges: withoutPlatform }).toEqual(one.data!.placementCandidates);
   });
 });
 

@@ -2,6 +2,7 @@ import { createHost, deleteHost, updateHost } from '../../commands/inventory.js'
 import type { Prisma } from '../../db/client.js';
 import { kernelWhere, moduleWhere, platformWhere, hostWhere } from '../../inventory/refs.js';
 import { builder } from '../builder.js';
+import { startTotalCount, totalCountOf } from '../pagination.js';
 import { HostRef, KernelRef, ModuleRef, nodeLoading, PlatformRef } from '../refs.js';
 import { TdxDisabledReasonCode } from './capacity.js';
 import { DeletedRef } from './deleted.js';
@@ -126,8 +127,12 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: HostFilter }),
       orderBy: t.arg({ type: HostOrder, description: 'Sort by a host column (then by id); default: by id.' }),
     },
-    totalCount: (_connection, args, ctx) => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }),
-    resolve: (query, _root, args, ctx) => ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: hostOrderBy(args.orderBy) }),
+    // The count runs beside the page when both are asked (startTotalCount in ../pagination.ts).
+    totalCount: (_connection, args, ctx, info) => totalCountOf(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) })),
+    resolve: (query, _root, args, ctx, info) => {
+      startTotalCount(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }));
+      return ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: hostOrderBy(args.orderBy) });
+    },
   }),
   host: t.prismaField({
     type: 'Host',

@@ -8,7 +8,7 @@ import { migrateTd, placeTd } from '../../commands/placement.js';
 import type { Prisma } from '../../db/client.js';
 import { NotFoundError, PlacementRefusedError, ValidationError, type FieldProblem } from '../../errors.js';
 import { checkHostSelect, loadCheckHost, migrationCheckOf } from '../../planning/checks.js';
-import { hostFacts, hostUsage } from '../../planning/host-facts.js';
+import { hostFacts, hostFactsSelect, hostUsage } from '../../planning/host-facts.js';
 import { countPlacementCandidates, fitSummary, placementCandidates, type CandidateQuery, type FitCounts, type FitSummary } from '../../planning/placement.js';
 import { builder } from '../builder.js';
 import { pageSize, type PageLimits } from '../pagination.js';
@@ -93,6 +93,30 @@ const CandidateConnectionRef = builder.objectRef<CandidateConnectionShape>('Plac
 
 const CANDIDATE_PAGE: PageLimits = { defaultSize: 20, max: 100 };
 
+// What a candidate page's own statement can carry (`withHosts` of src/planning/placement.ts): the
+// host's columns, and its kernel's and module's as the capacity facts select them. A selection under
+// edges.node that Pothos plans into no more than that (hostname and other columns, capacity fields)
+// is answered from that one statement; one that needs more (platform { name }, tds, ...) loads the
+// hosts in a second query, as Pothos plans it.
+const carriedRelations: Readonly<Record<string, unknown>> = { kernel: hostFactsSelect.kernel, module: hostFactsSelect.module };
+
+/** Whether `wanted` (a Prisma select/include value) asks nothing beyond `carried`. */
+function within(wanted: unknown, carried: unknown): boolean {
+  if (wanted === true) return carried === true;
+  if (typeof wanted !== 'object' || wanted === null || typeof carried !== 'object' || carried === null) return false;
+  const w = wanted as Record<string, unknown>;
+  const c = carried as Record<string, unknown>;
+  return Object.keys(w).every((key) => key in c && within(w[key], c[key]));
+}
+
+/** What the candidate statement should carry for Pothos' query of the hosts; undefined: too much. */
+function carriedHosts(query: Record<string, unknown>): CandidateQuery['withHosts'] {
+  const { include, ...rest } = query;
+  if (Object.keys(rest).length > 0) return undefined;
+  if (include === undefined || Object.keys(include as object).length === 0) return 'columns';
+  return within(include, carriedRelations) ? 'facts' : undefined;
+}
+
 async function candidateConnection(
   ctx: Context,
   info: GraphQLResolveInfo,
@@ -100,10 +124,16 @@ async function candidateConnection(
   args: { first?: number | null; after?: string | null },
 ): Promise<CandidateConnectionShape> {
   const first = pageSize(args.first, CANDIDATE_PAGE);
-  const page = await placementCandidates(ctx.db, { ...q, first, after: args.after });
-  // The hosts with whatever the query selects under edges.node, in one Prisma query.
+  // The hosts with whatever the query selects under edges.node: from the page's own statement when
+  // it carries enough, otherwise in one Prisma query.
   const query = queryFromInfo({ context: ctx, info, typeName: 'Host', path: ['edges', 'node'] });
-  const hosts = page.candidates.length ? await ctx.prisma.host.findMany({ ...query, where: { id: { in: page.candidates.map((c) => c.hostId) } } }) : [];
+  const withHosts = carriedHosts(query);
+  const page = await placementCandidates(ctx.db, { ...q, first, after: args.after, withHosts });
+  const hosts: Prisma.HostGetPayload<object>[] = withHosts
+    ? page.candidates.flatMap((c) => (c.host ? [c.host] : []))
+    : page.candidates.length
+      ? await ctx.prisma.host.findMany({ ...query, where: { id: { in: page.candidates.map((c) => c.hostId) } } })
+      : [];
   const byId = new Map(hosts.map((h) => [h.id, h]));
   const edges = page.candidates.flatMap((c) => {
     const node = byId.get(c.hostId);
