@@ -251,6 +251,99 @@ describe('the capacity page (R1, R3, R4, R7 fields on a page of hosts)', () => {
   });
 });
 
+describe('the hosts page from one statement (hostPage of src/planning/host-page.ts)', () => {
+  // The Hosts screen's query (ui/src/queries.ts HostsQuery): host columns, capacity fields, and
+  // scalar columns of platform, module and kernel, which one hand-written statement carries.
+  const NODE = `hostname presentCpus guestKeyIds platform { name maxLogicalCpus } module { version maxVcpusPerTd effectiveMaxVcpusPerTd } kernel { name kvmMaxVcpus }
+    tdxEnabled kvmLoads tdxDisabledReasons { code effect } kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeMemoryMiB tdMemoryMiB freeVcpus schedulableVcpus freeKeyIds`;
+  const page = (node: string) => /* GraphQL */ `
+    query ($filter: HostFilter, $orderBy: HostOrder, $first: Int, $after: String, $last: Int, $before: String) {
+      hosts(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id ${node} } }
+      }
+    }`;
+  type Page = { hosts: { pageInfo: { startCursor: string | null; endCursor: string | null }; edges: { cursor: string; node: Record<string, unknown> }[] } };
+
+  /** Statements sent on the pool while `fn` runs (Prisma's go through it too). */
+  async function statements<T>(fn: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+    const sql: string[] = [];
+    const query = db.pool.query.bind(db.pool);
+    db.pool.query = ((text: unknown, ...rest: unknown[]) => {
+      sql.push(typeof text === 'string' ? text : String((text as { text?: string }).text));
+      return (query as (...a: unknown[]) => unknown)(text, ...rest);
+    }) as typeof db.pool.query;
+    try {
+      return { result: await fn(), sql };
+    } finally {
+      db.pool.query = query;
+    }
+  }
+  const handWritten = (sql: string[]) => sql.filter((s) => /FROM host h\b/.test(s)).length;
+
+  it('answers the capacity page and the Hosts screen in one statement of its own, no more round trips', async () => {
+    const capacity = await statements(() => client.gql<CapacityPage>(CAPACITY_PAGE, { first: 100 }));
+    expect(capacity.result.errors).toBeUndefined();
+    expect(capacity.result.extensions!.sqlRoundTrips).toBe(1);
+    expect(handWritten(capacity.sql)).toBe(1);
+    const screen = await statements(() => client.gql<Page>(page(NODE), { first: 50 }));
+    expect(screen.result.errors).toBeUndefined();
+    expect(screen.result.data!.hosts.edges).toHaveLength(50);
+    // The page, and its count beside it.
+    expect(screen.result.extensions!.sqlRoundTrips).toBe(2);
+    expect(handWritten(screen.sql)).toBe(1);
+    // TDs are not carried: Prisma answers, as before.
+    const withTds = await statements(() => client.gql<Page>(page(`${NODE} tds(first: 2) { totalCount }`), { first: 50 }));
+    expect(withTds.result.errors).toBeUndefined();
+    expect(handWritten(withTds.sql)).toBe(0);
+  });
+
+  it("gives Prisma's answer for every filter, order and cursor, forwards and backwards", async () => {
+    // The same query with TDs asked goes to Prisma: both answers, TDs left out, must be equal.
+    const viaPrisma = `${NODE} tds(first: 1) { totalCount }`;
+    const module = await db.prisma.tdxModule.findFirstOrThrow();
+    const filters = [
+      null,
+      { tdxEnabled: true },
+      { tdxEnabled: false, hasModule: true },
+      { module: { version: module.version }, minKvmCapMaxVcpus: 100 },
+      { platform: { name: 'SPR-2S' }, kvmLoads: true },
+      { kernel: { name: 'linux-6.16' }, overFull: false },
+      { tdxDisabledReason: 'NO_MODULE' },
+      { platform: { name: 'no-such-platform' } },
+    ];
+    const orders = [
+      null,
+      { field: 'HOSTNAME', direction: 'DESC' },
+      { field: 'PRESENT_CPUS' },
+      { field: 'TD_COUNT', direction: 'DESC' },
+      { field: 'ALLOCATED_VCPUS' },
+    ];
+    let compared = 0;
+    for (const filter of filters) {
+      for (const orderBy of orders) {
+        // Forwards from the start, then from the first page's end; backwards from the end, then from its start.
+        const steps: Record<string, unknown>[] = [{ first: 7 }, { last: 7 }];
+        for (let i = 0; i < steps.length && i < 6; i++) {
+          const variables = { filter, orderBy, ...steps[i] };
+          const sql = await client.gql<Page>(page(NODE), variables);
+          const prisma = await client.gql<Page>(page(viaPrisma), variables);
+          expect(sql.errors).toBeUndefined();
+          expect(prisma.errors).toBeUndefined();
+          const strip = (p: Page) => ({ ...p.hosts, edges: p.hosts.edges.map(({ node: { tds: _tds, ...node }, ...edge }) => ({ ...edge, node })) });
+          expect(strip(sql.data!), JSON.stringify(variables)).toEqual(strip(prisma.data!));
+          compared += sql.data!.hosts.edges.length;
+          const { startCursor, endCursor } = sql.data!.hosts.pageInfo;
+          if ('first' in steps[i]! && endCursor) steps.push({ first: 7, after: endCursor });
+          if ('last' in steps[i]! && startCursor) steps.push({ last: 7, before: startCursor });
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(500);
+  });
+});
+
 describe('node(id:) and nodes(ids:)', () => {
   const globalId = (type: string, id: number | string) => Buffer.from(`${type}:${id}`).toString('base64');
   const NODES = 'query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Host { hostname } } }';

@@ -1,6 +1,19 @@
 import { createHost, deleteHost, updateHost } from '../../commands/inventory.js';
 import type { Prisma } from '../../db/client.js';
 import { kernelWhere, moduleWhere, platformWhere, hostWhere } from '../../inventory/refs.js';
+import {
+  hostPage,
+  isKernelColumn,
+  isModuleColumn,
+  isPlatformColumn,
+  KERNEL_COLUMN_NAMES,
+  MODULE_COLUMN_NAMES,
+  PLATFORM_COLUMN_NAMES,
+  type HostPageFilter,
+  type HostPageQuery,
+  type HostRowShape,
+  type KeyRef,
+} from '../../planning/host-page.js';
 import { builder } from '../builder.js';
 import { startTotalCount, totalCountOf } from '../pagination.js';
 import { HostRef, KernelRef, ModuleRef, nodeLoading, PlatformRef } from '../refs.js';
@@ -118,6 +131,103 @@ function hostOrderBy(order: typeof HostOrder.$inferInput | null | undefined): Pr
   return [{ [HOST_ORDER_COLUMN[order.field]]: direction }, { id: direction }];
 }
 
+// The `hosts` page from one hand-written statement (hostPage of src/planning/host-page.ts) when
+// Pothos' query for the nodes asks only for what it carries: the host's columns, and scalar columns
+// of kernel, module (and its platforms' ids, as the capacity facts select them) and platform. Any
+// other shape (TDs, nested connections, a select) is Prisma's findMany as Pothos plans it.
+
+/** The columns a relation's `include` value asks for (true: all), or undefined when it asks for more. */
+function relationColumns<C extends string>(wanted: unknown, all: readonly C[], isColumn: (f: string) => f is C): C[] | undefined {
+  if (wanted === true) return [...all];
+  if (typeof wanted !== 'object' || wanted === null) return undefined;
+  const { select, ...rest } = wanted as { select?: Record<string, unknown> };
+  if (Object.keys(rest).length > 0 || typeof select !== 'object' || select === null) return undefined;
+  const columns: C[] = [];
+  for (const [field, value] of Object.entries(select)) {
+    if (value !== true || !isColumn(field)) return undefined;
+    columns.push(field);
+  }
+  return columns.length ? columns : undefined;
+}
+
+const PLATFORM_IDS = { select: { platformId: true } };
+
+/** The row shape for Pothos' include of the nodes; undefined when the statement cannot carry it. */
+function carriedShape(include: unknown): HostRowShape | undefined {
+  if (include === undefined) return {};
+  if (typeof include !== 'object' || include === null) return undefined;
+  const shape: { -readonly [K in keyof HostRowShape]: HostRowShape[K] } = {};
+  for (const [relation, wanted] of Object.entries(include)) {
+    if (relation === 'kernel') {
+      if (!(shape.kernel = relationColumns(wanted, KERNEL_COLUMN_NAMES, isKernelColumn))) return undefined;
+    } else if (relation === 'platform') {
+      if (!(shape.platform = relationColumns(wanted, PLATFORM_COLUMN_NAMES, isPlatformColumn))) return undefined;
+    } else if (relation === 'module') {
+      // Its platforms' ids (`platforms: { select: { platformId: true } }`, as the capacity facts read
+      // them) are carried, beside all its columns (`include`) or some (`select`); nothing else nested.
+      if (typeof wanted === 'object' && wanted !== null && 'include' in wanted) {
+        const { include: nested, ...rest } = wanted as { include: unknown };
+        if (Object.keys(rest).length > 0 || JSON.stringify(nested) !== JSON.stringify({ platforms: PLATFORM_IDS })) return undefined;
+        shape.module = { columns: MODULE_COLUMN_NAMES, platforms: true };
+        continue;
+      }
+      const select = typeof wanted === 'object' && wanted !== null ? (wanted as { select?: Record<string, unknown> }).select : undefined;
+      const platforms = select?.platforms;
+      if (platforms !== undefined && JSON.stringify(platforms) !== JSON.stringify(PLATFORM_IDS)) return undefined;
+      const columnsOnly =
+        platforms === undefined ? wanted : { ...(wanted as object), select: Object.fromEntries(Object.entries(select!).filter(([k]) => k !== 'platforms')) };
+      const columns = relationColumns(columnsOnly, MODULE_COLUMN_NAMES, isModuleColumn);
+      if (!columns) return undefined;
+      shape.module = { columns, platforms: platforms !== undefined };
+    } else return undefined;
+  }
+  return shape;
+}
+
+const keyRef = (where: { id?: number; name?: string; version?: string }): KeyRef =>
+  where.id !== undefined ? { id: where.id } : { name: (where.name ?? where.version)! };
+
+/** The filter as hostPage takes it (the same validation as hostFilterWhere). */
+function hostPageFilter(filter: HostFilterShape | null | undefined): HostPageFilter {
+  if (!filter) return {};
+  return {
+    module: filter.module ? keyRef(moduleWhere(filter.module, 'filter.module')) : undefined,
+    hasModule: filter.hasModule ?? undefined,
+    platform: filter.platform ? keyRef(platformWhere(filter.platform, 'filter.platform')) : undefined,
+    kernel: filter.kernel ? keyRef(kernelWhere(filter.kernel, 'filter.kernel')) : undefined,
+    tdxEnabled: filter.tdxEnabled ?? undefined,
+    tdxDisabledReason: filter.tdxDisabledReason ?? undefined,
+    minKvmCapMaxVcpus: filter.minKvmCapMaxVcpus ?? undefined,
+    kvmLoads: filter.kvmLoads ?? undefined,
+    overFull: filter.overFull ?? undefined,
+    drift: filter.drift ?? undefined,
+  };
+}
+
+/** hostPage's query for Pothos' query of the page, or undefined when Prisma must answer it. */
+function hostPageQuery(
+  query: Record<string, unknown>,
+  args: { filter?: HostFilterShape | null; orderBy?: typeof HostOrder.$inferInput | null },
+): HostPageQuery | undefined {
+  const { include, take, skip, cursor, ...rest } = query;
+  if (Object.keys(rest).length > 0 || typeof take !== 'number' || typeof skip !== 'number') return undefined;
+  if (
+    cursor !== undefined &&
+    (typeof cursor !== 'object' || cursor === null || Object.keys(cursor).join() !== 'id' || typeof (cursor as { id: unknown }).id !== 'number')
+  )
+    return undefined;
+  const shape = carriedShape(include);
+  if (!shape) return undefined;
+  return {
+    filter: hostPageFilter(args.filter),
+    order: args.orderBy ? { column: HOST_ORDER_COLUMN[args.orderBy.field], direction: args.orderBy.direction === 'DESC' ? 'desc' : 'asc' } : null,
+    take,
+    skip,
+    cursor: cursor as { id: number } | undefined,
+    shape,
+  };
+}
+
 builder.queryFields((t) => ({
   hosts: t.prismaConnection({
     type: 'Host',
@@ -130,8 +240,11 @@ builder.queryFields((t) => ({
     // The count runs beside the page when both are asked (startTotalCount in ../pagination.ts).
     totalCount: (_connection, args, ctx, info) => totalCountOf(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) })),
     resolve: (query, _root, args, ctx, info) => {
+      const where = hostFilterWhere(args.filter);
       startTotalCount(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }));
-      return ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: hostOrderBy(args.orderBy) });
+      const page = hostPageQuery(query, args);
+      if (page) return hostPage(ctx.db, page) as ReturnType<typeof ctx.prisma.host.findMany<typeof query>>;
+      return ctx.prisma.host.findMany({ ...query, where, orderBy: hostOrderBy(args.orderBy) });
     },
   }),
   host: t.prismaField({

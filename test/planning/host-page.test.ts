@@ -1,0 +1,203 @@
+// The `hosts` connection can be answered by one hand-written statement (hostPage of
+// src/planning/host-page.ts) instead of Prisma's findMany. Its rows must be exactly the rows Prisma
+// returns for the same filter, order, cursor, take and skip, in the same order, value for value,
+// with the same relations and columns: compared here on random fleets, filters, orders and cursors.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TDX_DISABLED_REASON_CODES } from '../../src/capacity/rules.js';
+import type { Prisma } from '../../src/db/client.js';
+import {
+  hostPage,
+  HOST_ORDER_COLUMNS,
+  KERNEL_COLUMN_NAMES,
+  MODULE_COLUMN_NAMES,
+  PLATFORM_COLUMN_NAMES,
+  type HostPageFilter,
+  type HostPageQuery,
+  type HostRowShape,
+  type KeyRef,
+} from '../../src/planning/host-page.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createFleet } from '../support/fleet.js';
+import { importDocument } from '../support/import.js';
+import { fleetWithTdsArb } from '../support/random-fleet.js';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+// The same conditions as hostFilterWhere of src/graphql/types/host.ts, written out for Prisma.
+function prismaWhere(f: HostPageFilter): Prisma.HostWhereInput {
+  const ref = (r: KeyRef, key: 'name' | 'version') => ('id' in r ? { id: r.id } : { [key]: r.name });
+  const and: Prisma.HostWhereInput[] = [];
+  if (f.module) and.push({ module: { is: ref(f.module, 'version') } });
+  if (f.hasModule != null) and.push({ moduleId: f.hasModule ? { not: null } : null });
+  if (f.platform) and.push({ platform: { is: ref(f.platform, 'name') } });
+  if (f.kernel) and.push({ kernel: { is: ref(f.kernel, 'name') } });
+  if (f.tdxEnabled != null) and.push({ tdxStatus: { is: { tdxEnabled: f.tdxEnabled } } });
+  if (f.tdxDisabledReason) and.push({ tdxStatus: { is: { tdxDisabledReasons: { has: f.tdxDisabledReason } } } });
+  if (f.minKvmCapMaxVcpus != null) and.push({ tdxStatus: { is: { kvmCapMaxVcpus: { gte: f.minKvmCapMaxVcpus } } } });
+  if (f.kvmLoads != null) and.push({ tdxStatus: { is: { kvmLoads: f.kvmLoads } } });
+  if (f.overFull != null) and.push({ tdxStatus: { is: { overFull: f.overFull } } });
+  if (f.drift != null) and.push({ observation: { is: { drift: f.drift } } });
+  return { AND: and };
+}
+
+function prismaInclude(shape: HostRowShape): Prisma.HostInclude | undefined {
+  const select = (columns: readonly string[]) => ({ select: Object.fromEntries(columns.map((c) => [c, true])) });
+  const include: Record<string, unknown> = {};
+  if (shape.kernel) include.kernel = select(shape.kernel);
+  if (shape.platform) include.platform = select(shape.platform);
+  if (shape.module) {
+    const s = select(shape.module.columns);
+    include.module = shape.module.platforms ? { select: { ...s.select, platforms: { select: { platformId: true } } } } : s;
+  }
+  return Object.keys(include).length ? (include as Prisma.HostInclude) : undefined;
+}
+
+async function prismaPage(q: HostPageQuery): Promise<unknown[]> {
+  const orderBy: Prisma.HostOrderByWithRelationInput[] = q.order ? [{ [q.order.column]: q.order.direction }, { id: q.order.direction }] : [{ id: 'asc' }];
+  const include = prismaInclude(q.shape);
+  return db.prisma.host.findMany({
+    ...(include ? { include } : {}),
+    where: prismaWhere(q.filter),
+    orderBy,
+    take: q.take,
+    skip: q.skip,
+    ...(q.cursor ? { cursor: q.cursor } : {}),
+  });
+}
+
+// Prisma's order of a module's platforms is not specified; they are read as a set.
+const platformsSorted = (rows: unknown[]): unknown[] =>
+  rows.map((row) => {
+    const r = row as { module?: { platforms?: { platformId: number }[] } | null };
+    return r.module?.platforms ? { ...r, module: { ...r.module, platforms: [...r.module.platforms].sort((a, b) => a.platformId - b.platformId) } } : r;
+  });
+
+/** Mostly absent: each condition of a filter is given about one time in six. */
+const rarely = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: arb, weight: 1 });
+const optionalBool = rarely(fc.boolean());
+const columnsArb = <C extends string>(all: readonly C[]) => fc.option(fc.subarray([...all], { minLength: 1 }), { nil: undefined });
+
+/** A query over ids up to maxId and the fleet's names (some unknown). */
+const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]; kernels: string[] }) => {
+  const refArb = (known: string[]) =>
+    rarely(fc.oneof(fc.record({ id: fc.integer({ min: 1, max: 8 }) }), fc.record({ name: fc.constantFrom(...known, 'no-such-name') })));
+  const filterArb: fc.Arbitrary<HostPageFilter> = fc.record({
+    module: refArb(names.modules),
+    hasModule: optionalBool,
+    platform: refArb(names.platforms),
+    kernel: refArb(names.kernels),
+    tdxEnabled: optionalBool,
+    tdxDisabledReason: rarely(fc.constantFrom(...TDX_DISABLED_REASON_CODES)),
+    minKvmCapMaxVcpus: rarely(fc.constantFrom(1, 224, 576, 1024)),
+    kvmLoads: optionalBool,
+    overFull: optionalBool,
+    drift: optionalBool,
+  });
+  const shapeArb: fc.Arbitrary<HostRowShape> = fc.record({
+    kernel: columnsArb(KERNEL_COLUMN_NAMES),
+    platform: columnsArb(PLATFORM_COLUMN_NAMES),
+    module: fc.option(fc.record({ columns: fc.subarray([...MODULE_COLUMN_NAMES], { minLength: 1 }), platforms: fc.boolean() }), { nil: undefined }),
+  });
+  return fc.record({
+    filter: filterArb,
+    order: fc.option(fc.record({ column: fc.constantFrom(...HOST_ORDER_COLUMNS), direction: fc.constantFrom('asc' as const, 'desc' as const) }), { nil: null }),
+    take: fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(101, -101)),
+    skip: fc.constantFrom(0, 1),
+    // Cursors: hosts of the fleet, ids of no host, and hosts the filter leaves out.
+    cursor: fc.option(fc.record({ id: fc.integer({ min: 0, max: maxId + 2 }) }), { nil: undefined }),
+    shape: shapeArb,
+  }) as fc.Arbitrary<HostPageQuery>;
+};
+
+async function namesAndMaxId() {
+  const [modules, platforms, kernels, max] = await Promise.all([
+    db.prisma.tdxModule.findMany({ select: { version: true } }),
+    db.prisma.platform.findMany({ select: { name: true } }),
+    db.prisma.kernel.findMany({ select: { name: true } }),
+    db.prisma.host.aggregate({ _max: { id: true } }),
+  ]);
+  return {
+    names: { modules: modules.map((m) => m.version), platforms: platforms.map((p) => p.name), kernels: kernels.map((k) => k.name) },
+    maxId: max._max.id ?? 0,
+  };
+}
+
+/** Some hosts' last probe reports, drifting or not, for the drift filter. */
+async function observe(): Promise<void> {
+  const hosts = await db.prisma.host.findMany({ select: { id: true } });
+  await db.prisma.hostObservation.deleteMany({});
+  const difference = { field: 'presentCpus', predicted: 1, observed: 2, message: 'differs' };
+  await db.prisma.hostObservation.createMany({
+    data: hosts
+      .filter((h) => h.id % 3 !== 0)
+      .map((h) => ({ hostId: h.id, observedBy: 'test', probe: {}, drift: h.id % 3 === 1, differences: h.id % 3 === 1 ? [difference] : [] })),
+  });
+}
+
+async function compare(q: HostPageQuery): Promise<number> {
+  const [got, expected] = await Promise.all([hostPage(db, q), prismaPage(q)]);
+  expect(platformsSorted(got)).toStrictEqual(platformsSorted(expected));
+  return got.length;
+}
+
+describe('a hosts page from one statement', () => {
+  it("returns Prisma's rows for every filter, order, cursor and shape: a fixed fleet", async () => {
+    await createFleet(db, { hosts: 40, tdsPerHost: 2 });
+    await observe();
+    const { names, maxId } = await namesAndMaxId();
+    let rows = 0;
+    await fc.assert(
+      fc.asyncProperty(queryArb(maxId, names), async (q) => {
+        rows += await compare(q);
+      }),
+      { numRuns: 300 },
+    );
+    expect(rows).toBeGreaterThan(200);
+  });
+
+  it("returns Prisma's rows: random fleets", async () => {
+    let rows = 0;
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fleetWithTdsArb.chain((doc) =>
+          fc.tuple(fc.constant(doc), fc.array(queryArb(doc.hosts.length + 40, { modules: [], platforms: [], kernels: [] }), { minLength: 10, maxLength: 10 })),
+        ),
+        async ([doc, queries]) => {
+          compared += 1;
+          expect(await importDocument(db, doc, 'REPLACE')).toMatchObject({ ok: true });
+          await observe();
+          const { names, maxId } = await namesAndMaxId();
+          // Cursors: this fleet's hosts (ids grow from fleet to fleet), and an id of none.
+          const ids = (await db.prisma.host.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((h) => h.id);
+          const cursorOf = (c: { id: number } | undefined) => (c ? { id: ids[c.id] ?? maxId + 1 } : undefined);
+          for (const q of queries) {
+            // Names of this fleet for the references given by name.
+            const named = (r: KeyRef | undefined, known: string[]) => (r && 'name' in r && known.length ? { name: known[r.name.length % known.length]! } : r);
+            rows += await compare({
+              ...q,
+              cursor: cursorOf(q.cursor),
+              filter: {
+                ...q.filter,
+                module: named(q.filter.module, names.modules),
+                platform: named(q.filter.platform, names.platforms),
+                kernel: named(q.filter.kernel, names.kernels),
+              },
+            });
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
+    expect(rows).toBeGreaterThan(compared);
+  });
+});
