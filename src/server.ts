@@ -199,6 +199,54 @@ function accessPlugin(
   };
 }
 
+// Bodies that listen() below has already checked (a declared Content-Length within the limit; node's
+// parser then delivers exactly that many bytes) are read as they are. Any other request (yoga.fetch,
+// yoga mounted elsewhere) gets what yoga's own maxRequestBodySize does: the Content-Length checked,
+// and the body counted through a TransformStream. That stream, its pipeline and the new Request cost
+// about 0.1 ms of CPU per request (bench/README.md, issue 17), so yoga's option is off and this
+// plugin takes its place, after the request parsers like yoga's.
+const checkedBodies = new WeakSet<IncomingMessage>();
+
+function bodyTooLarge(): GraphQLError {
+  return new GraphQLError('Request body too large', { extensions: { http: { status: 413 }, code: 'REQUEST_ENTITY_TOO_LARGE' } });
+}
+
+function bodyLimitPlugin(limit: number): Plugin {
+  return {
+    onRequestParse({ request, serverContext, requestParser, setRequestParser, fetchAPI }) {
+      const node = (serverContext as { req?: IncomingMessage }).req;
+      if (node && checkedBodies.has(node)) return;
+      const contentLength = request.headers.get('content-length');
+      if (contentLength !== null) {
+        if (!/^\d+$/.test(contentLength)) {
+          throw new GraphQLError('Content-Length header is invalid.', { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
+        }
+        if (Number(contentLength) > limit) throw bodyTooLarge();
+      }
+      if (!requestParser || !request.body) return;
+      const parse = requestParser;
+      setRequestParser((req) => {
+        const body = req.body;
+        if (!body) return parse(req);
+        let bytesRead = 0;
+        const Transform = body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream;
+        const limited = body.pipeThrough(
+          new Transform<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              bytesRead += chunk.byteLength;
+              if (bytesRead > limit) controller.error(bodyTooLarge());
+              else controller.enqueue(chunk);
+            },
+          }),
+        );
+        return parse(
+          new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, signal: req.signal, body: limited, duplex: 'half' } as RequestInit),
+        );
+      });
+    },
+  };
+}
+
 // Counts the SQL round trips of one GraphQL execution: execution runs inside the counter's
 // AsyncLocalStorage scope, so every pool query made by its resolvers is attributed to it.
 function sqlRoundTripsPlugin(expose: boolean, metrics: Metrics): Plugin {
@@ -357,6 +405,8 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       // "Did you mean ...?" would map the schema for anyone probing it.
       blockFieldSuggestionsPlugin(),
       noSuggestionsPlugin(),
+      // After the request parsers (yoga's come before any of these): see bodyLimitPlugin.
+      bodyLimitPlugin(maxBodyBytes),
     ],
     maskedErrors: { maskError: masker },
     // Only configured origins get CORS headers (yoga's default reflects any origin, with credentials).
@@ -364,8 +414,9 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
       const origin = request.headers.get('origin');
       return origin !== null && corsOrigins.includes(origin) ? { origin: [origin], credentials: true } : false;
     },
-    // yoga's own limit (25,000,000 bytes by default) would apply before ours.
-    maxRequestBodySize: maxBodyBytes,
+    // yoga's own limit (25,000,000 bytes by default) would apply before ours; bodyLimitPlugin
+    // applies ours where listen() has not already.
+    maxRequestBodySize: false,
     logging: false,
   });
   return Object.assign(yoga, { ops: { db, metrics, logger, tokens, maxBodyBytes } });
@@ -458,6 +509,7 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
           ],
         });
       }
+      checkedBodies.add(req);
     }
     await yoga(req, res);
   };

@@ -6,19 +6,18 @@ import type { Plugin } from 'graphql-yoga';
 import { CURSOR_ARGUMENTS, isWellFormedCursor, NOT_A_CURSOR, type CursorArgument } from '../cursors.js';
 import { ValidationError } from '../errors.js';
 
-/** The cursor arguments of an operation, with their values (from variables where they are variables). */
-function cursorArguments(
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown>,
-): { field: CursorArgument; value: unknown }[] {
+/** Where a cursor argument's value comes from: a variable, or the literal written in the document. */
+type CursorSource = { field: CursorArgument; variable: string } | { field: CursorArgument; literal: unknown };
+
+/** The cursor arguments of an operation, as written in the document (values not yet looked up). */
+function cursorSources(document: DocumentNode, operationName: string | null | undefined): CursorSource[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   const operations = [];
   for (const d of document.definitions) {
     if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
     else if (d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName)) operations.push(d);
   }
-  const found: { field: CursorArgument; value: unknown }[] = [];
+  const found: CursorSource[] = [];
   const seen = new Set<string>();
   const walk = (set: SelectionSetNode | undefined): void => {
     for (const selection of set?.selections ?? []) {
@@ -26,8 +25,8 @@ function cursorArguments(
         for (const arg of selection.arguments ?? []) {
           const name = arg.name.value as CursorArgument;
           if (!CURSOR_ARGUMENTS.includes(name)) continue;
-          const value = arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : arg.value.kind === Kind.STRING ? arg.value.value : undefined;
-          if (value !== undefined && value !== null) found.push({ field: name, value });
+          if (arg.value.kind === Kind.VARIABLE) found.push({ field: name, variable: arg.value.name.value });
+          else found.push({ field: name, literal: arg.value.kind === Kind.STRING ? arg.value.value : undefined });
         }
         walk(selection.selectionSet);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -39,6 +38,29 @@ function cursorArguments(
     }
   };
   for (const operation of operations) walk(operation.selectionSet);
+  return found;
+}
+
+// yoga's parser cache hands the same DocumentNode to every request with the same query text, so
+// the walk above runs once per document and operation; each request only looks its variables up.
+const sourcesByDocument = new WeakMap<DocumentNode, Map<string, CursorSource[]>>();
+
+/** The cursor arguments of an operation, with their values (from variables where they are variables). */
+function cursorArguments(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): { field: CursorArgument; value: unknown }[] {
+  let byOperation = sourcesByDocument.get(document);
+  if (!byOperation) sourcesByDocument.set(document, (byOperation = new Map()));
+  const key = operationName ?? '';
+  let sources = byOperation.get(key);
+  if (!sources) byOperation.set(key, (sources = cursorSources(document, operationName)));
+  const found: { field: CursorArgument; value: unknown }[] = [];
+  for (const source of sources) {
+    const value = 'variable' in source ? variables[source.variable] : source.literal;
+    if (value !== undefined && value !== null) found.push({ field: source.field, value });
+  }
   return found;
 }
 

@@ -2,6 +2,7 @@
 // and status codes, through the same handler the server listens with.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTdplanYoga } from '../../src/server.js';
 import { testClient, type TestClient } from '../support/server.js';
 
 let db: TestDatabase;
@@ -70,5 +71,33 @@ describe('GraphQL over HTTP', () => {
     );
     expect(res.headers.get('content-type')).toContain('application/json');
     expect(res.status).toBe(200);
+  });
+
+  // Through node:http, listen() refuses such bodies before yoga (test/ops/operations.test.ts); a
+  // request handed to the handler directly gets the limit from the handler itself.
+  it('refuses a body over maxBodyBytes given to the handler directly, by Content-Length or by counting', async () => {
+    const small = testClient(db, 'ADMIN', createTdplanYoga(db, { maxBodyBytes: 1024 }));
+    const body = JSON.stringify({ query: `{ hosts(first: 1) { totalCount } } # ${'x'.repeat(2000)}` });
+    const headers = { 'content-type': 'application/json', ...(await small.authHeaders()) };
+    const declared = await small.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(body.length) },
+      body,
+    });
+    expect(declared.status).toBe(413);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(body));
+        controller.close();
+      },
+    });
+    const counted = await small.yoga.fetch('http://localhost/graphql', { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+    expect(counted.status).toBe(413);
+    const fits = await small.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: '{ hosts(first: 1) { totalCount } }' }),
+    });
+    expect(fits.status).toBe(200);
   });
 });
