@@ -1,6 +1,7 @@
 // A page of hosts in one hand-written statement, for the `hosts` connection when its nodes need no
-// more than this statement carries: every host column, and chosen scalar columns of the host's
-// kernel, module (with its platforms' ids) and platform. The page is the one Prisma's findMany
+// more than this statement carries: every host column, chosen scalar columns of the host's
+// kernel, module (with its platforms' ids) and platform, and its first TDs by id (each host's as one
+// json_agg subquery: measured cheaper than a LATERAL join's row per TD, bench/README.md) and their count. The page is the one Prisma's findMany
 // returns for the same where, orderBy, cursor, take and skip (Pothos' cursor connection), row for
 // row and value for value: test/planning/host-page.test.ts compares both on random fleets.
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
@@ -61,6 +62,20 @@ const PLATFORM_COLUMNS = {
   threadsPerCore: 'threads_per_core',
   generation: 'generation',
 } as const satisfies Record<Prisma.PlatformScalarFieldEnum, string>;
+// A TD's columns, in Prisma's order, as pairs of json_build_object (json keeps these types: ints,
+// text, booleans and nulls come back as Prisma gives them).
+const TD_COLUMNS = {
+  id: 'id',
+  name: 'name',
+  vcpus: 'vcpus',
+  memoryMiB: 'memory_mib',
+  hostId: 'host_id',
+  migratable: 'migratable',
+  generation: 'generation',
+} as const satisfies Record<Prisma.TdScalarFieldEnum, string>;
+const TD_JSON = `json_build_object(${Object.entries(TD_COLUMNS)
+  .map(([field, column]) => `'${field}', t.${column}`)
+  .join(', ')})`;
 
 export type KernelColumn = keyof typeof KERNEL_COLUMNS;
 export type ModuleColumn = keyof typeof MODULE_COLUMNS;
@@ -82,6 +97,10 @@ export interface HostRowShape {
   kernel?: readonly KernelColumn[] | undefined;
   module?: { columns: readonly ModuleColumn[]; platforms: boolean } | undefined;
   platform?: readonly PlatformColumn[] | undefined;
+  /** The host's first `take` TDs by id, every column (Prisma's `tds: { orderBy: { id: 'asc' }, take, skip: 0 }`). */
+  tds?: { take: number } | undefined;
+  /** `_count: { tds: n }` (Prisma's `_count: { select: { tds: true } }`). */
+  tdCount?: boolean | undefined;
 }
 
 /** A reference to a kernel, module or platform: by id or by its unique name (version for a module). */
@@ -182,16 +201,22 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   params.push(Math.abs(q.take), q.skip);
   const page = `SELECT ${HOST_SELECT} FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}
     ORDER BY ${orderSql} LIMIT $${params.length - 1} OFFSET $${params.length}`;
-  const { kernel, module, platform } = q.shape;
+  const { kernel, module, platform, tds, tdCount } = q.shape;
+  const nested = !!(kernel || module || platform || tds || tdCount);
   let sql = page;
-  if (kernel || module || platform) {
+  if (tds) params.push(tds.take);
+  if (nested) {
     // The relations are joined to the page once it is chosen (its own LIMIT, planned alone).
     const outerOrder = column ? `h."${q.order!.column}" ${dir}, h.id ${dir}` : `h.id ${dir}`;
     sql = `SELECT h.*${kernel ? columnsSql('k', 'k.', KERNEL_COLUMNS, kernel) : ''}${
       module ? `, m.id IS NULL AS "m.none"${columnsSql('m', 'm.', MODULE_COLUMNS, module.columns)}` : ''
     }${module?.platforms ? `, ARRAY(SELECT mp.platform_id FROM module_platform mp WHERE mp.module_id = m.id) AS "m.platforms"` : ''}${
       platform ? columnsSql('p', 'p.', PLATFORM_COLUMNS, platform) : ''
-    }
+    }${
+      tds
+        ? `, (SELECT coalesce(json_agg(${TD_JSON} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT $${params.length}) t) AS "t.rows"`
+        : ''
+    }${tdCount ? `, (SELECT count(*)::int FROM td t WHERE t.host_id = h.id) AS "t.count"` : ''}
     FROM (${page}) h${kernel ? ' JOIN kernel k ON k.id = h."kernelId"' : ''}${module ? ' LEFT JOIN tdx_module m ON m.id = h."moduleId"' : ''}${
       platform ? ' JOIN platform p ON p.id = h."platformId"' : ''
     }
@@ -200,7 +225,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   const { rows } = await db.pool.query<Record<string, unknown>>(sql, params);
   const hostFields = Object.keys(HOST_COLUMNS);
   const out = rows.map((row): HostRow => {
-    if (!kernel && !module && !platform) return row as HostRow;
+    if (!nested) return row as HostRow;
     const host = pick(row, '', hostFields);
     if (kernel) host.kernel = pick(row, 'k.', kernel);
     if (module) {
@@ -212,6 +237,8 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
       }
     }
     if (platform) host.platform = pick(row, 'p.', platform);
+    if (tds) host.tds = row['t.rows'];
+    if (tdCount) host._count = { tds: row['t.count'] };
     return host as HostRow;
   });
   return backwards ? out.reverse() : out;

@@ -293,15 +293,60 @@ describe('the hosts page from one statement (hostPage of src/planning/host-page.
     // The page, and its count beside it.
     expect(screen.result.extensions!.sqlRoundTrips).toBe(2);
     expect(handWritten(screen.sql)).toBe(1);
-    // TDs are not carried: Prisma answers, as before.
-    const withTds = await statements(() => client.gql<Page>(page(`${NODE} tds(first: 2) { totalCount }`), { first: 50 }));
+    // With the TDs' connection from its start (the bench's hosts page): the page and its TDs in one
+    // statement, and the count beside it.
+    const withTds = await statements(() =>
+      client.gql<Page>(page(`${NODE} tds(first: 2) { totalCount pageInfo { hasNextPage } edges { cursor node { id name vcpus memoryMiB migratable } } }`), {
+        first: 50,
+      }),
+    );
     expect(withTds.result.errors).toBeUndefined();
-    expect(handWritten(withTds.sql)).toBe(0);
+    expect(withTds.result.data!.hosts.edges).toHaveLength(50);
+    expect(withTds.result.extensions!.sqlRoundTrips).toBe(2);
+    expect(handWritten(withTds.sql)).toBe(1);
+    const onlyCount = await statements(() => client.gql<Page>(page(`${NODE} tds(first: 2) { totalCount }`), { first: 50 }));
+    expect(onlyCount.result.errors).toBeUndefined();
+    expect(onlyCount.result.extensions!.sqlRoundTrips).toBe(2);
+    expect(handWritten(onlyCount.sql)).toBe(1);
+    // TDs from the end (or with nested relations) are not carried: Prisma answers, as before.
+    const fromEnd = await statements(() => client.gql<Page>(page(`${NODE} tds(last: 2) { edges { node { id } } }`), { first: 50 }));
+    expect(fromEnd.result.errors).toBeUndefined();
+    expect(handWritten(fromEnd.sql)).toBe(0);
+  });
+
+  it("gives Prisma's TDs and counts with the TDs' connection from its start", async () => {
+    const tds = (extra: string) =>
+      `${NODE} tds(first: $tds) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id name vcpus memoryMiB migratable ${extra} } } }`;
+    const withTds = (node: string) => page(node).replace('$before: String)', '$before: String, $tds: Int)');
+    type TdsPage = { hosts: { edges: { node: { tds: { edges: { node: Record<string, unknown> }[] } } }[] } };
+    // The TDs' host asked too: Prisma answers (checked), its answer without the host must be the same.
+    const stripHost = (p: TdsPage) =>
+      p.hosts.edges.map(({ node }) => ({
+        ...node,
+        tds: { ...node.tds, edges: node.tds.edges.map(({ node: { host: _host, ...td }, ...edge }) => ({ ...edge, node: td })) },
+      }));
+    let tdsSeen = 0;
+    for (const filter of [null, { tdxEnabled: true }, { overFull: false }]) {
+      for (const orderBy of [null, { field: 'TD_COUNT', direction: 'DESC' }]) {
+        for (const first of [1, 3, 4]) {
+          const variables = { filter, orderBy, first: 9, tds: first };
+          const sql = await statements(() => client.gql<TdsPage>(withTds(tds('')), variables));
+          const prisma = await statements(() => client.gql<TdsPage>(withTds(tds('host { id }')), variables));
+          expect(sql.result.errors).toBeUndefined();
+          expect(prisma.result.errors).toBeUndefined();
+          expect(handWritten(sql.sql)).toBe(1);
+          expect(handWritten(prisma.sql)).toBe(0);
+          expect(stripHost(sql.result.data!), JSON.stringify(variables)).toEqual(stripHost(prisma.result.data!));
+          tdsSeen += sql.result.data!.hosts.edges.reduce((n, { node }) => n + node.tds.edges.length, 0);
+        }
+      }
+    }
+    expect(tdsSeen).toBeGreaterThan(100);
   });
 
   it("gives Prisma's answer for every filter, order and cursor, forwards and backwards", async () => {
-    // The same query with TDs asked goes to Prisma: both answers, TDs left out, must be equal.
-    const viaPrisma = `${NODE} tds(first: 1) { totalCount }`;
+    // The same query with TDs asked from the end goes to Prisma: both answers, TDs left out, must be equal.
+    const viaPrisma = `${NODE} tds(last: 1) { edges { node { id } } }`;
     const module = await db.prisma.tdxModule.findFirstOrThrow();
     const filters = [
       null,

@@ -133,8 +133,9 @@ function hostOrderBy(order: typeof HostOrder.$inferInput | null | undefined): Pr
 
 // The `hosts` page from one hand-written statement (hostPage of src/planning/host-page.ts) when
 // Pothos' query for the nodes asks only for what it carries: the host's columns, and scalar columns
-// of kernel, module (and its platforms' ids, as the capacity facts select them) and platform. Any
-// other shape (TDs, nested connections, a select) is Prisma's findMany as Pothos plans it.
+// of kernel, module (and its platforms' ids, as the capacity facts select them) and platform, and
+// the TDs' connection in its default order from its start (with its totalCount). Any other shape
+// (a TDs' cursor or last, nested connections, a select) is Prisma's findMany as Pothos plans it.
 
 /** The columns a relation's `include` value asks for (true: all), or undefined when it asks for more. */
 function relationColumns<C extends string>(wanted: unknown, all: readonly C[], isColumn: (f: string) => f is C): C[] | undefined {
@@ -179,6 +180,18 @@ function carriedShape(include: unknown): HostRowShape | undefined {
       const columns = relationColumns(columnsOnly, MODULE_COLUMN_NAMES, isModuleColumn);
       if (!columns) return undefined;
       shape.module = { columns, platforms: platforms !== undefined };
+    } else if (relation === 'tds') {
+      // The TDs' connection as Pothos plans it with its default order and no cursor: the first
+      // take (first + 1) by id, every column. Anything else (a cursor, last, nested relations) is Prisma's.
+      if (typeof wanted !== 'object' || wanted === null) return undefined;
+      const { orderBy, take, skip, ...rest } = wanted as { orderBy?: unknown; take?: unknown; skip?: unknown };
+      if (Object.keys(rest).length > 0 || JSON.stringify(orderBy) !== JSON.stringify({ id: 'asc' })) return undefined;
+      if (typeof take !== 'number' || !Number.isSafeInteger(take) || take <= 0 || skip !== 0) return undefined;
+      shape.tds = { take };
+    } else if (relation === '_count') {
+      // The TDs' totalCount.
+      if (JSON.stringify(wanted) !== JSON.stringify({ select: { tds: true } })) return undefined;
+      shape.tdCount = true;
     } else return undefined;
   }
   return shape;
