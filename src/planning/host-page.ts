@@ -6,73 +6,11 @@
 // row and value for value: test/planning/host-page.test.ts compares both on random fleets.
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
 import type { Database, Prisma } from '../db/client.js';
+import { columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, pickColumns, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
 
 /** A host's columns, as Prisma loads them. */
 type HostRow = Prisma.HostGetPayload<object>;
 
-// Every scalar column of each table, Prisma's field name to SQL. `satisfies` keeps each list
-// complete: a column added to the schema fails the type check here until it is mapped.
-// Enums as text (node-postgres does not parse arrays of enum types).
-const HOST_COLUMNS = {
-  id: 'id',
-  hostname: 'hostname',
-  platformId: 'platform_id',
-  moduleId: 'module_id',
-  kernelId: 'kernel_id',
-  presentCpus: 'present_cpus',
-  guestKeyIds: 'guest_key_ids',
-  allocationRatio: 'allocation_ratio',
-  kvmIntelTdx: 'kvm_intel_tdx',
-  memoryMiB: 'memory_mib',
-  reservedMemoryMiB: 'reserved_memory_mib',
-  tdCount: 'td_count',
-  allocatedVcpus: 'allocated_vcpus',
-  knownMemoryTdCount: 'known_memory_td_count',
-  knownMemoryTdVcpus: 'known_memory_td_vcpus',
-  knownMemoryTdMiB: 'known_memory_td_mib',
-  generation: 'generation',
-} as const satisfies Record<Prisma.HostScalarFieldEnum, string>;
-const KERNEL_COLUMNS = {
-  id: 'id',
-  name: 'name',
-  kvmMaxVcpus: 'kvm_max_vcpus',
-  tdxVcpuPolicy: 'tdx_vcpu_policy::text',
-  tdxInitFailure: 'tdx_init_failure::text',
-  moduleMetadata: 'module_metadata::text',
-  generation: 'generation',
-} as const satisfies Record<Prisma.KernelScalarFieldEnum, string>;
-const MODULE_COLUMNS = {
-  id: 'id',
-  version: 'version',
-  maxVcpusPerTd: 'max_vcpus_per_td',
-  features: 'features::text[]',
-  minExportVersion: 'min_export_version',
-  maxExportVersion: 'max_export_version',
-  minImportVersion: 'min_import_version',
-  maxImportVersion: 'max_import_version',
-  tdcsPages: 'tdcs_pages',
-  tdvpsPages: 'tdvps_pages',
-  generation: 'generation',
-} as const satisfies Record<Prisma.TdxModuleScalarFieldEnum, string>;
-const PLATFORM_COLUMNS = {
-  id: 'id',
-  name: 'name',
-  sockets: 'sockets',
-  coresPerSocket: 'cores_per_socket',
-  threadsPerCore: 'threads_per_core',
-  generation: 'generation',
-} as const satisfies Record<Prisma.PlatformScalarFieldEnum, string>;
-// A TD's columns, in Prisma's order, as pairs of json_build_object (json keeps these types: ints,
-// text, booleans and nulls come back as Prisma gives them).
-const TD_COLUMNS = {
-  id: 'id',
-  name: 'name',
-  vcpus: 'vcpus',
-  memoryMiB: 'memory_mib',
-  hostId: 'host_id',
-  migratable: 'migratable',
-  generation: 'generation',
-} as const satisfies Record<Prisma.TdScalarFieldEnum, string>;
 const TD_JSON = `json_build_object(${Object.entries(TD_COLUMNS)
   .map(([field, column]) => `'${field}', t.${column}`)
   .join(', ')})`;
@@ -134,9 +72,6 @@ export interface HostPageQuery {
   shape: HostRowShape;
 }
 
-const columnsSql = (alias: string, prefix: string, columns: Record<string, string>, fields: readonly string[]): string =>
-  fields.map((field) => `, ${alias}.${columns[field]} AS "${prefix}${field}"`).join('');
-
 const HOST_SELECT = Object.entries(HOST_COLUMNS)
   .map(([field, column]) => `h.${column} AS "${field}"`)
   .join(', ');
@@ -170,12 +105,6 @@ function whereSql(filter: HostPageFilter, params: unknown[]): string[] {
   if (status.length) and.push(`EXISTS (SELECT 1 FROM host_tdx_status s WHERE s.host_id = h.id AND ${status.join(' AND ')})`);
   if (filter.drift != null) and.push(`EXISTS (SELECT 1 FROM host_observation o WHERE o.host_id = h.id AND o.drift = ${param(filter.drift)})`);
   return and;
-}
-
-function pick(row: Record<string, unknown>, prefix: string, fields: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of fields) out[field] = row[prefix + field];
-  return out;
 }
 
 /** The rows Prisma's `host.findMany({ include, where, orderBy, cursor, take, skip })` returns for `q`. */
@@ -226,17 +155,17 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   const hostFields = Object.keys(HOST_COLUMNS);
   const out = rows.map((row): HostRow => {
     if (!nested) return row as HostRow;
-    const host = pick(row, '', hostFields);
-    if (kernel) host.kernel = pick(row, 'k.', kernel);
+    const host = pickColumns(row, '', hostFields);
+    if (kernel) host.kernel = pickColumns(row, 'k.', kernel);
     if (module) {
       if (row['m.none']) host.module = null;
       else {
-        const m = pick(row, 'm.', module.columns);
+        const m = pickColumns(row, 'm.', module.columns);
         if (module.platforms) m.platforms = (row['m.platforms'] as number[]).map((platformId) => ({ platformId }));
         host.module = m;
       }
     }
-    if (platform) host.platform = pick(row, 'p.', platform);
+    if (platform) host.platform = pickColumns(row, 'p.', platform);
     if (tds) host.tds = row['t.rows'];
     if (tdCount) host._count = { tds: row['t.count'] };
     return host as HostRow;

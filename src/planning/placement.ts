@@ -9,7 +9,8 @@
 import { invalidCursor, isWellFormedCursor } from '../cursors.js';
 import type { Database, Prisma } from '../db/client.js';
 import { byBlockerCodeOrder } from '../capacity/rules.js';
-import type { hostFactsSelect, moduleFactsSelect } from './host-facts.js';
+import { hostFactsSelect, moduleFactsSelect } from './host-facts.js';
+import { columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, pickColumns } from './table-columns.js';
 import { byGroupKey } from './fleet-summary.js';
 import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
 
@@ -56,74 +57,31 @@ export type CandidateHost = Prisma.HostGetPayload<{
   include: { kernel: { select: (typeof hostFactsSelect)['kernel']['select'] }; module: { select: (typeof hostFactsSelect)['module']['select'] } };
 }>;
 
-// The SQL of a CandidateHost, column by column. `satisfies` keeps each list complete: a column
-// added to host (or to the facts) fails the type check here until it is read.
-const HOST_COLUMNS = {
-  id: 'id',
-  hostname: 'hostname',
-  platformId: 'platform_id',
-  moduleId: 'module_id',
-  kernelId: 'kernel_id',
-  presentCpus: 'present_cpus',
-  guestKeyIds: 'guest_key_ids',
-  allocationRatio: 'allocation_ratio',
-  kvmIntelTdx: 'kvm_intel_tdx',
-  memoryMiB: 'memory_mib',
-  reservedMemoryMiB: 'reserved_memory_mib',
-  tdCount: 'td_count',
-  allocatedVcpus: 'allocated_vcpus',
-  knownMemoryTdCount: 'known_memory_td_count',
-  knownMemoryTdVcpus: 'known_memory_td_vcpus',
-  knownMemoryTdMiB: 'known_memory_td_mib',
-  generation: 'generation',
-} as const satisfies Record<Prisma.HostScalarFieldEnum, string>;
-// Enums as text (node-postgres does not parse arrays of enum types).
-const KERNEL_COLUMNS = {
-  kvmMaxVcpus: 'kvm_max_vcpus',
-  tdxVcpuPolicy: 'tdx_vcpu_policy::text',
-  tdxInitFailure: 'tdx_init_failure::text',
-  moduleMetadata: 'module_metadata::text',
-} as const satisfies Record<keyof (typeof hostFactsSelect)['kernel']['select'], string>;
-const MODULE_COLUMNS = {
-  maxVcpusPerTd: 'max_vcpus_per_td',
-  features: 'features::text[]',
-  minExportVersion: 'min_export_version',
-  maxExportVersion: 'max_export_version',
-  minImportVersion: 'min_import_version',
-  maxImportVersion: 'max_import_version',
-  tdcsPages: 'tdcs_pages',
-  tdvpsPages: 'tdvps_pages',
-} as const satisfies Record<keyof typeof moduleFactsSelect, string>;
-
-const columnsSql = (alias: string, prefix: string, columns: Record<string, string>): string =>
-  Object.entries(columns)
-    .map(([field, column]) => `${alias}.${column} AS "${prefix}${field}"`)
-    .join(', ');
+// What a CandidateHost carries of its kernel and module: the capacity facts' columns.
+const KERNEL_FACT_FIELDS = Object.keys(hostFactsSelect.kernel.select);
+const MODULE_FACT_FIELDS = Object.keys(moduleFactsSelect);
+const HOST_FIELDS = Object.keys(HOST_COLUMNS);
 
 // Joined to the candidate page p: its host; with the facts, also its kernel and module (null when
 // none), and the module's platforms.
-const hostColumnsSql = `, ${columnsSql('ph', 'h.', HOST_COLUMNS)}`;
-const factsSql = `${hostColumnsSql}, ${columnsSql('pk', 'k.', KERNEL_COLUMNS)},
-       pm.id AS "m.id", ${columnsSql('pm', 'm.', MODULE_COLUMNS)}, COALESCE(pmp.ids, '{}') AS "m.platforms"`;
+const hostColumnsSql = columnsSql('ph', 'h.', HOST_COLUMNS, HOST_FIELDS);
+const factsSql = `${hostColumnsSql}${columnsSql('pk', 'k.', KERNEL_COLUMNS, KERNEL_FACT_FIELDS)},
+       pm.id AS "m.id"${columnsSql('pm', 'm.', MODULE_COLUMNS, MODULE_FACT_FIELDS)}, COALESCE(pmp.ids, '{}') AS "m.platforms"`;
 const hostJoin = ` JOIN host ph ON ph.id = p.id`;
 // The platforms of every module grouped once (a few modules, a few platforms each), not a subquery per row.
 const factsJoins = `${hostJoin} JOIN kernel pk ON pk.id = ph.kernel_id LEFT JOIN tdx_module pm ON pm.id = ph.module_id
      LEFT JOIN (SELECT module_id, array_agg(platform_id) AS ids FROM module_platform GROUP BY module_id) pmp ON pmp.module_id = pm.id`;
 
-function pick(row: Record<string, unknown>, prefix: string, columns: Record<string, string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of Object.keys(columns)) out[field] = row[prefix + field];
-  return out;
-}
-
 function hostColumnsOf(row: Record<string, unknown>): HostColumns {
-  return pick(row, 'h.', HOST_COLUMNS) as HostColumns;
+  return pickColumns(row, 'h.', HOST_FIELDS) as HostColumns;
 }
 
 function candidateHostOf(row: Record<string, unknown>): CandidateHost {
   const module =
-    row['m.id'] === null ? null : { ...pick(row, 'm.', MODULE_COLUMNS), platforms: (row['m.platforms'] as number[]).map((platformId) => ({ platformId })) };
-  return { ...hostColumnsOf(row), kernel: pick(row, 'k.', KERNEL_COLUMNS), module } as CandidateHost;
+    row['m.id'] === null
+      ? null
+      : { ...pickColumns(row, 'm.', MODULE_FACT_FIELDS), platforms: (row['m.platforms'] as number[]).map((platformId) => ({ platformId })) };
+  return { ...hostColumnsOf(row), kernel: pickColumns(row, 'k.', KERNEL_FACT_FIELDS), module } as CandidateHost;
 }
 
 export interface CandidatePage {
