@@ -208,6 +208,21 @@ function clockTicksPerSecond(): number {
   return Number(r.stdout) > 0 ? Number(r.stdout) : 100;
 }
 
+/**
+ * The CPU time so far (user and system) of another process, a server the bench started: a reader
+ * of /proc/<pid>/stat, which answers NaN where /proc is not there (or the process is gone).
+ */
+function processCpuMs(pid: number | undefined): () => number {
+  const ticks = clockTicksPerSecond();
+  const statFile = `/proc/${pid}/stat`;
+  return () => {
+    if (pid === undefined || !existsSync(statFile)) return NaN;
+    // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+    const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+  };
+}
+
 async function startPostGraphile(databaseUrl: string): Promise<PostGraphileServer> {
   const node = node22();
   const child = spawn(node, [`${PGL_DIR}server.mjs`], {
@@ -233,18 +248,11 @@ async function startPostGraphile(databaseUrl: string): Promise<PostGraphileServe
     child.kill('SIGTERM');
     throw err;
   });
-  const ticks = clockTicksPerSecond();
-  const statFile = `/proc/${child.pid}/stat`;
   const version = (JSON.parse(readFileSync(`${PGL_DIR}node_modules/postgraphile/package.json`, 'utf8')) as { version: string }).version;
   return {
     ...ready,
     version,
-    cpuMs() {
-      if (!existsSync(statFile)) return NaN;
-      // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
-      const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
-    },
+    cpuMs: processCpuMs(child.pid),
     async close() {
       child.kill('SIGTERM');
       await exited;
