@@ -16,7 +16,9 @@
 // Issue 17's comparison: PostGraphile 5 (bench/postgraphile/, a package of its own with its own
 // lockfile, run under Node 22) over the same database answers the hosts page, one host and the
 // capacity page; each is checked to return the same rows as tdplan, then measured interleaved with
-// tdplan's and the SQL baseline's requests. BENCH_POSTGRAPHILE=0 leaves it out, =1 makes it
+// tdplan's and the SQL baseline's requests, and with tdplan's own server run as operators run it
+// (`tdplan serve`, a process of its own on PostGraphile's Node), whose figures the ratios to
+// PostGraphile are taken from. BENCH_POSTGRAPHILE=0 leaves it out, =1 makes it
 // required (fail when it cannot be installed or started); by default it runs when
 // bench/postgraphile installs (`npm ci` there) and a Node 22 binary is found
 // (BENCH_POSTGRAPHILE_NODE, the one its lockfile installs, or this process's own Node when >= 22).
@@ -24,6 +26,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -53,6 +56,7 @@ const RESULTS = process.env.BENCH_RESULTS;
 const POSTGRAPHILE = process.env.BENCH_POSTGRAPHILE ?? 'auto';
 if (!['0', '1', 'auto'].includes(POSTGRAPHILE)) throw new Error(`BENCH_POSTGRAPHILE must be 0 or 1, got ${JSON.stringify(POSTGRAPHILE)}`);
 const PGL_DIR = fileURLToPath(new URL('./postgraphile/', import.meta.url));
+const REPO_DIR = fileURLToPath(new URL('../', import.meta.url));
 
 /** node --cpu-prof for a part of the run: the inspector's profiler, started and stopped here. */
 async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
@@ -271,6 +275,109 @@ async function postGraphileOrWhyNot(databaseUrl: string): Promise<PostGraphileSe
   }
 }
 
+/** tdplan's own server, `tdplan serve`, in a process of its own (for the comparison with PostGraphile). */
+interface TdplanServeServer {
+  url: string;
+  node: string;
+  /** Its CPU time so far (user and system, from /proc), or NaN where /proc is not there. */
+  cpuMs(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP port free on 127.0.0.1 just now: listen on port 0, see which one it got, close it. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * `<node> bin/tdplan.js serve` from the repository's root, as operators run it, on the bench's
+ * database: production, no per-token limits (the bench's clients share one token), no request logs
+ * (LOG_LEVEL=warn: PostGraphile's server writes none either). Ready once /readyz answers 200.
+ */
+async function startTdplanServe(node: string, databaseUrl: string): Promise<TdplanServeServer> {
+  const port = await freePort();
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  // Only the settings given here: none of tdplan's own (TDPLAN_*, DATABASE_*) from the bench's environment.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(TDPLAN_|DATABASE_)/.test(name)));
+  const child = spawn(node, ['bin/tdplan.js', 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: REPO_DIR,
+    env: {
+      ...inherited,
+      DATABASE_URL: databaseUrl,
+      NODE_ENV: 'production',
+      TDPLAN_TOKEN_MAX_CONCURRENT: '0',
+      TDPLAN_TOKEN_MAX_RPS: '0',
+      LOG_LEVEL: 'warn',
+    },
+    // Standard input stays a pipe, as PostGraphile's. `tdplan serve` does not read it, so the bench
+    // also stops it when it exits or is interrupted (below). Its log lines (warnings only) go to
+    // ours; its standard error is kept for the message when it fails to start, and shown.
+    stdio: ['pipe', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    stderr = (stderr + chunk.toString('utf8')).slice(-8000);
+  });
+  const stop = () => child.kill('SIGTERM');
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop();
+    process.kill(process.pid, signal); // the handler was once: the signal's default now (exit)
+  };
+  process.once('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal);
+  // Set from the child's events while we poll.
+  const state: { exited?: string; spawnError?: Error } = {};
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      state.exited = signal ?? `exit code ${code}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      state.spawnError = err;
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const readyBy = Date.now() + 120_000;
+  try {
+    for (;;) {
+      if (state.spawnError) throw new Error(`cannot start tdplan serve with ${node}: ${state.spawnError.message}`);
+      if (state.exited) throw new Error(`tdplan serve exited before it was ready (${state.exited}); its standard error:\n${stderr.trimEnd() || '(nothing)'}`);
+      if (Date.now() > readyBy)
+        throw new Error(`tdplan serve was not ready within 120 s (${url}/readyz); its standard error:\n${stderr.trimEnd() || '(nothing)'}`);
+      const status = await fetch(`${url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) break;
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 200))]);
+    }
+  } catch (err) {
+    stop();
+    await exited;
+    throw err;
+  }
+  return {
+    url: `${url}/graphql`,
+    node: version,
+    cpuMs: processCpuMs(child.pid),
+    async close() {
+      stop();
+      await exited;
+      process.off('exit', stop);
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
+    },
+  };
+}
+
 const loadTimes = { generateS: 0, importS: 0 };
 
 /**
@@ -332,13 +439,13 @@ interface PostGraphileCapacity {
 }
 
 /** Where two answers part, in their JSON, with some context: for the message of a failed check. */
-function firstDifference(a: unknown, b: unknown): string {
+function firstDifference(a: unknown, b: unknown, against = 'PostGraphile'): string {
   const x = JSON.stringify(a);
   const y = JSON.stringify(b);
   let i = 0;
   while (i < x.length && x[i] === y[i]) i++;
   const from = Math.max(0, i - 120);
-  return `at character ${i}, tdplan ...${x.slice(from, i + 120)}... against PostGraphile ...${y.slice(from, i + 120)}...`;
+  return `at character ${i}, tdplan ...${x.slice(from, i + 120)}... against ${against} ...${y.slice(from, i + 120)}...`;
 }
 
 async function main(): Promise<void> {
@@ -356,14 +463,17 @@ async function main(): Promise<void> {
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body;
   };
-  const gql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> => {
-    const body = await post(server.url, headers, query, variables);
-    lastRoundTrips = body.extensions?.sqlRoundTrips ?? 0;
+  // To the in-process server, or to another tdplan server on the same database (tdplan serve's):
+  // the same token works on both; only the in-process one counts round trips.
+  const gql = async (query: string, variables?: Record<string, unknown>, url = server.url): Promise<unknown> => {
+    const body = await post(url, headers, query, variables);
+    if (url === server.url) lastRoundTrips = body.extensions?.sqlRoundTrips ?? 0;
     return body.data;
   };
   // PostGraphile, when it runs: its own server in its own process, no token (it has no auth of its own).
   const wanted = (name: string) => !ONLY || new RegExp(ONLY).test(name);
   let pgl: PostGraphileServer | null = null;
+  let serve: TdplanServeServer | null = null;
   let pglSkipped: string | null = POSTGRAPHILE === '0' ? 'BENCH_POSTGRAPHILE=0' : null;
   const pglGql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> =>
     (await post(pgl!.url, { 'content-type': 'application/json', accept: 'application/json' }, query, variables)).data;
@@ -394,12 +504,24 @@ async function main(): Promise<void> {
     note: string;
     comparable?: (tdplan: unknown, postgraphile: unknown) => [unknown, unknown];
   }
-  const cases: { name: string; graphql: () => Promise<unknown>; baseline: () => Promise<unknown>; baselineNote: string; postgraphile?: PostGraphileCase }[] = [
+  // graphql(url): tdplan's answer, from the in-process server or the one at url (tdplan serve's,
+  // for the cases compared with PostGraphile).
+  const cases: {
+    name: string;
+    graphql: (url?: string) => Promise<unknown>;
+    baseline: () => Promise<unknown>;
+    baselineNote: string;
+    postgraphile?: PostGraphileCase;
+  }[] = [
     {
       name: 'hosts page (100, nested module/platform/kernel/TDs)',
-      graphql: () =>
-        gql(`{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
-        tds(first: 20) { totalCount edges { node { name vcpus } } } } } } }`),
+      graphql: (url) =>
+        gql(
+          `{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
+        tds(first: 20) { totalCount edges { node { name vcpus } } } } } } }`,
+          undefined,
+          url,
+        ),
       baseline: sql(`SELECT h.hostname, h.present_cpus, p.name, m.version, m.max_vcpus_per_td, k.name, k.kvm_max_vcpus,
           (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 20) x),
           (SELECT count(*) FROM td t WHERE t.host_id = h.id), (SELECT count(*) FROM host)
@@ -415,11 +537,12 @@ async function main(): Promise<void> {
     },
     {
       name: 'one host by hostname, 50 TDs',
-      graphql: () =>
+      graphql: (url) =>
         gql(
           `query($h: String!) { host(hostname: $h) { hostname presentCpus guestKeyIds platform { name } module { version } kernel { name }
         tds(first: 50) { totalCount edges { node { name vcpus migratable } } } } }`,
           { h: busyHost.hostname },
+          url,
         ),
       baseline: sql(
         `SELECT h.hostname, h.present_cpus, h.guest_key_ids, p.name, m.version, k.name,
@@ -440,9 +563,13 @@ async function main(): Promise<void> {
     },
     {
       name: 'capacity page (100 hosts, R1-R4 fields)',
-      graphql: () =>
-        gql(`{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
-        tdxDisabledReasons { code } } } } }`),
+      graphql: (url) =>
+        gql(
+          `{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
+        tdxDisabledReasons { code } } } } }`,
+          undefined,
+          url,
+        ),
       baseline: sql(`SELECT h.hostname, c.tdx_enabled, c.kvm_cap_max_vcpus, c.free_vcpus, c.free_key_ids
         FROM host h JOIN host_capacity c ON c.host_id = h.id ORDER BY h.id LIMIT 100`),
       baselineNote: 'one statement over host_capacity (the reasons and what limits the cap are left out: less than the API answers)',
@@ -598,6 +725,18 @@ async function main(): Promise<void> {
       if (!isDeepStrictEqual(ours, theirs)) throw new Error(`PostGraphile's answer to "${c.name}" differs from tdplan's: ${firstDifference(ours, theirs)}`);
     }
     console.log('PostGraphile answers the same rows as tdplan on every compared case');
+    // tdplan's own server in a process of its own, on PostGraphile's Node, so that the two are
+    // compared like for like: in the bench process, tdplan's server shares its thread with the
+    // clients (PostGraphile's does not) and runs on the bench's Node.
+    serve = await startTdplanServe(node22(), urlFor(NAME));
+    console.log(`tdplan serve (own process) on Node ${serve.node}, ${serve.url}`);
+    for (const c of cases) {
+      if (!c.postgraphile || !wanted(c.name)) continue;
+      const [ours, served] = [await c.graphql(), await c.graphql(serve.url)];
+      if (!isDeepStrictEqual(ours, served))
+        throw new Error(`tdplan serve's answer to "${c.name}" differs from tdplan's in process: ${firstDifference(ours, served, 'tdplan serve')}`);
+    }
+    console.log('tdplan serve answers the same data as tdplan in process on every compared case');
   } else if (pglSkipped && POSTGRAPHILE !== '0') {
     console.log(`PostGraphile comparison skipped: ${pglSkipped}`);
   }
@@ -606,20 +745,31 @@ async function main(): Promise<void> {
   const results = [];
   for (const c of cases) {
     if (!wanted(c.name)) continue;
-    const contenders: Contender[] = [{ run: c.graphql }, { run: c.baseline }];
-    const viaPgl = pgl && c.postgraphile;
-    if (viaPgl) contenders.push({ run: () => pglGql(viaPgl.query, viaPgl.variables), serverCpuMs: () => pgl!.cpuMs() });
-    const [g, b, p] = (await measureSideBySide(contenders)) as [Measure, Measure, Measure | undefined];
+    const contenders: Contender[] = [{ run: () => c.graphql() }, { run: c.baseline }];
+    // With PostGraphile: tdplan serve too (the same query to tdplan's own process), then PostGraphile.
+    const viaPgl = pgl && serve && c.postgraphile;
+    if (viaPgl) {
+      const own = serve!;
+      contenders.push({ run: () => c.graphql(own.url), serverCpuMs: () => own.cpuMs() });
+      contenders.push({ run: () => pglGql(viaPgl.query, viaPgl.variables), serverCpuMs: () => pgl!.cpuMs() });
+    }
+    const [g, b, s, p] = (await measureSideBySide(contenders)) as [Measure, Measure, Measure | undefined, Measure | undefined];
     await c.graphql();
     const roundTrips = lastRoundTrips;
+    const tdplanServe = viaPgl && s ? { ...s, node: serve!.node } : undefined;
+    // The ratios to PostGraphile: tdplan serve's (both in a process of their own, on the same Node);
+    // those of the in-process server, as the bench gave them before, under inProcess* names.
     const postgraphile =
-      viaPgl && p
+      viaPgl && s && p
         ? {
             ...p,
             note: viaPgl.note,
-            medianRatio: g.medianMs / p.medianMs,
-            throughputRatio: g.throughputPerS / p.throughputPerS,
-            cpuRatio: g.cpuMsPerRequest / p.cpuMsPerRequest,
+            medianRatio: s.medianMs / p.medianMs,
+            throughputRatio: s.throughputPerS / p.throughputPerS,
+            cpuRatio: s.cpuMsPerRequest / p.cpuMsPerRequest,
+            inProcessMedianRatio: g.medianMs / p.medianMs,
+            inProcessThroughputRatio: g.throughputPerS / p.throughputPerS,
+            inProcessCpuRatio: g.cpuMsPerRequest / p.cpuMsPerRequest,
           }
         : undefined;
     const row = {
@@ -629,6 +779,7 @@ async function main(): Promise<void> {
       baselineNote: c.baselineNote,
       sqlRoundTrips: roundTrips,
       medianRatio: g.medianMs / b.medianMs,
+      ...(tdplanServe ? { tdplanServe } : {}),
       ...(postgraphile ? { postgraphile } : {}),
     };
     results.push(row);
@@ -636,11 +787,18 @@ async function main(): Promise<void> {
       `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
         `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
+    if (tdplanServe) {
+      console.log(
+        `${`  tdplan serve, own process (Node ${tdplanServe.node})`.padEnd(52)} median ${tdplanServe.medianMs.toFixed(1).padStart(7)} ms  p95 ${tdplanServe.p95Ms.toFixed(1).padStart(7)} ms  ` +
+          `${tdplanServe.throughputPerS.toFixed(1).padStart(6)} req/s  ${tdplanServe.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
+          `(${(tdplanServe.cpuMsPerRequest - (tdplanServe.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients')`,
+      );
+    }
     if (postgraphile) {
       console.log(
         `${'  PostGraphile, same question'.padEnd(52)} median ${postgraphile.medianMs.toFixed(1).padStart(7)} ms  p95 ${postgraphile.p95Ms.toFixed(1).padStart(7)} ms  ` +
           `${postgraphile.throughputPerS.toFixed(1).padStart(6)} req/s  ${postgraphile.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
-          `(${(postgraphile.cpuMsPerRequest - (postgraphile.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients') | tdplan / PostGraphile: ` +
+          `(${(postgraphile.cpuMsPerRequest - (postgraphile.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients') | tdplan serve / PostGraphile: ` +
           `median ${postgraphile.medianRatio.toFixed(2)}x, req/s ${postgraphile.throughputRatio.toFixed(2)}x, CPU ${postgraphile.cpuRatio.toFixed(2)}x`,
       );
     }
@@ -695,6 +853,7 @@ async function main(): Promise<void> {
   }
   console.log(`round trips for a hosts page of 1, 10, 100: ${Object.values(tripsByPage).join(', ')}`);
 
+  await serve?.close();
   await pgl?.close();
   await server.close();
   await db.close();
@@ -708,6 +867,14 @@ async function main(): Promise<void> {
     uiScreens,
     roundTripsByHostsPageSize: tripsByPage,
     postgraphile: pgl ? { version: pgl.version, preset: 'amber', node: pgl.node } : { skipped: pglSkipped },
+    // tdplan's own server in a process of its own, run with the compared cases when PostGraphile is.
+    tdplanServe: serve
+      ? {
+          node: serve.node,
+          command: 'bin/tdplan.js serve --host 127.0.0.1 --port <free port>',
+          env: { NODE_ENV: 'production', TDPLAN_TOKEN_MAX_CONCURRENT: '0', TDPLAN_TOKEN_MAX_RPS: '0', LOG_LEVEL: 'warn' },
+        }
+      : { skipped: pglSkipped ?? 'no case compared with PostGraphile ran' },
   };
   const resultsFile = RESULTS ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
   await mkdir(path.dirname(resultsFile), { recursive: true });
