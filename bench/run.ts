@@ -318,13 +318,14 @@ async function startTdplanServe(node: string, databaseUrl: string): Promise<Tdpl
     },
     // Standard input stays a pipe, as PostGraphile's. `tdplan serve` does not read it, so the bench
     // also stops it when it exits or is interrupted (below). Its log lines (warnings only) go to
-    // ours; its standard error is kept for the message when it fails to start, and shown.
+    // ours; its standard error is kept for the message when it fails to start, then shown.
     stdio: ['pipe', 'inherit', 'pipe'],
   });
   let stderr = '';
+  let ready = false;
   child.stderr!.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
-    stderr = (stderr + chunk.toString('utf8')).slice(-8000);
+    if (ready) process.stderr.write(chunk);
+    else stderr = (stderr + chunk.toString('utf8')).slice(-8000);
   });
   const stop = () => child.kill('SIGTERM');
   const onSignal = (signal: NodeJS.Signals) => {
@@ -357,7 +358,10 @@ async function startTdplanServe(node: string, databaseUrl: string): Promise<Tdpl
         (r) => r.status,
         () => 0,
       );
-      if (status === 200) break;
+      if (status === 200) {
+        ready = true;
+        break;
+      }
       await Promise.race([exited, new Promise((r) => setTimeout(r, 200))]);
     }
   } catch (err) {
