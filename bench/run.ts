@@ -47,6 +47,12 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 100_000);
 const TDS = Number(process.env.BENCH_TDS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+// Warm-up per contender before anything is timed: CONCURRENCY clients for WARMUP_MS (at least 3
+// requests each, at most WARMUP_MAX in all). V8 optimises a server's hot code only after some
+// hundred requests (tdplan's hosts page: 17 CPU ms per request over its first 100, 10 to 13 from the
+// 200th on; bench/README.md), and the bench measures servers as they run: warm.
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
+const WARMUP_MAX = 400;
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const NAME = process.env.BENCH_DATABASE_NAME ?? 'tdplan_bench';
 if (!/^[a-z_][a-z0-9_]*$/.test(NAME)) throw new Error(`BENCH_DATABASE_NAME must be a plain lower-case identifier, got ${JSON.stringify(NAME)}`);
@@ -112,14 +118,28 @@ function cpuMsNow(): number {
   return (user + system) / 1000;
 }
 
+/** Requests from CONCURRENCY clients until WARMUP_MS have passed (3 each at least, WARMUP_MAX in all). */
+async function warmUp(run: () => Promise<unknown>): Promise<void> {
+  const until = performance.now() + WARMUP_MS;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = 0; i < 3 || (performance.now() < until && sent < WARMUP_MAX); i++) {
+        sent += 1;
+        await run();
+      }
+    }),
+  );
+}
+
 /**
  * Measures contenders side by side, interleaved so that a change in the machine's load falls on
- * all of them alike: 3 warm-ups each; then RUNS rounds of one sequential request each (latency),
+ * all of them alike: a warm-up each (warmUp); then RUNS rounds of one sequential request each (latency),
  * the order rotating every round; then throughput, CONCURRENCY clients per contender, in two halves
  * run in opposite orders (A B C, then C B A).
  */
 async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
-  for (const c of contenders) for (let i = 0; i < 3; i++) await c.run();
+  for (const c of contenders) await warmUp(c.run);
   const times = contenders.map((): number[] => []);
   for (let i = 0; i < RUNS; i++) {
     for (let j = 0; j < contenders.length; j++) {
