@@ -6,7 +6,7 @@
 // row and value for value: test/planning/host-page.test.ts compares both on random fleets.
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
 import type { Database, Prisma } from '../db/client.js';
-import { columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, pickColumns, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
+import { columnPicker, columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
 
 /** A host's columns, as Prisma loads them. */
 type HostRow = Prisma.HostGetPayload<object>;
@@ -72,6 +72,7 @@ export interface HostPageQuery {
   shape: HostRowShape;
 }
 
+const HOST_FIELDS = Object.keys(HOST_COLUMNS);
 const HOST_SELECT = Object.entries(HOST_COLUMNS)
   .map(([field, column]) => `h.${column} AS "${field}"`)
   .join(', ');
@@ -152,20 +153,23 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
     ORDER BY ${outerOrder}`;
   }
   const { rows } = await db.pool.query<Record<string, unknown>>(sql, params);
-  const hostFields = Object.keys(HOST_COLUMNS);
+  if (!nested) return (backwards ? rows.reverse() : rows) as HostRow[];
+  const hostColumns = columnPicker('', HOST_FIELDS);
+  const kernelColumns = kernel && columnPicker('k.', kernel);
+  const moduleColumns = module && columnPicker('m.', module.columns);
+  const platformColumns = platform && columnPicker('p.', platform);
   const out = rows.map((row): HostRow => {
-    if (!nested) return row as HostRow;
-    const host = pickColumns(row, '', hostFields);
-    if (kernel) host.kernel = pickColumns(row, 'k.', kernel);
-    if (module) {
+    const host = hostColumns(row);
+    if (kernelColumns) host.kernel = kernelColumns(row);
+    if (module && moduleColumns) {
       if (row['m.none']) host.module = null;
       else {
-        const m = pickColumns(row, 'm.', module.columns);
+        const m = moduleColumns(row);
         if (module.platforms) m.platforms = (row['m.platforms'] as number[]).map((platformId) => ({ platformId }));
         host.module = m;
       }
     }
-    if (platform) host.platform = pickColumns(row, 'p.', platform);
+    if (platformColumns) host.platform = platformColumns(row);
     if (tds) host.tds = row['t.rows'];
     if (tdCount) host._count = { tds: row['t.count'] };
     return host as HostRow;

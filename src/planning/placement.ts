@@ -10,7 +10,7 @@ import { invalidCursor, isWellFormedCursor } from '../cursors.js';
 import type { Database, Prisma } from '../db/client.js';
 import { byBlockerCodeOrder } from '../capacity/rules.js';
 import { hostFactsSelect, moduleFactsSelect } from './host-facts.js';
-import { columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, pickColumns } from './table-columns.js';
+import { columnPicker, columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS } from './table-columns.js';
 import { byGroupKey } from './fleet-summary.js';
 import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
 
@@ -72,16 +72,17 @@ const hostJoin = ` JOIN host ph ON ph.id = p.id`;
 const factsJoins = `${hostJoin} JOIN kernel pk ON pk.id = ph.kernel_id LEFT JOIN tdx_module pm ON pm.id = ph.module_id
      LEFT JOIN (SELECT module_id, array_agg(platform_id) AS ids FROM module_platform GROUP BY module_id) pmp ON pmp.module_id = pm.id`;
 
+const hostColumns = columnPicker('h.', HOST_FIELDS);
+const moduleFacts = columnPicker('m.', MODULE_FACT_FIELDS);
+const kernelFacts = columnPicker('k.', KERNEL_FACT_FIELDS);
+
 function hostColumnsOf(row: Record<string, unknown>): HostColumns {
-  return pickColumns(row, 'h.', HOST_FIELDS) as HostColumns;
+  return hostColumns(row) as HostColumns;
 }
 
 function candidateHostOf(row: Record<string, unknown>): CandidateHost {
-  const module =
-    row['m.id'] === null
-      ? null
-      : { ...pickColumns(row, 'm.', MODULE_FACT_FIELDS), platforms: (row['m.platforms'] as number[]).map((platformId) => ({ platformId })) };
-  return { ...hostColumnsOf(row), kernel: pickColumns(row, 'k.', KERNEL_FACT_FIELDS), module } as CandidateHost;
+  const module = row['m.id'] === null ? null : { ...moduleFacts(row), platforms: (row['m.platforms'] as number[]).map((platformId) => ({ platformId })) };
+  return { ...hostColumnsOf(row), kernel: kernelFacts(row), module } as CandidateHost;
 }
 
 export interface CandidatePage {
