@@ -14,6 +14,7 @@ import type { Principal } from './auth/principal.js';
 import { TokenCache } from './auth/token-cache.js';
 import { bearerToken } from './auth/tokens.js';
 import { CURSOR_ARGUMENTS, invalidCursor } from './cursors.js';
+import { compiledExecutionPlugin, type CompiledExecution } from './graphql/compiled-execution.js';
 import { cursorCheckPlugin } from './graphql/cursors.js';
 import { QUERY_LIMITS } from './graphql/limits.js';
 import { ConflictError, ForbiddenError, NotFoundError, StillReferencedError, ValidationError } from './errors.js';
@@ -46,6 +47,11 @@ export interface ServerOptions {
    * Default none: no CORS headers, so browsers allow only same-origin pages (the planning UI is one).
    */
   corsOrigins?: readonly string[];
+  /**
+   * Queries run compiled by graphql-jit (src/graphql/compiled-execution.ts): `repeated` (the
+   * default) from a document's second execution, `always` from its first (tests), `off` never.
+   */
+  compiledExecution?: CompiledExecution;
 }
 
 /** Per GraphQL execution (an import of 100,000 hosts through the API takes about 20 s). */
@@ -347,7 +353,7 @@ function errorMasker(logger: Logger) {
     const masked = defaultMaskError(error, message, isDev);
     // yoga attaches the parser's own message as extensions.originalError (for malformed JSON it
     // quotes the body, however large): the client gets the short message only.
-    if (masked instanceof GraphQLError && masked.extensions.originalError !== undefined) {
+    if (masked instanceof GraphQLError && masked.extensions?.originalError !== undefined) {
       const { originalError: _dropped, ...extensions } = masked.extensions;
       return new GraphQLError(masked.message, { nodes: masked.nodes, source: masked.source, positions: masked.positions, path: masked.path, extensions });
     }
@@ -394,6 +400,8 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
         new TokenAdmission(options.tokenLimits ?? NO_TOKEN_LIMITS),
         deadlines,
       ),
+      // Before the plugins that wrap execution (round trips, deadline), so they wrap the compiled one too.
+      ...(options.compiledExecution === 'off' ? [] : [compiledExecutionPlugin(options.compiledExecution ?? 'repeated')]),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
       deadlinePlugin(deadlines),
       cursorCheckPlugin((error) => masker(error, 'Unexpected error.')),

@@ -7,6 +7,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ComplexityPlugin from '@pothos/plugin-complexity';
+import StablePathsPlugin from './stable-paths.js';
 import { roleAllows } from '../auth/principal.js';
 import { ForbiddenError, ValidationError } from '../errors.js';
 import { JSONObjectResolver } from 'graphql-scalars';
@@ -28,7 +29,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope auth first, so no other plugin's wrapper runs for a request that may not see the field.
-  plugins: [ScopeAuthPlugin, ComplexityPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  // Stable paths just outside the prisma plugin's wrappers, which key on path identity (./stable-paths.ts).
+  plugins: [ScopeAuthPlugin, ComplexityPlugin, ErrorsPlugin, StablePathsPlugin, PrismaPlugin, RelayPlugin],
   complexity: {
     fieldComplexity,
     complexityError,

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiRole } from '../../src/auth/principal.js';
 import { createApiToken } from '../../src/commands/tokens.js';
+import type { CompiledExecution } from '../../src/graphql/compiled-execution.js';
 import { createTdplanYoga, type TdplanYoga } from '../../src/server.js';
 import type { TestDatabase } from './database.js';
 
@@ -28,7 +29,24 @@ export async function tokenFor(db: TestDatabase, role: ApiRole, name = `test-${r
   return (await createApiToken(db.prisma, { name: 'test-setup', role: 'ADMIN' }, name, role)).token;
 }
 
-export function testClient(db: TestDatabase, role: ApiRole = 'ADMIN', yoga: TdplanYoga = createTdplanYoga(db, { exposeSqlRoundTrips: true })): TestClient {
+/**
+ * How the test servers execute queries: compiled by graphql-jit from a document's first execution
+ * (`always`, the default here, so every test's queries run the compiled way production runs its
+ * repeated ones), or `off` (the standard executor, which production runs a document's first
+ * execution on): CI runs the suite once more with TDPLAN_TEST_COMPILED_EXECUTION=off.
+ */
+export function testCompiledExecution(): CompiledExecution {
+  const given = process.env.TDPLAN_TEST_COMPILED_EXECUTION ?? 'always';
+  if (given !== 'always' && given !== 'off' && given !== 'repeated')
+    throw new Error(`TDPLAN_TEST_COMPILED_EXECUTION must be always, repeated or off (got ${given})`);
+  return given;
+}
+
+export function testClient(
+  db: TestDatabase,
+  role: ApiRole = 'ADMIN',
+  yoga: TdplanYoga = createTdplanYoga(db, { exposeSqlRoundTrips: true, compiledExecution: testCompiledExecution() }),
+): TestClient {
   const tokenName = `test-${role.toLowerCase()}-${randomUUID().slice(0, 8)}`;
   let token: Promise<string> | undefined;
   const authHeaders = async (): Promise<Record<string, string>> => ({ authorization: `Bearer ${await (token ??= tokenFor(db, role, tokenName))}` });
