@@ -31,6 +31,14 @@ export type CompiledExecution = 'repeated' | 'always' | 'off';
 
 type Compiled = CompiledQuery | 'not compilable';
 
+// The contexts of the executions running compiled (./stable-paths.ts interns paths for those only).
+const compiledContexts = new WeakSet<object>();
+
+/** Whether the execution with this context runs compiled by graphql-jit. */
+export function isCompiledExecution(context: object): boolean {
+  return compiledContexts.has(context);
+}
+
 /** The fields of the operation at a response path (aliases, fragments and inline fragments followed). */
 function fieldNodesAt(document: DocumentNode, operation: OperationDefinitionNode, path: readonly (string | number)[]): FieldNode[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
@@ -109,6 +117,7 @@ export function compiledExecutionPlugin(when: Exclude<CompiledExecution, 'off'>)
       const standardErrors = (result: ExecutionResult): ExecutionResult =>
         result.errors?.length ? { ...result, errors: result.errors.map((e) => asStandardError(e, document, operation)) } : result;
       setExecuteFn((a) => {
+        if (typeof a.contextValue === 'object' && a.contextValue !== null) compiledContexts.add(a.contextValue);
         const result = query.query(a.rootValue, a.contextValue, a.variableValues) as ExecutionResult | Promise<ExecutionResult>;
         return result instanceof Promise ? result.then(standardErrors) : standardErrors(result);
       });

@@ -7,6 +7,7 @@
 // path object per response position, so identity holds however the executor builds its paths.
 import SchemaBuilder, { BasePlugin, createContextCache, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
+import { isCompiledExecution } from './compiled-execution.js';
 
 type Path = GraphQLResolveInfo['path'];
 
@@ -46,10 +47,14 @@ export class StablePathsPlugin<Types extends SchemaTypes> extends BasePlugin<Typ
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
     // The fields whose resolvers @pothos/plugin-prisma wraps (relations, related connections,
     // fields with a select), and the root fields, whose plans record the first mappings.
-    const prismaWrapped = fieldConfig.kind === 'PrismaObject' && fieldConfig.extensions?.pothosPrismaSelect !== undefined;
+    // (The same test as the prisma plugin's: exposed columns have `pothosPrismaSelect: false` and
+    // keep graphql's default resolver.)
+    const prismaWrapped = fieldConfig.kind === 'PrismaObject' && !!fieldConfig.extensions?.pothosPrismaSelect;
     const root = fieldConfig.kind === 'Query' || fieldConfig.kind === 'Mutation';
     if (!prismaWrapped && !root) return resolver;
     return (parent: unknown, args: object, context: Types['Context'], info: GraphQLResolveInfo) => {
+      // graphql-js shares the links above a field: only a compiled execution needs them interned.
+      if (!isCompiledExecution(context as object)) return resolver(parent, args, context, info);
       const path = internedPath(tables(context as object), info.path);
       return resolver(parent, args, context, path === info.path ? info : { ...info, path });
     };
