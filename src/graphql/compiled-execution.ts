@@ -22,7 +22,6 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -89,7 +88,7 @@ export function compiledExecutionPlugin(when: Exclude<CompiledExecution, 'off'>)
   // Per document, per operation name ('' for none).
   const compiled = new WeakMap<DocumentNode, Map<string, Compiled>>();
 
-  const compiledFor = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): Compiled => {
+  const compiledFor = (schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled => {
     let byName = compiled.get(document);
     if (!byName) compiled.set(document, (byName = new Map()));
     let entry = byName.get(operationName ?? '');
@@ -112,7 +111,7 @@ export function compiledExecutionPlugin(when: Exclude<CompiledExecution, 'off'>)
       if (seen < fromExecution) return;
       const variables = args.variableValues ?? {};
       if (operation.variableDefinitions?.length && getVariableValues(schema, operation.variableDefinitions, variables).errors) return;
-      const query = compiledFor(schema, document, operation, operationName);
+      const query = compiledFor(schema, document, operationName);
       if (query === 'not compilable') return;
       const standardErrors = (result: ExecutionResult): ExecutionResult =>
         result.errors?.length ? { ...result, errors: result.errors.map((e) => asStandardError(e, document, operation)) } : result;

@@ -4,7 +4,7 @@
 // bad arguments, bad variables, too complex), in the same SQL round trips.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, print } from 'graphql';
+import { getIntrospectionQuery, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRole } from '../../src/auth/principal.js';
 import { compiledExecutionPlugin } from '../../src/graphql/compiled-execution.js';
@@ -39,6 +39,8 @@ interface Case {
   query: string;
   variables?: Record<string, unknown>;
   role?: ApiRole;
+  /** The case is a failure (not found, refused, invalid): its answer has errors. */
+  fails?: boolean;
 }
 
 const HOSTS_PAGE = `{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
@@ -61,6 +63,8 @@ async function cases(): Promise<Case[]> {
   });
   return [
     { query: EXAMPLE_QUERY },
+    // GraphiQL's schema query, sent on every page load.
+    { query: getIntrospectionQuery() },
     // The README's queries (its mutations would change the fleet between the two answers).
     ...examples.filter((query) => !/^\s*mutation\b/.test(query)).map((query) => ({ query, role: 'PLANNER' as const })),
     { query: print(FleetQuery) },
@@ -82,17 +86,18 @@ async function cases(): Promise<Case[]> {
     },
     // Failures: a missing host, a bad cursor, a page too large, a field a viewer may not see,
     // bad variables (the standard executor answers those), a query too complex.
-    { query: ONE_HOST, variables: { h: 'no-such-host' } },
-    { query: '{ hosts(first: 2, after: "not-a-cursor") { edges { node { hostname } } } }' },
-    { query: '{ placementCandidates(vcpus: 16, first: 100000) { edges { node { hostname } } } }' },
-    { query: '{ apiTokens { name role } }', role: 'VIEWER' },
+    { query: ONE_HOST, variables: { h: 'no-such-host' }, fails: true },
+    { query: '{ hosts(first: 2, after: "not-a-cursor") { edges { node { hostname } } } }', fails: true },
+    { query: '{ placementCandidates(vcpus: 16, first: 100000) { edges { node { hostname } } } }', fails: true },
+    { query: '{ apiTokens { name role } }', role: 'VIEWER', fails: true },
     {
       query: '{ whatIf(changes: { modules: [{ module: { version: "1.5.06.00.0744" }, maxVcpusPerTd: 1 }] }) { capacityAfter { tdxEnabledHosts } } }',
       role: 'VIEWER',
+      fails: true,
     },
-    { query: ONE_HOST, variables: {} },
-    { query: 'query($n: Int!) { hosts(first: $n) { edges { node { hostname } } } }', variables: { n: 'many' } },
-    { query: '{ hosts(first: 100) { edges { node { tds(first: 100) { edges { node { name host { tds(first: 100) { totalCount } } } } } } } } }' },
+    { query: ONE_HOST, variables: {}, fails: true },
+    { query: 'query($n: Int!) { hosts(first: $n) { edges { node { hostname } } } }', variables: { n: 'many' }, fails: true },
+    { query: '{ hosts(first: 100) { edges { node { tds(first: 100) { edges { node { name host { tds(first: 100) { totalCount } } } } } } } } }', fails: true },
   ];
 }
 
@@ -103,7 +108,10 @@ describe('compiled execution (graphql-jit)', () => {
       // A refusal names the token: the two servers' clients have tokens of their own.
       const answer = async (client: TestClient) =>
         JSON.parse(JSON.stringify(await client.gql(c.query, c.variables)).replaceAll(client.tokenName, '<token>')) as unknown;
-      const expected = await answer(standard[role]);
+      const expected = (await answer(standard[role])) as { errors?: unknown[]; data?: unknown };
+      // A missing host is data (null), not an error; every other failure has errors, every success none.
+      if (c.fails && !c.variables?.h) expect(expected.errors, c.query).toBeDefined();
+      if (!c.fails) expect(expected.errors, c.query).toBeUndefined();
       // Twice: the first compiles, the second runs the compiled function from the cache.
       for (let i = 0; i < 2; i++) {
         expect(await answer(compiled[role]), `${c.query} ${JSON.stringify(c.variables ?? {})}`).toEqual(expected);
