@@ -50,7 +50,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 // Warm-up per contender before anything is timed: CONCURRENCY clients for WARMUP_MS (at least 3
 // requests each, at most WARMUP_MAX in all). V8 optimises a server's hot code only after some
 // hundred requests (tdplan's hosts page: 17 CPU ms per request over its first 100, 10 to 13 from the
-// 200th on; bench/README.md), and the bench measures servers as they run: warm.
+// 300th on; bench/README.md), and the bench measures servers as they run: warm.
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 const WARMUP_MAX = 400;
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

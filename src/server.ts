@@ -353,7 +353,7 @@ function errorMasker(logger: Logger) {
     const masked = defaultMaskError(error, message, isDev);
     // yoga attaches the parser's own message as extensions.originalError (for malformed JSON it
     // quotes the body, however large): the client gets the short message only.
-    if (masked instanceof GraphQLError && masked.extensions?.originalError !== undefined) {
+    if (masked instanceof GraphQLError && masked.extensions.originalError !== undefined) {
       const { originalError: _dropped, ...extensions } = masked.extensions;
       return new GraphQLError(masked.message, { nodes: masked.nodes, source: masked.source, positions: masked.positions, path: masked.path, extensions });
     }

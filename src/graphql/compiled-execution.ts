@@ -70,10 +70,9 @@ function fieldNodesAt(document: DocumentNode, operation: OperationDefinitionNode
  * path (so it has their locations) and what was thrown as its originalError.
  */
 function asStandardError(error: GraphQLError, document: DocumentNode, operation: OperationDefinitionNode): GraphQLError {
-  if (error.constructor === GraphQLError && error.locations) return error;
-  // graphql-jit's own error class wraps what a resolver threw.
+  // graphql-jit's own error class wraps what a resolver threw; a GraphQLError of graphql-js's passes as thrown.
   const thrown: Error | undefined = error.constructor === GraphQLError ? error : (error.originalError ?? undefined);
-  if (thrown instanceof GraphQLError && Array.isArray(thrown.path) && thrown.constructor === GraphQLError) return thrown;
+  if (thrown?.constructor === GraphQLError && (thrown as GraphQLError).path) return thrown as GraphQLError;
   const path = error.path ?? [];
   return new GraphQLError(thrown?.message ?? error.message, {
     nodes: path.length ? fieldNodesAt(document, operation, path) : undefined,

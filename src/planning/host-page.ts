@@ -73,6 +73,7 @@ export interface HostPageQuery {
 }
 
 const HOST_FIELDS = Object.keys(HOST_COLUMNS);
+const hostColumns = columnPicker('', HOST_FIELDS);
 const HOST_SELECT = Object.entries(HOST_COLUMNS)
   .map(([field, column]) => `h.${column} AS "${field}"`)
   .join(', ');
@@ -154,18 +155,17 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   }
   const { rows } = await db.pool.query<Record<string, unknown>>(sql, params);
   if (!nested) return (backwards ? rows.reverse() : rows) as HostRow[];
-  const hostColumns = columnPicker('', HOST_FIELDS);
   const kernelColumns = kernel && columnPicker('k.', kernel);
   const moduleColumns = module && columnPicker('m.', module.columns);
   const platformColumns = platform && columnPicker('p.', platform);
   const out = rows.map((row): HostRow => {
     const host = hostColumns(row);
     if (kernelColumns) host.kernel = kernelColumns(row);
-    if (module && moduleColumns) {
+    if (moduleColumns) {
       if (row['m.none']) host.module = null;
       else {
         const m = moduleColumns(row);
-        if (module.platforms) m.platforms = (row['m.platforms'] as number[]).map((platformId) => ({ platformId }));
+        if (module!.platforms) m.platforms = (row['m.platforms'] as number[]).map((platformId) => ({ platformId }));
         host.module = m;
       }
     }

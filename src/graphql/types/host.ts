@@ -254,7 +254,7 @@ builder.queryFields((t) => ({
     totalCount: (_connection, args, ctx, info) => totalCountOf(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) })),
     resolve: (query, _root, args, ctx, info) => {
       const where = hostFilterWhere(args.filter);
-      startTotalCount(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) }));
+      startTotalCount(info, () => ctx.prisma.host.count({ where }));
       const page = hostPageQuery(query, args);
       if (page) return hostPage(ctx.db, page) as ReturnType<typeof ctx.prisma.host.findMany<typeof query>>;
       return ctx.prisma.host.findMany({ ...query, where, orderBy: hostOrderBy(args.orderBy) });
