@@ -12,6 +12,7 @@ import { EXPORT_FORMATS, exportText, parseExportFormat, type ExportFormat } from
 import { registerProbeCommand } from './cli/probe.js';
 import { registerScenarioCommands } from './cli-scenario.js';
 import { openDatabase, type OpenedDatabase } from './db/open.js';
+import { preparedStatementsSetting } from './db/prepared-statements.js';
 import { replicaUrlsFrom } from './db/replicas.js';
 import { demoFleet } from './inventory/demo-fleet.js';
 import { generateFleet } from './inventory/generate.js';
@@ -41,7 +42,7 @@ function parsePort(value: string): number {
 }
 
 async function withDatabase<T>(dataDir: string, fn: (opened: OpenedDatabase) => Promise<T>): Promise<T> {
-  const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true });
+  const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir, migrate: true, preparedStatements: preparedStatements() });
   try {
     return await fn(opened);
   } finally {
@@ -102,6 +103,15 @@ function replicaMaxLagMs(): number | undefined {
   return value;
 }
 
+/** DATABASE_PREPARED_STATEMENTS: on (default) or off, for a PgBouncer that cannot route named statements. */
+function preparedStatements(): boolean {
+  try {
+    return preparedStatementsSetting(process.env.DATABASE_PREPARED_STATEMENTS);
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('tdplan')
     .description('Capacity planning for Intel TDX fleets on KVM: fleet inventory and KVM_CAP_MAX_VCPUS answers over GraphQL.')
@@ -110,6 +120,7 @@ export function buildProgram(): Command {
       `
 Database: DATABASE_URL (postgresql://...) if set, else an embedded PGlite in --data-dir.
 Read replicas for serve: DATABASE_REPLICA_URLS (comma-separated postgresql:// URLs), DATABASE_REPLICA_MAX_LAG_MS (5000).
+Named (prepared) statements: DATABASE_PREPARED_STATEMENTS=on (default) or off (PgBouncer in transaction mode).
 Examples:
   tdplan serve                       GraphQL and GraphiQL at http://127.0.0.1:4000/graphql
   tdplan import fleet.json --replace make fleet.json the whole inventory
@@ -142,6 +153,7 @@ Examples:
         acquireTimeoutMs: settings.requestTimeoutMs,
         replicaUrls: replicaUrlsFrom(process.env.DATABASE_REPLICA_URLS),
         replicaMaxLagMs: replicaMaxLagMs(),
+        preparedStatements: preparedStatements(),
       });
       try {
         if (opened.embedded && opened.createdNow && opts.seed) {
@@ -180,7 +192,12 @@ Examples:
     .command('migrate')
     .description('apply pending migrations from prisma/migrations')
     .action(async () => {
-      const opened = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: program.opts<{ dataDir: string }>().dataDir, migrate: true });
+      const opened = await openDatabase({
+        databaseUrl: process.env.DATABASE_URL,
+        dataDir: program.opts<{ dataDir: string }>().dataDir,
+        migrate: true,
+        preparedStatements: preparedStatements(),
+      });
       await opened.close();
       console.log(
         opened.appliedMigrations.length

@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { StatementNames } from './prepared-statements.js';
 
 export { PrismaClient };
 export type { Prisma } from '../generated/prisma/client.js';
@@ -32,12 +33,20 @@ type QueryFn = (...args: unknown[]) => unknown;
 // lose it). Two doors lead to the server: pool.query, and query on a client checked out with
 // pool.connect() (Prisma's transactions). pool.query itself checks out a client with a callback,
 // so callback-style connect() is left alone and nothing is counted twice.
-function instrumentPool(pool: pg.Pool): pg.Pool {
+//
+// With `names`, pool.query(text, values) runs as a named statement (src/db/prepared-statements.ts):
+// the hand-written reads all come that way. Text without values may hold several statements, which
+// a named statement cannot, so it stays unnamed.
+function instrumentPool(pool: pg.Pool, names: StatementNames | null): pg.Pool {
   const poolQuery = pool.query.bind(pool) as QueryFn;
   const poolConnect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
   Object.assign(pool, {
     query: (...args: unknown[]) => {
       recordRoundTrip();
+      const [text, values, ...rest] = args;
+      if (names && typeof text === 'string' && Array.isArray(values)) {
+        return poolQuery({ text, values, name: names.nameFor(text) }, ...rest);
+      }
       return poolQuery(...args);
     },
     connect: (...args: unknown[]) => {
@@ -118,6 +127,8 @@ export interface ConnectOptions {
   statementTimeoutMs?: number;
   /** The embedded PGlite: one session behind the socket, so no LISTEN/NOTIFY between connections. */
   embedded?: boolean;
+  /** Named statements (default true, never on the embedded PGlite; DATABASE_PREPARED_STATEMENTS=off): src/db/prepared-statements.ts. */
+  preparedStatements?: boolean;
 }
 
 /** Connecting to the database (not waiting for a busy pool) gives up after this: then it is away. */
@@ -172,6 +183,9 @@ export const EMBEDDED_POOL_SIZE = 1;
 
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
   const max = options.max ?? 10;
+  // Not on the embedded PGlite: pglite-socket gives every connection the one session PGlite has, so
+  // two pools (migrations, tests) would prepare the same name twice in it.
+  const names = options.preparedStatements === false || options.embedded ? null : new StatementNames();
   const pool = instrumentPool(
     new pg.Pool({
       connectionString: url,
@@ -181,6 +195,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
       connectionTimeoutMillis: options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
       ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     }),
+    names,
   );
   // An idle client losing its connection (database restarted) must not crash the process; nor may
   // a checked-out one (its query fails, and that failure is what the caller sees).
@@ -188,7 +203,8 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   pool.on('connect', (client) => client.on('error', () => undefined));
   // Writers queue for a pooled connection under load (and on the embedded database there is only
   // one): wait for it rather than fail after Prisma's default 2 s.
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 15_000, timeout: 30_000 } });
+  const adapter = new PrismaPg(pool, names ? { statementNameGenerator: ({ sql }) => names.nameFor(sql) } : {});
+  const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: 15_000, timeout: 30_000 } });
   return {
     prisma,
     pool,

@@ -35,6 +35,8 @@ export interface OpenOptions {
   replicaUrls?: readonly string[];
   /** A replica further behind than this is skipped (DATABASE_REPLICA_MAX_LAG_MS; default 5 s). */
   replicaMaxLagMs?: number | undefined;
+  /** Named statements on every connection (DATABASE_PREPARED_STATEMENTS; default on). */
+  preparedStatements?: boolean;
 }
 
 function describeConnectionError(err: unknown, where: string): CliError {
@@ -115,6 +117,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
   const db = connectDatabase(url, {
     ...(options.databaseUrl ? { statementTimeoutMs: options.statementTimeoutMs } : { max: EMBEDDED_POOL_SIZE, embedded: true }),
     acquireTimeoutMs: options.acquireTimeoutMs,
+    ...(options.preparedStatements === false ? { preparedStatements: false } : {}),
   });
   const closeAll = async (): Promise<void> => {
     await db.replicas?.close();
@@ -144,7 +147,10 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
   }
   if (replicaUrls.length > 0) {
     // A replica that is down now is not fatal: it is polled, and used once it streams.
-    const replicas = new ReplicaSet(db, replicaUrls, options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs });
+    const replicas = new ReplicaSet(db, replicaUrls, {
+      ...(options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs }),
+      ...(options.preparedStatements === false ? { preparedStatements: false } : {}),
+    });
     await replicas.start();
     db.replicas = replicas;
   }

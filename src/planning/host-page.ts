@@ -7,6 +7,7 @@
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
 import type { Database, Prisma } from '../db/client.js';
 import { columnPicker, columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
+import { sqlRowCount } from './sql-literals.js';
 
 /** A host's columns, as Prisma loads them. */
 type HostRow = Prisma.HostGetPayload<object>;
@@ -129,13 +130,12 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
     );
   }
   const orderSql = column ? `${column} ${dir}, h.id ${dir}` : `h.id ${dir}`;
-  params.push(Math.abs(q.take), q.skip);
+  // Row counts as literals: sql-literals.ts says why.
   const page = `SELECT ${HOST_SELECT} FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}
-    ORDER BY ${orderSql} LIMIT $${params.length - 1} OFFSET $${params.length}`;
+    ORDER BY ${orderSql} LIMIT ${sqlRowCount(Math.abs(q.take))} OFFSET ${sqlRowCount(q.skip)}`;
   const { kernel, module, platform, tds, tdCount } = q.shape;
   const nested = !!(kernel || module || platform || tds || tdCount);
   let sql = page;
-  if (tds) params.push(tds.take);
   if (nested) {
     // The relations are joined to the page once it is chosen (its own LIMIT, planned alone).
     const outerOrder = column ? `h."${q.order!.column}" ${dir}, h.id ${dir}` : `h.id ${dir}`;
@@ -145,7 +145,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
       platform ? columnsSql('p', 'p.', PLATFORM_COLUMNS, platform) : ''
     }${
       tds
-        ? `, (SELECT coalesce(json_agg(${TD_JSON} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT $${params.length}) t) AS "t.rows"`
+        ? `, (SELECT coalesce(json_agg(${TD_JSON} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT ${sqlRowCount(tds.take)}) t) AS "t.rows"`
         : ''
     }${tdCount ? `, (SELECT count(*)::int FROM td t WHERE t.host_id = h.id) AS "t.count"` : ''}
     FROM (${page}) h${kernel ? ' JOIN kernel k ON k.id = h."kernelId"' : ''}${module ? ' LEFT JOIN tdx_module m ON m.id = h."moduleId"' : ''}${

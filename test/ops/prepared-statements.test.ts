@@ -1,0 +1,151 @@
+// Named statements (src/db/prepared-statements.ts): on PostgreSQL the planning queries are prepared
+// once per connection and, once PostgreSQL has seen them five times, run on a generic plan without
+// being planned again; the answers are the same as without them; DATABASE_PREPARED_STATEMENTS=off
+// turns them off, the embedded PGlite never has them, and no process names more than a bounded
+// number of statement texts.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, type Database } from '../../src/db/client.js';
+import { MAX_NAMED_STATEMENTS, preparedStatementsSetting, StatementNames } from '../../src/db/prepared-statements.js';
+import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import { createTdplanYoga } from '../../src/server.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
+import { importDocument } from '../support/import.js';
+import { testClient, testCompiledExecution, type TestClient } from '../support/server.js';
+
+const CAPACITY_PAGE = `{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
+  tdxDisabledReasons { code } } } } }`;
+const ONE_HOST = `query($h: String!) { host(hostname: $h) { hostname presentCpus platform { name } module { version } kernel { name }
+  tds(first: 50) { totalCount edges { node { name vcpus } } } } }`;
+
+interface PreparedStatement {
+  name: string;
+  statement: string;
+  generic_plans: number;
+  custom_plans: number;
+}
+
+let db: TestDatabase;
+let hostname: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const imported = await importDocument(db, demoFleet(), 'MERGE');
+  expect(imported.ok).toBe(true);
+  hostname = (await db.prisma.host.findFirstOrThrow({ where: { tds: { some: {} } }, orderBy: { id: 'asc' } })).hostname;
+});
+afterAll(async () => {
+  await db.destroy();
+});
+
+/**
+ * A server on a pool of one connection (the embedded database's pool has only one anyway), so
+ * that pg_prepared_statements, which is per session, sees every statement the requests prepared.
+ */
+async function withOneConnection<T>(preparedStatements: boolean, fn: (client: TestClient, one: Database) => Promise<T>): Promise<T> {
+  const one = connectDatabase(db.url, { max: 1, embedded: db.kind === 'embedded', preparedStatements });
+  try {
+    const yoga = createTdplanYoga(one, { compiledExecution: testCompiledExecution() });
+    return await fn(testClient(db, 'VIEWER', yoga), one);
+  } finally {
+    await one.close();
+  }
+}
+
+async function preparedStatements(one: Database): Promise<PreparedStatement[]> {
+  // Text without parameters runs unnamed: this query prepares nothing itself.
+  const { rows } = await one.pool.query<PreparedStatement>(
+    'SELECT name, statement, generic_plans::int AS generic_plans, custom_plans::int AS custom_plans FROM pg_prepared_statements ORDER BY name',
+  );
+  return rows;
+}
+
+async function answers(client: TestClient, times: number): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let i = 0; i < times; i++) {
+    for (const [query, variables] of [
+      [CAPACITY_PAGE, undefined],
+      [ONE_HOST, { h: hostname }],
+    ] as const) {
+      const response = await client.gql(query, variables);
+      expect(response.errors).toBeUndefined();
+      out.push(response.data);
+    }
+  }
+  return out;
+}
+
+describe('named statements', () => {
+  it.runIf(databaseKind === 'postgres')("prepare the capacity page's and one host's statements once per connection, and keep generic plans", async () => {
+    await withOneConnection(true, async (client, one) => {
+      const data = await answers(client, 8);
+      const prepared = await preparedStatements(one);
+      for (const p of prepared) expect(p.name).toMatch(/^tdplan_[0-9a-f]{32}$/);
+      // The capacity page: hostPage's hand-written statement. Its row counts are literals; with
+      // LIMIT $n PostgreSQL would plan every execution anew (custom plans only).
+      const page = prepared.filter((p) => p.statement.includes('FROM host h') && p.statement.includes('LIMIT 101'));
+      expect(page).toHaveLength(1);
+      expect(page[0]!.custom_plans + page[0]!.generic_plans).toBe(8);
+      expect(page[0]!.generic_plans).toBeGreaterThan(0);
+      // One host: Prisma's statement, named through adapter-pg's statementNameGenerator.
+      const host = prepared.filter((p) => p.statement.includes('"t0"."hostname" = $'));
+      expect(host).toHaveLength(1);
+      expect(host[0]!.generic_plans).toBeGreaterThan(0);
+      // The same answers as unnamed statements give.
+      await withOneConnection(false, async (unnamedClient, unnamed) => {
+        expect(await answers(unnamedClient, 8)).toEqual(data);
+        expect(await preparedStatements(unnamed)).toEqual([]);
+      });
+    });
+  });
+
+  it.runIf(databaseKind === 'embedded')('are off on the embedded PGlite, whose one session every connection shares', async () => {
+    await withOneConnection(true, async (client, one) => {
+      await answers(client, 2);
+      expect(await preparedStatements(one)).toEqual([]);
+    });
+  });
+
+  it('name a bounded number of texts per process: the same text the same name, later ones unnamed', () => {
+    const names = new StatementNames(3);
+    const a = names.nameFor('SELECT 1 WHERE $1');
+    expect(names.nameFor('SELECT 2 WHERE $1')).not.toBe(a);
+    expect(names.nameFor('SELECT 3 WHERE $1')).toMatch(/^tdplan_/);
+    expect(names.nameFor('SELECT 4 WHERE $1')).toBe('');
+    expect(names.nameFor('SELECT 1 WHERE $1')).toBe(a);
+    expect(names.size).toBe(3);
+    expect(new StatementNames().nameFor('SELECT 1 WHERE $1')).toBe(a);
+    expect(MAX_NAMED_STATEMENTS).toBeLessThanOrEqual(100);
+  });
+
+  it('are on unless DATABASE_PREPARED_STATEMENTS says off; any other value is refused', async () => {
+    expect(preparedStatementsSetting(undefined)).toBe(true);
+    expect(preparedStatementsSetting('')).toBe(true);
+    expect(preparedStatementsSetting('on')).toBe(true);
+    expect(preparedStatementsSetting('off')).toBe(false);
+    expect(() => preparedStatementsSetting('no')).toThrow('DATABASE_PREPARED_STATEMENTS must be "on" or "off", got "no"');
+    const bin = path.resolve(import.meta.dirname, '../../bin/tdplan.js');
+    const failed = await promisify(execFile)(process.execPath, [bin, 'migrate'], {
+      env: { ...process.env, DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none', DATABASE_PREPARED_STATEMENTS: 'false' },
+    }).then(
+      () => null,
+      (err: unknown) => err as { code: number; stderr: string },
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr.trim()).toBe('tdplan: DATABASE_PREPARED_STATEMENTS must be "on" or "off", got "false"');
+  });
+});
+
+it.runIf(databaseKind === 'postgres')('the pool names only parameterised text: a script of several statements still runs', async () => {
+  const one = connectDatabase(db.url, { max: 1 });
+  try {
+    const results = (await one.pool.query('SELECT 1 AS a; SELECT 2 AS b')) as unknown as { rows: unknown[] }[];
+    expect(results.map((r) => r.rows)).toEqual([[{ a: 1 }], [{ b: 2 }]]);
+    expect((await one.pool.query<{ n: number }>('SELECT $1::int + 1 AS n', [1])).rows).toEqual([{ n: 2 }]);
+    expect((await preparedStatements(one)).map((p) => p.statement)).toEqual(['SELECT $1::int + 1 AS n']);
+  } finally {
+    await one.close();
+  }
+});
