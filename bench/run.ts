@@ -3,7 +3,7 @@
 // PostgreSQL. Prints median and p95 latency, throughput under concurrency, SQL round trips per
 // request and the ratio to the baseline; writes bench/results/latest.json (or BENCH_RESULTS, a file).
 //
-// BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8),
+// BENCH_HOSTS (100000), BENCH_TDS (1000000), BENCH_RUNS (15), BENCH_CONCURRENCY (8), BENCH_THROUGHPUT_MS (2000),
 // BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
 // the database BENCH_DATABASE_NAME, default tdplan_bench), BENCH_ONLY (a regular expression: run only the cases whose
 // name matches it), BENCH_REUSE=1 (keep the fleet a previous run left in that database when it has
@@ -23,7 +23,7 @@
 // bench/postgraphile installs (`npm ci` there) and a Node 22 binary is found
 // (BENCH_POSTGRAPHILE_NODE, the one its lockfile installs, or this process's own Node when >= 22).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import net from 'node:net';
@@ -53,6 +53,12 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 // 300th on; bench/README.md), and the bench measures servers as they run: warm.
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 const WARMUP_MAX = 400;
+// The throughput phase of each contender lasts at least THROUGHPUT_MS (its two halves together), and
+// each client sends at least RUNS requests in it. Before, it was RUNS requests per client and no
+// more: 120 requests, a tenth of a second for one host, of which the clients' ramp-up, a garbage
+// collection or a 10 ms tick of /proc's CPU clock were a large part (bench/README.md, "Prepared
+// statements"): one host's throughput read 600 to 750 requests/s where a steady load gives 1,800.
+const THROUGHPUT_MS = Number(process.env.BENCH_THROUGHPUT_MS ?? 2000);
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const NAME = process.env.BENCH_DATABASE_NAME ?? 'tdplan_bench';
 if (!/^[a-z_][a-z0-9_]*$/.test(NAME)) throw new Error(`BENCH_DATABASE_NAME must be a plain lower-case identifier, got ${JSON.stringify(NAME)}`);
@@ -104,6 +110,13 @@ interface Measure {
   cpuMsPerRequest: number;
   /** Of cpuMsPerRequest, what the other process serving the requests spent (PostGraphile's); the rest is the clients'. */
   serverProcessCpuMsPerRequest?: number;
+  /**
+   * CPU time per request of the PostgreSQL server's processes over the same phase (not in
+   * cpuMsPerRequest), where the database is on this machine and /proc shows it; else absent.
+   */
+  postgresCpuMsPerRequest?: number;
+  /** Requests sent in the throughput phase. */
+  throughputRequests: number;
 }
 
 /** One of the things measured side by side: what one request is, and who else spends CPU on it. */
@@ -152,6 +165,8 @@ async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
   const seconds = contenders.map(() => 0);
   const cpuMs = contenders.map(() => 0);
   const serverCpuMs = contenders.map(() => 0);
+  const postgresMs = contenders.map(() => 0);
+  const requests = contenders.map(() => 0);
   const forward = contenders.map((_, k) => k);
   const halves: [number, number[]][] =
     contenders.length === 1
@@ -163,17 +178,23 @@ async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
   for (const [runs, order] of halves) {
     for (const k of order) {
       const c = contenders[k]!;
+      const postgresBefore = postgresCpuSnapshot();
       const started = performance.now();
+      const until = started + THROUGHPUT_MS / halves.length;
       const ownBefore = cpuMsNow();
       const serverBefore = c.serverCpuMs?.() ?? 0;
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
-          for (let i = 0; i < runs; i++) await c.run();
+          for (let i = 0; i < runs || performance.now() < until; i++) {
+            await c.run();
+            requests[k]! += 1;
+          }
         }),
       );
       seconds[k]! += (performance.now() - started) / 1000;
       serverCpuMs[k]! += (c.serverCpuMs?.() ?? 0) - serverBefore;
       cpuMs[k]! += cpuMsNow() - ownBefore;
+      postgresMs[k]! += postgresCpuSince(postgresBefore);
     }
   }
   return contenders.map((_, k) => {
@@ -181,9 +202,11 @@ async function measureSideBySide(contenders: Contender[]): Promise<Measure[]> {
     return {
       medianMs: sorted[Math.floor(sorted.length / 2)]!,
       p95Ms: percentile(sorted, 95),
-      throughputPerS: (CONCURRENCY * RUNS) / seconds[k]!,
-      cpuMsPerRequest: (cpuMs[k]! + serverCpuMs[k]!) / (CONCURRENCY * RUNS),
-      ...(contenders[k]!.serverCpuMs ? { serverProcessCpuMsPerRequest: serverCpuMs[k]! / (CONCURRENCY * RUNS) } : {}),
+      throughputPerS: requests[k]! / seconds[k]!,
+      cpuMsPerRequest: (cpuMs[k]! + serverCpuMs[k]!) / requests[k]!,
+      ...(contenders[k]!.serverCpuMs ? { serverProcessCpuMsPerRequest: serverCpuMs[k]! / requests[k]! } : {}),
+      ...(Number.isNaN(postgresMs[k]!) ? {} : { postgresCpuMsPerRequest: postgresMs[k]! / requests[k]! }),
+      throughputRequests: requests[k]!,
     };
   });
 }
@@ -232,12 +255,53 @@ function clockTicksPerSecond(): number {
   return Number(r.stdout) > 0 ? Number(r.stdout) : 100;
 }
 
+/** ", + 0.36 PostgreSQL": the database's CPU per request, where it was measured. */
+function postgresPart(m: Measure): string {
+  return m.postgresCpuMsPerRequest === undefined ? '' : ` + ${m.postgresCpuMsPerRequest.toFixed(2)} PostgreSQL`;
+}
+
+/** The PostgreSQL server's processes' CPU time so far, per process; null where it cannot be seen. */
+type PostgresCpu = Map<string, number> | null;
+
+const postgresIsLocal = ['127.0.0.1', 'localhost', '::1', '[::1]', ''].includes(new URL(SERVER).hostname) && existsSync('/proc/self/stat');
+
+function postgresCpuSnapshot(): PostgresCpu {
+  if (!postgresIsLocal) return null;
+  const ticks = clockTicks;
+  const cpu = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8') !== 'postgres\n') continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return cpu.size > 0 ? cpu : null;
+}
+
+/**
+ * PostgreSQL's CPU milliseconds since `before` (a backend started since counts from 0; one that
+ * ended since is left out), NaN where it cannot be seen.
+ */
+function postgresCpuSince(before: PostgresCpu): number {
+  const now = postgresCpuSnapshot();
+  if (!before || !now) return NaN;
+  let ms = 0;
+  for (const [pid, cpu] of now) ms += cpu - (before.get(pid) ?? 0);
+  return ms;
+}
+
 /**
  * The CPU time so far (user and system) of another process, a server the bench started: a reader
  * of /proc/<pid>/stat, which answers NaN where /proc is not there (or the process is gone).
  */
+const clockTicks = clockTicksPerSecond();
+
 function processCpuMs(pid: number | undefined): () => number {
-  const ticks = clockTicksPerSecond();
+  const ticks = clockTicks;
   const statFile = `/proc/${pid}/stat`;
   return () => {
     if (pid === undefined || !existsSync(statFile)) return NaN;
@@ -501,6 +565,7 @@ async function main(): Promise<void> {
   let pglSkipped: string | null = POSTGRAPHILE === '0' ? 'BENCH_POSTGRAPHILE=0' : null;
   const pglGql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> =>
     (await post(pgl!.url, { 'content-type': 'application/json', accept: 'application/json' }, query, variables)).data;
+  // Through the pool tdplan's own hand-written SQL takes: a named statement, prepared once per connection.
   const sql =
     (text: string, params: unknown[] = []) =>
     () =>
@@ -791,6 +856,9 @@ async function main(): Promise<void> {
             medianRatio: s.medianMs / p.medianMs,
             throughputRatio: s.throughputPerS / p.throughputPerS,
             cpuRatio: s.cpuMsPerRequest / p.cpuMsPerRequest,
+            ...(s.postgresCpuMsPerRequest !== undefined && p.postgresCpuMsPerRequest !== undefined
+              ? { postgresCpuRatio: s.postgresCpuMsPerRequest / p.postgresCpuMsPerRequest }
+              : {}),
             inProcessMedianRatio: g.medianMs / p.medianMs,
             inProcessThroughputRatio: g.throughputPerS / p.throughputPerS,
             inProcessCpuRatio: g.cpuMsPerRequest / p.cpuMsPerRequest,
@@ -809,21 +877,22 @@ async function main(): Promise<void> {
     results.push(row);
     console.log(
       `${c.name.padEnd(52)} median ${g.medianMs.toFixed(1).padStart(7)} ms  p95 ${g.p95Ms.toFixed(1).padStart(7)} ms  ${g.throughputPerS.toFixed(1).padStart(6)} req/s  ` +
-        `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
+        `${g.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req${postgresPart(g)}  ${String(roundTrips).padStart(2)} round trips | baseline median ${b.medianMs.toFixed(1).padStart(7)} ms | ratio ${row.medianRatio.toFixed(2)}x`,
     );
     if (tdplanServe) {
       console.log(
         `${`  tdplan serve, own process (Node ${tdplanServe.node})`.padEnd(52)} median ${tdplanServe.medianMs.toFixed(1).padStart(7)} ms  p95 ${tdplanServe.p95Ms.toFixed(1).padStart(7)} ms  ` +
           `${tdplanServe.throughputPerS.toFixed(1).padStart(6)} req/s  ${tdplanServe.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
-          `(${(tdplanServe.cpuMsPerRequest - (tdplanServe.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients')`,
+          `(${(tdplanServe.cpuMsPerRequest - (tdplanServe.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients')${postgresPart(tdplanServe)}`,
       );
     }
     if (postgraphile) {
       console.log(
         `${'  PostGraphile, same question'.padEnd(52)} median ${postgraphile.medianMs.toFixed(1).padStart(7)} ms  p95 ${postgraphile.p95Ms.toFixed(1).padStart(7)} ms  ` +
           `${postgraphile.throughputPerS.toFixed(1).padStart(6)} req/s  ${postgraphile.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
-          `(${(postgraphile.cpuMsPerRequest - (postgraphile.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients') | tdplan serve / PostGraphile: ` +
-          `median ${postgraphile.medianRatio.toFixed(2)}x, req/s ${postgraphile.throughputRatio.toFixed(2)}x, CPU ${postgraphile.cpuRatio.toFixed(2)}x`,
+          `(${(postgraphile.cpuMsPerRequest - (postgraphile.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients')${postgresPart(postgraphile)} | tdplan serve / PostGraphile: ` +
+          `median ${postgraphile.medianRatio.toFixed(2)}x, req/s ${postgraphile.throughputRatio.toFixed(2)}x, CPU ${postgraphile.cpuRatio.toFixed(2)}x` +
+          (postgraphile.postgresCpuRatio === undefined ? '' : `, PostgreSQL CPU ${postgraphile.postgresCpuRatio.toFixed(2)}x`),
       );
     }
   }
