@@ -47,6 +47,8 @@ export type KeyRef = { id: number } | { name: string };
 
 /** The host filter conditions this statement runs; every given one must hold. */
 export interface HostPageFilter {
+  /** The one host of this name (`host(hostname:)`). */
+  hostname?: string | undefined;
   module?: KeyRef | undefined;
   hasModule?: boolean | undefined;
   platform?: KeyRef | undefined;
@@ -90,6 +92,10 @@ function refSql(column: string, table: string, key: string, ref: KeyRef, params:
 
 function whereSql(filter: HostPageFilter, params: unknown[]): string[] {
   const and: string[] = [];
+  if (filter.hostname != null) {
+    params.push(filter.hostname);
+    and.push(`h.hostname = $${params.length}`);
+  }
   if (filter.module) and.push(refSql('module_id', 'tdx_module', 'version', filter.module, params));
   if (filter.hasModule != null) and.push(`h.module_id IS ${filter.hasModule ? 'NOT NULL' : 'NULL'}`);
   if (filter.platform) and.push(refSql('platform_id', 'platform', 'name', filter.platform, params));

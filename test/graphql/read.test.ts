@@ -314,6 +314,35 @@ describe('the hosts page from one statement (hostPage of src/planning/host-page.
     expect(handWritten(fromEnd.sql)).toBe(0);
   });
 
+  it("answers a host by hostname from the same statement, with Prisma's answer", async () => {
+    const oneHost = (
+      tdExtra: string,
+    ) => `query ($h: String!, $n: Int) { host(hostname: $h) { id hostname presentCpus guestKeyIds platform { name } module { version }
+      kernel { name } tdxEnabled kvmCapMaxVcpus freeVcpus tds(first: $n) { totalCount pageInfo { hasNextPage } edges { cursor node { id name vcpus migratable ${tdExtra} } } } } }`;
+    type OneHost = { host: { tds: { edges: { node: { host?: unknown } }[] } } | null };
+    const busiest = await db.prisma.host.findFirstOrThrow({ where: { tds: { some: {} } }, orderBy: [{ tdCount: 'desc' }, { id: 'asc' }] });
+    expect(busiest.tdCount).toBeGreaterThan(2);
+    // A page of fewer TDs than the host has, one of more, and a host that does not exist.
+    for (const [hostname, n] of [
+      [busiest.hostname, 2],
+      [busiest.hostname, 50],
+      ['no-such-host', 2],
+    ] as const) {
+      const carried = await statements(() => client.gql<OneHost>(oneHost(''), { h: hostname, n }));
+      expect(carried.result.errors).toBeUndefined();
+      expect(carried.result.extensions!.sqlRoundTrips).toBe(1);
+      expect(handWritten(carried.sql)).toBe(1);
+      // The TDs' host too: not carried, Prisma answers; without that field, the same answer.
+      const prisma = await statements(() => client.gql<OneHost>(oneHost('host { hostname }'), { h: hostname, n }));
+      expect(prisma.result.errors).toBeUndefined();
+      expect(handWritten(prisma.sql)).toBe(0);
+      const host = prisma.result.data!.host;
+      const withoutTdHost = host && { ...host, tds: { ...host.tds, edges: host.tds.edges.map((e) => ({ ...e, node: { ...e.node, host: undefined } })) } };
+      expect(JSON.parse(JSON.stringify(carried.result.data!.host))).toEqual(JSON.parse(JSON.stringify(withoutTdHost)));
+      expect(carried.result.data!.host === null).toBe(hostname === 'no-such-host');
+    }
+  });
+
   it("gives Prisma's TDs and counts with the TDs' connection from its start", async () => {
     const tds = (extra: string) =>
       `${NODE} tds(first: $tds) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id name vcpus memoryMiB migratable ${extra} } } }`;

@@ -35,6 +35,7 @@ afterAll(async () => {
 function prismaWhere(f: HostPageFilter): Prisma.HostWhereInput {
   const ref = (r: KeyRef, key: 'name' | 'version') => ('id' in r ? { id: r.id } : { [key]: r.name });
   const and: Prisma.HostWhereInput[] = [];
+  if (f.hostname != null) and.push({ hostname: f.hostname });
   if (f.module) and.push({ module: { is: ref(f.module, 'version') } });
   if (f.hasModule != null) and.push({ moduleId: f.hasModule ? { not: null } : null });
   if (f.platform) and.push({ platform: { is: ref(f.platform, 'name') } });
@@ -89,10 +90,12 @@ const optionalBool = rarely(fc.boolean());
 const columnsArb = <C extends string>(all: readonly C[]) => fc.option(fc.subarray([...all], { minLength: 1 }), { nil: undefined });
 
 /** A query over ids up to maxId and the fleet's names (some unknown). */
-const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]; kernels: string[] }) => {
+const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]; kernels: string[]; hostnames: string[] }) => {
   const refArb = (known: string[]) =>
     rarely(fc.oneof(fc.record({ id: fc.integer({ min: 1, max: 8 }) }), fc.record({ name: fc.constantFrom(...known, 'no-such-name') })));
   const filterArb: fc.Arbitrary<HostPageFilter> = fc.record({
+    // `host(hostname:)`: one host, or none.
+    hostname: rarely(fc.constantFrom(...names.hostnames, 'no-such-host')),
     module: refArb(names.modules),
     hasModule: optionalBool,
     platform: refArb(names.platforms),
@@ -124,14 +127,20 @@ const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]
 };
 
 async function namesAndMaxId() {
-  const [modules, platforms, kernels, max] = await Promise.all([
+  const [modules, platforms, kernels, hosts, max] = await Promise.all([
     db.prisma.tdxModule.findMany({ select: { version: true } }),
     db.prisma.platform.findMany({ select: { name: true } }),
     db.prisma.kernel.findMany({ select: { name: true } }),
+    db.prisma.host.findMany({ select: { hostname: true }, orderBy: { id: 'asc' }, take: 20 }),
     db.prisma.host.aggregate({ _max: { id: true } }),
   ]);
   return {
-    names: { modules: modules.map((m) => m.version), platforms: platforms.map((p) => p.name), kernels: kernels.map((k) => k.name) },
+    names: {
+      modules: modules.map((m) => m.version),
+      platforms: platforms.map((p) => p.name),
+      kernels: kernels.map((k) => k.name),
+      hostnames: hosts.map((h) => h.hostname),
+    },
     maxId: max._max.id ?? 0,
   };
 }
@@ -175,7 +184,13 @@ describe('a hosts page from one statement', () => {
     await fc.assert(
       fc.asyncProperty(
         fleetWithTdsArb.chain((doc) =>
-          fc.tuple(fc.constant(doc), fc.array(queryArb(doc.hosts.length + 40, { modules: [], platforms: [], kernels: [] }), { minLength: 10, maxLength: 10 })),
+          fc.tuple(
+            fc.constant(doc),
+            fc.array(queryArb(doc.hosts.length + 40, { modules: [], platforms: [], kernels: [], hostnames: doc.hosts.map((h) => h.hostname) }), {
+              minLength: 10,
+              maxLength: 10,
+            }),
+          ),
         ),
         async ([doc, queries]) => {
           compared += 1;
