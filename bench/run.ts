@@ -48,11 +48,12 @@ const TDS = Number(process.env.BENCH_TDS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 // Warm-up per contender before anything is timed: CONCURRENCY clients for WARMUP_MS (at least 3
-// requests each, at most WARMUP_MAX in all). V8 optimises a server's hot code only after some
-// hundred requests (tdplan's hosts page: 17 CPU ms per request over its first 100, 10 to 13 from the
-// 300th on; bench/README.md), and the bench measures servers as they run: warm.
+// requests each). V8 optimises a server's hot code only after some hundred requests of a slow shape
+// (tdplan's hosts page: 17 CPU ms per request over its first 100, 10 to 13 from the 300th on), and
+// after some thousands of a fast one (one host, both servers: about 0.65 CPU ms per request after
+// 400, 0.3 to 0.4 after 6,000; bench/README.md), and the bench measures servers as they run: warm.
+// Until then the warm-up also stopped after 400 requests, which left the fast shapes cold.
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
-const WARMUP_MAX = 400;
 // The throughput phase of each contender lasts at least THROUGHPUT_MS (its two halves together), and
 // each client sends at least RUNS requests in it. Before, it was RUNS requests per client and no
 // more: 120 requests, a tenth of a second for one host, of which the clients' ramp-up, a garbage
@@ -131,14 +132,12 @@ function cpuMsNow(): number {
   return (user + system) / 1000;
 }
 
-/** Requests from CONCURRENCY clients until WARMUP_MS have passed (3 each at least, WARMUP_MAX in all). */
+/** Requests from CONCURRENCY clients until WARMUP_MS have passed (3 each at least). */
 async function warmUp(run: () => Promise<unknown>): Promise<void> {
   const until = performance.now() + WARMUP_MS;
-  let sent = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = 0; i < 3 || (performance.now() < until && sent < WARMUP_MAX); i++) {
-        sent += 1;
+      for (let i = 0; i < 3 || performance.now() < until; i++) {
         await run();
       }
     }),
