@@ -6,15 +6,13 @@
 // row and value for value: test/planning/host-page.test.ts compares both on random fleets.
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
 import type { Database, Prisma } from '../db/client.js';
-import { columnPicker, columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
+import { columnPicker, HOST_COLUMNS, jsonObjectSql, KERNEL_COLUMNS, MODULE_COLUMNS, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
 import { sqlRowCount } from './sql-literals.js';
 
 /** A host's columns, as Prisma loads them. */
 type HostRow = Prisma.HostGetPayload<object>;
 
-const TD_JSON = `json_build_object(${Object.entries(TD_COLUMNS)
-  .map(([field, column]) => `'${field}', t.${column}`)
-  .join(', ')})`;
+const TD_JSON = jsonObjectSql('t', TD_COLUMNS, Object.keys(TD_COLUMNS));
 
 export type KernelColumn = keyof typeof KERNEL_COLUMNS;
 export type ModuleColumn = keyof typeof MODULE_COLUMNS;
@@ -116,6 +114,15 @@ function whereSql(filter: HostPageFilter, params: unknown[]): string[] {
   return and;
 }
 
+/** The [id, row] pairs one row of the page carries in `column`, by id (rows shared by every host that refers to them). */
+function byId(rows: readonly Record<string, unknown>[], column: string): Map<number, Record<string, unknown>> {
+  for (const row of rows) {
+    const pairs = row[column] as [number, Record<string, unknown>][] | null;
+    if (pairs) return new Map(pairs);
+  }
+  return new Map();
+}
+
 /** The rows Prisma's `host.findMany({ include, where, orderBy, cursor, take, skip })` returns for `q`. */
 export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[]> {
   const params: unknown[] = [];
@@ -143,39 +150,43 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   const nested = !!(kernel || module || platform || tds || tdCount);
   let sql = page;
   if (nested) {
-    // The relations are joined to the page once it is chosen (its own LIMIT, planned alone).
+    // The page is chosen first (its own LIMIT, planned alone). Its kernels, modules and platforms
+    // come once each, not once per host: as JSON [id, row] pairs on one row of the page (the others
+    // carry null), which the rows then share. Per host they were most of the statement's values:
+    // the capacity page's driver and PostgreSQL time (bench/README.md, "Each kernel, module and
+    // platform once").
+    // A page of one host (host(hostname:)) reads its own: the CTE and the window cost PostgreSQL more
+    // than they save there (one host: 0.22 against 0.17 PostgreSQL CPU ms per request).
+    const single = Math.abs(q.take) <= 1;
     const outerOrder = column ? `h."${q.order!.column}" ${dir}, h.id ${dir}` : `h.id ${dir}`;
-    sql = `SELECT h.*${kernel ? columnsSql('k', 'k.', KERNEL_COLUMNS, kernel) : ''}${
-      module ? `, m.id IS NULL AS "m.none"${columnsSql('m', 'm.', MODULE_COLUMNS, module.columns)}` : ''
-    }${module?.platforms ? `, ARRAY(SELECT mp.platform_id FROM module_platform mp WHERE mp.module_id = m.id) AS "m.platforms"` : ''}${
-      platform ? columnsSql('p', 'p.', PLATFORM_COLUMNS, platform) : ''
-    }${
+    const once = (alias: string, table: string, key: string, object: string) =>
+      single
+        ? `, (SELECT json_build_array(json_build_array(${alias}.id, ${object})) FROM ${table} ${alias} WHERE ${alias}.id = h."${key}") AS "${alias}.rows"`
+        : `, CASE WHEN h."#" = 1 THEN (SELECT json_agg(json_build_array(${alias}.id, ${object})) FROM ${table} ${alias} WHERE ${alias}.id IN (SELECT "${key}" FROM page)) END AS "${alias}.rows"`;
+    const platformIds = `(SELECT coalesce(json_agg(json_build_object('platformId', mp.platform_id)), '[]') FROM module_platform mp WHERE mp.module_id = m.id)`;
+    const moduleObject = module && jsonObjectSql('m', MODULE_COLUMNS, module.columns, module.platforms ? [['platforms', platformIds]] : []);
+    sql = `${single ? '' : `WITH page AS (${page})`}
+    SELECT h.*${kernel ? once('k', 'kernel', 'kernelId', jsonObjectSql('k', KERNEL_COLUMNS, kernel)) : ''}${
+      moduleObject ? once('m', 'tdx_module', 'moduleId', moduleObject) : ''
+    }${platform ? once('p', 'platform', 'platformId', jsonObjectSql('p', PLATFORM_COLUMNS, platform)) : ''}${
       tds
         ? `, (SELECT coalesce(json_agg(${TD_JSON} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT ${sqlRowCount(tds.take)}) t) AS "t.rows"`
         : ''
     }${tdCount ? `, (SELECT count(*)::int FROM td t WHERE t.host_id = h.id) AS "t.count"` : ''}
-    FROM (${page}) h${kernel ? ' JOIN kernel k ON k.id = h."kernelId"' : ''}${module ? ' LEFT JOIN tdx_module m ON m.id = h."moduleId"' : ''}${
-      platform ? ' JOIN platform p ON p.id = h."platformId"' : ''
-    }
+    FROM ${single ? `(${page})` : `(SELECT page.*, row_number() OVER () AS "#" FROM page)`} h
     ORDER BY ${outerOrder}`;
   }
   const { rows } = await db.pool.query<Record<string, unknown>>(sql, params);
   if (!nested) return (backwards ? rows.reverse() : rows) as HostRow[];
-  const kernelColumns = kernel && columnPicker('k.', kernel);
-  const moduleColumns = module && columnPicker('m.', module.columns);
-  const platformColumns = platform && columnPicker('p.', platform);
+  const kernels = kernel && byId(rows, 'k.rows');
+  const modules = module && byId(rows, 'm.rows');
+  const platforms = platform && byId(rows, 'p.rows');
   const out = rows.map((row): HostRow => {
     const host = hostColumns(row);
-    if (kernelColumns) host.kernel = kernelColumns(row);
-    if (moduleColumns) {
-      if (row['m.none']) host.module = null;
-      else {
-        const m = moduleColumns(row);
-        if (module!.platforms) m.platforms = (row['m.platforms'] as number[]).map((platformId) => ({ platformId }));
-        host.module = m;
-      }
-    }
-    if (platformColumns) host.platform = platformColumns(row);
+    if (kernels) host.kernel = kernels.get(host.kernelId as number);
+    // No module: null, as Prisma's (a host's kernel and platform are never null).
+    if (modules) host.module = host.moduleId === null ? null : modules.get(host.moduleId as number);
+    if (platforms) host.platform = platforms.get(host.platformId as number);
     if (tds) host.tds = row['t.rows'];
     if (tdCount) host._count = { tds: row['t.count'] };
     return host as HostRow;

@@ -66,6 +66,20 @@ export const TD_COLUMNS = {
   generation: 'generation',
 } as const satisfies Record<Prisma.TdScalarFieldEnum, string>;
 
+/**
+ * `json_build_object('field', alias.column, ...)` of `fields` (ints, text, text arrays, booleans and
+ * nulls keep Prisma's types), and `more` pairs of SQL: `[['platforms', '(SELECT ...)']]`.
+ */
+export function jsonObjectSql(
+  alias: string,
+  columns: Readonly<Record<string, string>>,
+  fields: readonly string[],
+  more: readonly (readonly [string, string])[] = [],
+): string {
+  const pairs = [...fields.map((field) => [field, `${alias}.${columns[field]}`] as const), ...more];
+  return `json_build_object(${pairs.map(([key, value]) => `'${key}', ${value}`).join(', ')})`;
+}
+
 /** `, alias.column AS "prefixfield"` for each of `fields`. */
 export function columnsSql(alias: string, prefix: string, columns: Readonly<Record<string, string>>, fields: readonly string[]): string {
   return fields.map((field) => `, ${alias}.${columns[field]} AS "${prefix}${field}"`).join('');
