@@ -384,12 +384,18 @@ async function freePort(): Promise<number> {
  * database: production, no per-token limits (the bench's clients share one token), no request logs
  * (LOG_LEVEL=warn: PostGraphile's server writes none either). Ready once /readyz answers 200.
  */
+const SETPRIV = '/usr/bin/setpriv';
+
 async function startTdplanServe(node: string, databaseUrl: string): Promise<TdplanServeServer> {
   const port = await freePort();
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   // Only the settings given here: none of tdplan's own (TDPLAN_*, DATABASE_*) from the bench's environment.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(TDPLAN_|DATABASE_)/.test(name)));
-  const child = spawn(node, ['bin/tdplan.js', 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+  const serveArgs = ['bin/tdplan.js', 'serve', '--host', '127.0.0.1', '--port', String(port)];
+  // Under util-linux's setpriv where there is one: the kernel sends it SIGTERM when the bench dies,
+  // even of a SIGKILL, which no handler of ours sees (setpriv execs node: the pid stays the server's).
+  const [command, args] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', node, ...serveArgs]] : [node, serveArgs];
+  const child = spawn(command, args, {
     cwd: REPO_DIR,
     env: {
       ...inherited,
