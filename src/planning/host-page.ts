@@ -12,9 +12,9 @@ import { sqlRowCount } from './sql-literals.js';
 /** A host's columns, as Prisma loads them. */
 type HostRow = Prisma.HostGetPayload<object>;
 
-const TD_JSON = jsonObjectSql('t', TD_COLUMNS, Object.keys(TD_COLUMNS));
-
 export type KernelColumn = keyof typeof KERNEL_COLUMNS;
+export type TdColumn = keyof typeof TD_COLUMNS;
+export const TD_COLUMN_NAMES = Object.keys(TD_COLUMNS) as TdColumn[];
 export type ModuleColumn = keyof typeof MODULE_COLUMNS;
 export type PlatformColumn = keyof typeof PLATFORM_COLUMNS;
 
@@ -34,8 +34,11 @@ export interface HostRowShape {
   kernel?: readonly KernelColumn[] | undefined;
   module?: { columns: readonly ModuleColumn[]; platforms: boolean } | undefined;
   platform?: readonly PlatformColumn[] | undefined;
-  /** The host's first `take` TDs by id, every column (Prisma's `tds: { orderBy: { id: 'asc' }, take, skip: 0 }`). */
-  tds?: { take: number } | undefined;
+  /**
+   * The host's first `take` TDs by id, with `columns` (Prisma's `tds: { orderBy: { id: 'asc' }, take, skip: 0 }`
+   * has every column; the query's TD fields need only theirs).
+   */
+  tds?: { take: number; columns: readonly TdColumn[] } | undefined;
   /** `_count: { tds: n }` (Prisma's `_count: { select: { tds: true } }`). */
   tdCount?: boolean | undefined;
 }
@@ -170,7 +173,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
       moduleObject ? once('m', 'tdx_module', 'moduleId', moduleObject) : ''
     }${platform ? once('p', 'platform', 'platformId', jsonObjectSql('p', PLATFORM_COLUMNS, platform)) : ''}${
       tds
-        ? `, (SELECT coalesce(json_agg(${TD_JSON} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT ${sqlRowCount(tds.take)}) t) AS "t.rows"`
+        ? `, (SELECT coalesce(json_agg(${jsonObjectSql('t', TD_COLUMNS, tds.columns)} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT ${sqlRowCount(tds.take)}) t) AS "t.rows"`
         : ''
     }${tdCount ? `, (SELECT count(*)::int FROM td t WHERE t.host_id = h.id) AS "t.count"` : ''}
     FROM ${single ? `(${page})` : `(SELECT page.*, row_number() OVER () AS "#" FROM page)`} h

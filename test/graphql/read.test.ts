@@ -318,7 +318,8 @@ describe('the hosts page from one statement (hostPage of src/planning/host-page.
     const oneHost = (
       tdExtra: string,
     ) => `query ($h: String!, $n: Int) { host(hostname: $h) { id hostname presentCpus guestKeyIds platform { name } module { version }
-      kernel { name } tdxEnabled kvmCapMaxVcpus freeVcpus tds(first: $n) { totalCount pageInfo { hasNextPage } edges { cursor node { id name vcpus migratable ${tdExtra} } } } } }`;
+      kernel { name } tdxEnabled kvmCapMaxVcpus freeVcpus tds(first: $n) { totalCount pageInfo { hasNextPage } edges { cursor node { id name vcpus migratable ...TdMore ${tdExtra} } } } } }
+      fragment TdMore on Td { memoryMiB generation }`;
     type OneHost = { host: { tds: { edges: { node: { host?: unknown } }[] } } | null };
     const busiest = await db.prisma.host.findFirstOrThrow({ where: { tds: { some: {} } }, orderBy: [{ tdCount: 'desc' }, { id: 'asc' }] });
     expect(busiest.tdCount).toBeGreaterThan(2);

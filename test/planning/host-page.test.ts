@@ -12,6 +12,7 @@ import {
   KERNEL_COLUMN_NAMES,
   MODULE_COLUMN_NAMES,
   PLATFORM_COLUMN_NAMES,
+  TD_COLUMN_NAMES,
   type HostPageFilter,
   type HostPageQuery,
   type HostRowShape,
@@ -58,7 +59,7 @@ function prismaInclude(shape: HostRowShape): Prisma.HostInclude | undefined {
     const s = select(shape.module.columns);
     include.module = shape.module.platforms ? { select: { ...s.select, platforms: { select: { platformId: true } } } } : s;
   }
-  if (shape.tds) include.tds = { orderBy: { id: 'asc' }, take: shape.tds.take, skip: 0 };
+  if (shape.tds) include.tds = { ...select(shape.tds.columns), orderBy: { id: 'asc' }, take: shape.tds.take, skip: 0 };
   if (shape.tdCount) include._count = { select: { tds: true } };
   return Object.keys(include).length ? (include as Prisma.HostInclude) : undefined;
 }
@@ -112,7 +113,7 @@ const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]
     platform: columnsArb(PLATFORM_COLUMN_NAMES),
     module: fc.option(fc.record({ columns: fc.subarray([...MODULE_COLUMN_NAMES], { minLength: 1 }), platforms: fc.boolean() }), { nil: undefined }),
     // The TDs' connection from its start (first + 1, fewer or more than a host has) and its count.
-    tds: fc.option(fc.record({ take: fc.constantFrom(1, 2, 3, 21) }), { nil: undefined }),
+    tds: fc.option(fc.record({ take: fc.constantFrom(1, 2, 3, 21), columns: fc.subarray([...TD_COLUMN_NAMES], { minLength: 1 }) }), { nil: undefined }),
     tdCount: fc.option(fc.constant(true), { nil: undefined }),
   });
   return fc.record({
