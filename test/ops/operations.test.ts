@@ -285,7 +285,7 @@ describe('database fast shutdown', () => {
 describe('pool saturation is not an outage', () => {
   it('with every pooled connection busy: /readyz stays 200, a request waits for a connection, and one that waits too long gets DEADLINE_EXCEEDED', async () => {
     const size = databaseKind === 'embedded' ? EMBEDDED_POOL_SIZE : 2;
-    const small = connectDatabase(db.url, { max: size, acquireTimeoutMs: 1_500 });
+    const small = connectDatabase(db.url, { max: size, acquireTimeoutMs: 1_500, embedded: databaseKind === 'embedded' });
     const server = await listen(createTdplanYoga(small), '127.0.0.1', 0);
     const held: pg.PoolClient[] = [];
     const holdAll = async (): Promise<void> => {

@@ -65,7 +65,7 @@ beforeAll(async () => {
   if (!imported.ok) throw new Error(JSON.stringify(imported.errors));
   // The server reaches the database through a proxy the outage test can cut.
   proxy = await startTcpProxy(db.url);
-  proxied = connectDatabase(proxy.url, { max: databaseKind === 'embedded' ? EMBEDDED_POOL_SIZE : 5 });
+  proxied = connectDatabase(proxy.url, databaseKind === 'embedded' ? { max: EMBEDDED_POOL_SIZE, embedded: true } : { max: 5 });
   server = await listen(createTdplanYoga(proxied), '127.0.0.1', 0);
   origin = new URL(server.url).origin;
   for (const role of ['ADMIN', 'PLANNER', 'VIEWER'] as const) tokens[role] = await tokenFor(db, role, `ui-${role.toLowerCase()}`);
