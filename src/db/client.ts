@@ -128,7 +128,7 @@ export interface ConnectOptions {
   /** The embedded PGlite: one session behind the socket, so no LISTEN/NOTIFY between connections. */
   embedded?: boolean;
   /** Named statements (default true, never on the embedded PGlite; DATABASE_PREPARED_STATEMENTS=off): src/db/prepared-statements.ts. */
-  preparedStatements?: boolean;
+  preparedStatements?: boolean | undefined;
 }
 
 /** Connecting to the database (not waiting for a busy pool) gives up after this: then it is away. */

@@ -36,7 +36,7 @@ export interface OpenOptions {
   /** A replica further behind than this is skipped (DATABASE_REPLICA_MAX_LAG_MS; default 5 s). */
   replicaMaxLagMs?: number | undefined;
   /** Named statements on every connection (DATABASE_PREPARED_STATEMENTS; default on). */
-  preparedStatements?: boolean;
+  preparedStatements?: boolean | undefined;
 }
 
 function describeConnectionError(err: unknown, where: string): CliError {
@@ -117,7 +117,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
   const db = connectDatabase(url, {
     ...(options.databaseUrl ? { statementTimeoutMs: options.statementTimeoutMs } : { max: EMBEDDED_POOL_SIZE, embedded: true }),
     acquireTimeoutMs: options.acquireTimeoutMs,
-    ...(options.preparedStatements === false ? { preparedStatements: false } : {}),
+    preparedStatements: options.preparedStatements,
   });
   const closeAll = async (): Promise<void> => {
     await db.replicas?.close();
@@ -149,7 +149,7 @@ export async function openDatabase(options: OpenOptions): Promise<OpenedDatabase
     // A replica that is down now is not fatal: it is polled, and used once it streams.
     const replicas = new ReplicaSet(db, replicaUrls, {
       ...(options.replicaMaxLagMs === undefined ? {} : { maxLagMs: options.replicaMaxLagMs }),
-      ...(options.preparedStatements === false ? { preparedStatements: false } : {}),
+      preparedStatements: options.preparedStatements,
     });
     await replicas.start();
     db.replicas = replicas;

@@ -2,7 +2,7 @@
 // request; a named one is parsed once per connection, and after five executions PostgreSQL may keep
 // a generic plan and skip planning too. Measured on the bench fleet (bench/README.md, "Prepared
 // statements"): one host by hostname, tdplan serve under load, PostgreSQL's CPU per request from
-// 0.52-0.56 ms to 0.18-0.23 ms and throughput from about 1,250 to 1,800-1,950 requests/s.
+// 0.52-0.60 ms to 0.18-0.23 ms and throughput from 1,060-1,260 to 1,470-1,950 requests/s.
 //
 // A statement's name is a hash of its text, so the same text has the same name on every connection
 // and two texts never share one. At most MAX_NAMED_STATEMENTS distinct texts are named per process

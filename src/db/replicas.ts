@@ -82,7 +82,7 @@ export class ReplicaSet implements ReadReplicas {
     this.replicas = urls.map((url) => ({
       // A replica that is gone fails to connect within CONNECT_TIMEOUT_MS and the next poll marks it
       // down, so reads go to the primary; a busy replica pool is waited for, like the primary's.
-      db: connectDatabase(url, { max: options.max ?? 10, ...(options.preparedStatements === false ? { preparedStatements: false } : {}) }),
+      db: connectDatabase(url, { max: options.max ?? 10, preparedStatements: options.preparedStatements }),
       status: { url: redactUrl(url), state: 'unknown', lagMs: null, replayLsn: null },
       replay: null,
     }));

@@ -1,7 +1,8 @@
 // Page sizes of the connections whose pages tdplan computes itself (candidates, what-if lists):
 // one check, one error, for all of them. And a totalCount started beside its page.
-import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { ValidationError } from '../errors.js';
+import { fieldsOf } from './selection.js';
 
 export interface PageLimits {
   /** Used when the client gives no `first`. */
@@ -22,17 +23,12 @@ export function pageSize(first: number | null | undefined, limits: PageLimits): 
 // PostgreSQL, no longer after the page's statement but beside it). Same statements, same answers.
 const startedCounts = new WeakMap<GraphQLResolveInfo, Promise<number>>();
 
-/** Whether the connection field of `info` selects `name` directly (plain fields and fragments without directives). */
+/**
+ * Whether the connection field of `info` selects `name` directly. A directive (@include, @skip,
+ * @defer) may leave the field out: then it is not started early.
+ */
 function selectsField(info: GraphQLResolveInfo, name: string): boolean {
-  const walk = (set: SelectionSetNode | undefined): boolean =>
-    (set?.selections ?? []).some((s) => {
-      // A directive (@include, @skip, @defer) may leave the field out: then it is not started early.
-      if (s.directives?.length) return false;
-      if (s.kind === Kind.FIELD) return s.name.value === name;
-      if (s.kind === Kind.INLINE_FRAGMENT) return walk(s.selectionSet);
-      return walk(info.fragments[s.name.value]?.selectionSet);
-    });
-  return info.fieldNodes.some((node) => walk(node.selectionSet));
+  return fieldsOf(info, { skipDirected: true }).some((f) => f.name.value === name);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHost, deleteHost, updateHost } from '../../commands/inventory.js';
-import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { Prisma } from '../../db/client.js';
 import { kernelWhere, moduleWhere, platformWhere, hostWhere } from '../../inventory/refs.js';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../../planning/host-page.js';
 import { builder } from '../builder.js';
 import { startTotalCount, totalCountOf } from '../pagination.js';
+import { fieldsOf, fieldsUnder } from '../selection.js';
 import { HostRef, KernelRef, ModuleRef, nodeLoading, PlatformRef } from '../refs.js';
 import { TdxDisabledReasonCode } from './capacity.js';
 import { DeletedRef } from './deleted.js';
@@ -156,26 +157,6 @@ function relationColumns<C extends string>(wanted: unknown, all: readonly C[], i
 
 const PLATFORM_IDS = { select: { platformId: true } };
 
-/** Every field selected in `sets`, through fragments (with directives or not: reading more columns is safe). */
-function selectedFields(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLResolveInfo): FieldNode[] {
-  const out: FieldNode[] = [];
-  const walk = (set: SelectionSetNode | undefined): void => {
-    for (const s of set?.selections ?? []) {
-      if (s.kind === Kind.FIELD) out.push(s);
-      else walk(s.kind === Kind.INLINE_FRAGMENT ? s.selectionSet : info.fragments[s.name.value]?.selectionSet);
-    }
-  };
-  sets.forEach(walk);
-  return out;
-}
-
-/** The fields selected under the fields `name` of `fields`. */
-const under = (fields: readonly FieldNode[], name: string, info: GraphQLResolveInfo): FieldNode[] =>
-  selectedFields(
-    fields.filter((f) => f.name.value === name).map((f) => f.selectionSet),
-    info,
-  );
-
 // The TD fields that read one column each; __typename reads none.
 const TD_FIELD_COLUMNS = new Map<string, TdColumn | null>([
   ['id', 'id'],
@@ -189,13 +170,14 @@ const TD_FIELD_COLUMNS = new Map<string, TdColumn | null>([
 
 /**
  * The TD columns the `tds` connections among a host's `fields` read: id (the cursors) and a column per
- * field; every column when one of their fields is not a column. PostgreSQL builds and the server
+ * field, with directives or not (reading more columns is safe); every column when one of their fields
+ * is not a column. PostgreSQL builds and the server
  * parses each TD as JSON, so a hosts page of 2,000 TDs reads 2 or 3 columns each, not 7.
  */
 function tdColumnsOf(hostFields: readonly FieldNode[], info: GraphQLResolveInfo): readonly TdColumn[] {
-  const tds = under(hostFields, 'tds', info);
+  const tds = fieldsUnder(hostFields, 'tds', info);
   const columns = new Set<TdColumn>(['id']);
-  for (const field of [...under(under(tds, 'edges', info), 'node', info), ...under(tds, 'nodes', info)]) {
+  for (const field of [...fieldsUnder(fieldsUnder(tds, 'edges', info), 'node', info), ...fieldsUnder(tds, 'nodes', info)]) {
     const column = TD_FIELD_COLUMNS.get(field.name.value);
     if (column === undefined) return TD_COLUMN_NAMES;
     if (column) columns.add(column);
@@ -308,11 +290,9 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx, info) => {
       const where = hostFilterWhere(args.filter);
       startTotalCount(info, () => ctx.prisma.host.count({ where }));
-      const top = selectedFields(
-        info.fieldNodes.map((f) => f.selectionSet),
-        info,
-      );
-      const page = hostPageQuery(query, args, [...under(under(top, 'edges', info), 'node', info), ...under(top, 'nodes', info)], info);
+      const top = fieldsOf(info);
+      const nodeFields = [...fieldsUnder(fieldsUnder(top, 'edges', info), 'node', info), ...fieldsUnder(top, 'nodes', info)];
+      const page = hostPageQuery(query, args, nodeFields, info);
       if (page) return hostPage(ctx.db, page) as ReturnType<typeof ctx.prisma.host.findMany<typeof query>>;
       return ctx.prisma.host.findMany({ ...query, where, orderBy: hostOrderBy(args.orderBy) });
     },
@@ -326,11 +306,7 @@ builder.queryFields((t) => ({
       const where = hostWhere({ hostname: args.hostname }, 'hostname');
       // The same statement as the hosts page's when it carries the selection: prepared, it costs
       // less than Prisma's statement and result mapping (bench/README.md, "One host").
-      const hostFields = selectedFields(
-        info.fieldNodes.map((f) => f.selectionSet),
-        info,
-      );
-      const page = hostPageQuery({ ...query, take: 1, skip: 0 }, {}, hostFields, info, { hostname: where.hostname });
+      const page = hostPageQuery({ ...query, take: 1, skip: 0 }, {}, fieldsOf(info), info, { hostname: where.hostname });
       if (page)
         return ((await hostPage(ctx.db, page))[0] ?? null) as Awaited<ReturnType<typeof ctx.prisma.host.findUnique<typeof query & { where: typeof where }>>>;
       return ctx.prisma.host.findUnique({ ...query, where });
