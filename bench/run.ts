@@ -10,6 +10,11 @@
 // the same size), BENCH_CPU_PROFILE (a file: a V8 CPU profile of the measuring phase only,
 // the server and its clients in this one process; open it in Chrome DevTools or speedscope).
 //
+// Each case is also measured served, like for like: `tdplan serve` and the same baseline statement
+// served over HTTP by bench/sql-server.mjs (read a request, run the statement, write the rows as
+// JSON), each a process of its own on the same Node; their ratio is the reading of "within 2x of the
+// hand-written SQL" that charges both sides one HTTP request (the in-process ratio charges tdplan alone).
+//
 // It also times the planning UI's first screens (Fleet, Hosts) with the very operations the UI
 // sends (ui/src/queries.ts), against the target of 300 ms median for a screen's data.
 //
@@ -120,6 +125,12 @@ interface Measure {
   throughputRequests: number;
 }
 
+/** A baseline: one hand-written statement and its parameters. */
+interface Statement {
+  text: string;
+  params: unknown[];
+}
+
 /** One of the things measured side by side: what one request is, and who else spends CPU on it. */
 interface Contender {
   run: () => Promise<unknown>;
@@ -215,13 +226,8 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
 }
 
 /** A running PostGraphile server (bench/postgraphile/server.mjs in a process of its own). */
-interface PostGraphileServer {
-  url: string;
+interface PostGraphileServer extends ChildServer {
   version: string;
-  node: string;
-  /** Its CPU time so far (user and system, from /proc), or NaN where /proc is not there. */
-  cpuMs(): number;
-  close(): Promise<void>;
 }
 
 /**
@@ -246,6 +252,18 @@ function node22(): string {
   throw new Error(
     `PostGraphile 5 needs Node 22 or later: this is Node ${process.version}, bench/postgraphile's lockfile has no Node binary for ${process.platform}-${process.arch}; set BENCH_POSTGRAPHILE_NODE`,
   );
+}
+
+/**
+ * The Node `tdplan serve` and the SQL server run on: PostGraphile's (node22()) where there is one,
+ * so that all three are compared on one Node; else this process's own.
+ */
+function servedNode(): string {
+  try {
+    return node22();
+  } catch {
+    return process.execPath;
+  }
 }
 
 /** Clock ticks of /proc/<pid>/stat's CPU times. */
@@ -310,41 +328,68 @@ function processCpuMs(pid: number | undefined): () => number {
   };
 }
 
-async function startPostGraphile(databaseUrl: string): Promise<PostGraphileServer> {
-  const node = node22();
-  const child = spawn(node, [`${PGL_DIR}server.mjs`], {
-    cwd: PGL_DIR,
-    env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: databaseUrl, PGL_POOL_MAX: String(CONCURRENCY + 4) },
+/** A server of the bench's in a process of its own that prints {"url", "node"} once it listens. */
+interface ChildServer {
+  url: string;
+  node: string;
+  /** Its CPU time so far (user and system, from /proc), or NaN where /proc is not there. */
+  cpuMs(): number;
+  close(): Promise<void>;
+}
+
+/** `<node> <script>`, started and awaited until it prints where it listens (what: for messages). */
+async function startChildServer(what: string, node: string, script: string, cwd: string, env: Record<string, string>): Promise<ChildServer> {
+  const child = spawn(node, [script], {
+    cwd,
+    env: { ...process.env, NODE_ENV: 'production', ...env },
     // Its standard input stays open while we run: when this process ends, however, it ends too.
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<{ url: string; node: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('PostGraphile did not start within 120 s')), 120_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within 120 s`)), 120_000);
     child.once('error', (err) => reject(err));
-    child.once('exit', (code, signal) => reject(new Error(`PostGraphile exited before it listened (${signal ?? `exit code ${code}`})`)));
+    child.once('exit', (code, signal) => reject(new Error(`${what} exited before it listened (${signal ?? `exit code ${code}`})`)));
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       try {
         resolve(JSON.parse(line) as { url: string; node: string });
       } catch {
-        reject(new Error(`PostGraphile printed ${JSON.stringify(line)} where its URL was expected`));
+        reject(new Error(`${what} printed ${JSON.stringify(line)} where its URL was expected`));
       }
     });
   }).catch((err: unknown) => {
     child.kill('SIGTERM');
     throw err;
   });
-  const version = (JSON.parse(readFileSync(`${PGL_DIR}node_modules/postgraphile/package.json`, 'utf8')) as { version: string }).version;
   return {
     ...ready,
-    version,
     cpuMs: processCpuMs(child.pid),
     async close() {
       child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+async function startPostGraphile(databaseUrl: string): Promise<PostGraphileServer> {
+  const server = await startChildServer('PostGraphile', node22(), `${PGL_DIR}server.mjs`, PGL_DIR, {
+    DATABASE_URL: databaseUrl,
+    PGL_POOL_MAX: String(CONCURRENCY + 4),
+  });
+  const version = (JSON.parse(readFileSync(`${PGL_DIR}node_modules/postgraphile/package.json`, 'utf8')) as { version: string }).version;
+  return { ...server, version };
+}
+
+/**
+ * The hand-written SQL served over HTTP (bench/sql-server.mjs, on the Node `tdplan serve` runs on,
+ * with tdplan's own `pg`): the baseline measured like for like with `tdplan serve`.
+ */
+function startSqlServer(node: string, databaseUrl: string): Promise<ChildServer> {
+  return startChildServer('the SQL server', node, `${REPO_DIR}bench/sql-server.mjs`, REPO_DIR, {
+    DATABASE_URL: databaseUrl,
+    SQL_POOL_MAX: String(CONCURRENCY + 4),
+  });
 }
 
 /** PostGraphile, installed and started, or why not (when BENCH_POSTGRAPHILE is not 1). */
@@ -570,11 +615,9 @@ async function main(): Promise<void> {
   let pglSkipped: string | null = POSTGRAPHILE === '0' ? 'BENCH_POSTGRAPHILE=0' : null;
   const pglGql = async (query: string, variables?: Record<string, unknown>): Promise<unknown> =>
     (await post(pgl!.url, { 'content-type': 'application/json', accept: 'application/json' }, query, variables)).data;
-  // Through the pool tdplan's own hand-written SQL takes: a named statement, prepared once per connection.
-  const sql =
-    (text: string, params: unknown[] = []) =>
-    () =>
-      db.pool.query(text, params);
+  // A baseline's statement: run through the pool tdplan's own hand-written SQL takes (a named
+  // statement, prepared once per connection), and through the SQL server over HTTP.
+  const sql = (text: string, params: unknown[] = []): Statement => ({ text, params });
 
   const module = (await db.pool.query<{ id: number; version: string }>(`SELECT id, version FROM tdx_module WHERE version = '2.0.02.00.0420'`)).rows[0]!;
   const td = (
@@ -598,24 +641,19 @@ async function main(): Promise<void> {
     note: string;
     comparable?: (tdplan: unknown, postgraphile: unknown) => [unknown, unknown];
   }
-  // graphql(url): tdplan's answer, from the in-process server or the one at url (tdplan serve's,
-  // for the cases compared with PostGraphile).
+  // Each case's GraphQL request, sent by ask(c, url): to the in-process server, or to tdplan serve's.
   const cases: {
     name: string;
-    graphql: (url?: string) => Promise<unknown>;
-    baseline: () => Promise<unknown>;
+    query: string;
+    variables?: Record<string, unknown>;
+    baseline: Statement;
     baselineNote: string;
     postgraphile?: PostGraphileCase;
   }[] = [
     {
       name: 'hosts page (100, nested module/platform/kernel/TDs)',
-      graphql: (url) =>
-        gql(
-          `{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
+      query: `{ hosts(first: 100) { totalCount edges { node { hostname presentCpus platform { name } module { version maxVcpusPerTd } kernel { name kvmMaxVcpus }
         tds(first: 20) { totalCount edges { node { name vcpus } } } } } } }`,
-          undefined,
-          url,
-        ),
       baseline: sql(`SELECT h.hostname, h.present_cpus, p.name, m.version, m.max_vcpus_per_td, k.name, k.kvm_max_vcpus,
           (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 20) x),
           (SELECT count(*) FROM td t WHERE t.host_id = h.id), (SELECT count(*) FROM host)
@@ -631,13 +669,9 @@ async function main(): Promise<void> {
     },
     {
       name: 'one host by hostname, 50 TDs',
-      graphql: (url) =>
-        gql(
-          `query($h: String!) { host(hostname: $h) { hostname presentCpus guestKeyIds platform { name } module { version } kernel { name }
+      query: `query($h: String!) { host(hostname: $h) { hostname presentCpus guestKeyIds platform { name } module { version } kernel { name }
         tds(first: 50) { totalCount edges { node { name vcpus migratable } } } } }`,
-          { h: busyHost.hostname },
-          url,
-        ),
+      variables: { h: busyHost.hostname },
       baseline: sql(
         `SELECT h.hostname, h.present_cpus, h.guest_key_ids, p.name, m.version, k.name,
           (SELECT json_agg(x) FROM (SELECT t.name, t.vcpus, t.migratable FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT 50) x),
@@ -657,13 +691,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'capacity page (100 hosts, R1-R4 fields)',
-      graphql: (url) =>
-        gql(
-          `{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
+      query: `{ hosts(first: 100) { edges { node { hostname tdxEnabled kvmCapMaxVcpus kvmCapMaxVcpusLimitedBy freeVcpus freeKeyIds
         tdxDisabledReasons { code } } } } }`,
-          undefined,
-          url,
-        ),
       baseline: sql(`SELECT h.hostname, c.tdx_enabled, c.kvm_cap_max_vcpus, c.free_vcpus, c.free_key_ids
         FROM host h JOIN host_capacity c ON c.host_id = h.id ORDER BY h.id LIMIT 100`),
       baselineNote: 'one statement over host_capacity (the reasons and what limits the cap are left out: less than the API answers)',
@@ -695,10 +724,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'fleetSummary',
-      graphql: () =>
-        gql(
-          '{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts } byModule { key hosts tdSlots } byPlatform { key hosts } byKernel { key hosts } } }',
-        ),
+      query:
+        '{ fleetSummary { hosts tdxEnabledHosts tdSlots freeVcpus largestPlaceableTdVcpus tdxDisabledByReason { reason hosts } kvmCapDistribution { kvmCapMaxVcpus hosts } byModule { key hosts tdSlots } byPlatform { key hosts } byKernel { key hosts } } }',
       baseline: sql(`SELECT m.version, count(*), count(*) FILTER (WHERE c.tdx_enabled), sum(GREATEST(0, c.free_key_ids)) FILTER (WHERE c.tdx_enabled)
         FROM host_capacity c LEFT JOIN tdx_module m ON m.id = c.module_id
         GROUP BY GROUPING SETS ((), (m.version))`),
@@ -706,7 +733,7 @@ async function main(): Promise<void> {
     },
     {
       name: 'placementCandidates (vcpus 16, first 50)',
-      graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { edges { remainingVcpus node { hostname } } pageInfo { hasNextPage endCursor } } }'),
+      query: '{ placementCandidates(vcpus: 16, first: 50) { edges { remainingVcpus node { hostname } } pageInfo { hasNextPage endCursor } } }',
       baseline: sql(`SELECT h.hostname, c.free_vcpus - 16 AS remaining FROM host_capacity c JOIN host h ON h.id = c.host_id
         WHERE c.tdx_enabled AND 16 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= 16
         ORDER BY c.free_vcpus, c.free_key_ids DESC, c.host_id LIMIT 51`),
@@ -714,10 +741,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'placementCandidates (vcpus 16, memoryMiB 65536, first 50)',
-      graphql: () =>
-        gql(
-          '{ placementCandidates(vcpus: 16, memoryMiB: 65536, first: 50) { edges { remainingVcpus node { hostname } } pageInfo { hasNextPage endCursor } } }',
-        ),
+      query:
+        '{ placementCandidates(vcpus: 16, memoryMiB: 65536, first: 50) { edges { remainingVcpus node { hostname } } pageInfo { hasNextPage endCursor } } }',
       baseline: sql(`SELECT h.hostname, c.free_vcpus - 16 AS remaining FROM host_capacity c JOIN host h ON h.id = c.host_id
         WHERE c.tdx_enabled AND 16 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= 16
           AND (c.td_memory_kib IS NULL OR c.allocated_memory_kib + 1028 * 65536 + 4 * (1 + c.tdcs_pages + 16 * c.tdvps_pages) <= c.td_memory_kib)
@@ -726,7 +751,7 @@ async function main(): Promise<void> {
     },
     {
       name: 'placementCandidates + totalCount',
-      graphql: () => gql('{ placementCandidates(vcpus: 16, first: 50) { totalCount edges { remainingVcpus node { hostname } } } }'),
+      query: '{ placementCandidates(vcpus: 16, first: 50) { totalCount edges { remainingVcpus node { hostname } } } }',
       baseline: sql(`WITH c AS (
           SELECT c.host_id, c.free_vcpus, c.free_key_ids FROM host_capacity c
           WHERE c.tdx_enabled AND 16 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= 16)
@@ -736,8 +761,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'migrationTargets (first 50)',
-      graphql: () =>
-        gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { edges { node { hostname } } pageInfo { hasNextPage } } } }`, { n: td.name }),
+      query: `query($n: String!) { td(name: $n) { migrationTargets(first: 50) { edges { node { hostname } } pageInfo { hasNextPage } } } }`,
+      variables: { n: td.name },
       baseline: sql(
         `SELECT h.hostname FROM host_capacity c JOIN host h ON h.id = c.host_id JOIN tdx_module m ON m.id = c.module_id
         WHERE c.host_id <> $1 AND c.tdx_enabled AND $2 <= c.kvm_cap_max_vcpus AND c.free_key_ids > 0 AND c.free_vcpus >= $2
@@ -749,7 +774,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'migrationTargets + totalCount',
-      graphql: () => gql(`query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`, { n: td.name }),
+      query: `query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`,
+      variables: { n: td.name },
       baseline: sql(
         `WITH c AS (
           SELECT c.host_id, c.free_vcpus, c.free_key_ids FROM host_capacity c JOIN tdx_module m ON m.id = c.module_id
@@ -762,11 +788,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'moduleFloor',
-      graphql: () =>
-        gql(
-          `query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundByCount } tdVcpus { value } platformMaxLogicalCpus { value } } }`,
-          { v: module.version },
-        ),
+      query: `query($v: String!) { moduleFloor(version: $v) { floor boundBy hostPresentCpus { value boundByCount } tdVcpus { value } platformMaxLogicalCpus { value } } }`,
+      variables: { v: module.version },
       baseline: sql(
         `SELECT (SELECT max(h.present_cpus) FROM host h JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
           (SELECT max(t.vcpus) FROM td t JOIN host h ON h.id = t.host_id JOIN module_platform mp ON mp.module_id = h.module_id AND mp.platform_id = h.platform_id WHERE h.module_id = $1),
@@ -777,9 +800,8 @@ async function main(): Promise<void> {
     },
     {
       name: 'whatIf (2.0 module lowered to 512)',
-      graphql: () =>
-        gql(`{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
-        hostsLosingTdx { totalCount } hostsWithNewCap { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } capacityDelta { tdSlots schedulableVcpus } } }`),
+      query: `{ whatIf(changes: { modules: [{ module: { version: "2.0.02.00.0420" }, maxVcpusPerTd: 512 }] }) {
+        hostsLosingTdx { totalCount } hostsWithNewCap { totalCount } tdsNoLongerFitting { totalCount } tdsLeftWithoutMigrationTarget { totalCount } capacityDelta { tdSlots schedulableVcpus } } }`,
       // For this one change: the module's TDX-enabled hosts, whether each loses TDX (R1 under
       // PRESENT_CPUS: 512 < present CPUs) and its cap after (R3), then every count and sum asked.
       baseline: sql(
@@ -803,6 +825,8 @@ async function main(): Promise<void> {
     },
   ];
 
+  const ask = (c: { query: string; variables?: Record<string, unknown> }, url?: string) => gql(c.query, c.variables, url);
+
   // PostGraphile: started (and installed) only when a case it answers is to run, and checked to
   // answer the same as tdplan before anything is timed.
   if (!pglSkipped && cases.some((c) => c.postgraphile && wanted(c.name))) {
@@ -815,18 +839,18 @@ async function main(): Promise<void> {
     for (const c of cases) {
       if (!c.postgraphile || !wanted(c.name)) continue;
       const { query, variables, comparable = (a: unknown, b: unknown) => [a, b] } = c.postgraphile;
-      const [ours, theirs] = comparable(await c.graphql(), await pglGql(query, variables));
+      const [ours, theirs] = comparable(await ask(c), await pglGql(query, variables));
       if (!isDeepStrictEqual(ours, theirs)) throw new Error(`PostGraphile's answer to "${c.name}" differs from tdplan's: ${firstDifference(ours, theirs)}`);
     }
     console.log('PostGraphile answers the same rows as tdplan on every compared case');
     // tdplan's own server in a process of its own, on PostGraphile's Node, so that the two are
     // compared like for like: in the bench process, tdplan's server shares its thread with the
     // clients (PostGraphile's does not) and runs on the bench's Node.
-    serve = await startTdplanServe(node22(), urlFor(NAME));
+    serve = await startTdplanServe(servedNode(), urlFor(NAME));
     console.log(`tdplan serve (own process) on Node ${serve.node}, ${serve.url}`);
     for (const c of cases) {
       if (!c.postgraphile || !wanted(c.name)) continue;
-      const [ours, served] = [await c.graphql(), await c.graphql(serve.url)];
+      const [ours, served] = [await ask(c), await ask(c, serve.url)];
       if (!isDeepStrictEqual(ours, served))
         throw new Error(`tdplan serve's answer to "${c.name}" differs from tdplan's in process: ${firstDifference(ours, served, 'tdplan serve')}`);
     }
@@ -834,23 +858,58 @@ async function main(): Promise<void> {
   } else if (pglSkipped && POSTGRAPHILE !== '0') {
     console.log(`PostGraphile comparison skipped: ${pglSkipped}`);
   }
+  // Every case is also measured served: tdplan's own server and the hand-written SQL's, each in a
+  // process of its own on the same Node (tdplan serve's answers checked against the in-process ones).
+  let sqlServer: ChildServer | null = null;
+  if (cases.some((c) => wanted(c.name))) {
+    const node = servedNode();
+    serve ??= await startTdplanServe(node, urlFor(NAME));
+    sqlServer = await startSqlServer(node, urlFor(NAME));
+    console.log(`tdplan serve and the SQL server (own processes) on Node ${serve.node}: ${serve.url}, ${sqlServer.url}`);
+    for (const c of cases) {
+      if (!wanted(c.name) || (pgl && c.postgraphile)) continue;
+      const [ours, served] = [await ask(c), await ask(c, serve.url)];
+      if (!isDeepStrictEqual(ours, served))
+        throw new Error(`tdplan serve's answer to "${c.name}" differs from tdplan's in process: ${firstDifference(ours, served, 'tdplan serve')}`);
+    }
+  }
+  const overHttp = async (url: string, { text, params }: Statement): Promise<unknown> => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, values: params }) });
+    if (response.status !== 200) throw new Error(`the SQL server answered ${response.status}: ${await response.text()}`);
+    return response.json();
+  };
 
   const profiler = PROFILE ? await startProfiler() : null;
   const results = [];
   for (const c of cases) {
     if (!wanted(c.name)) continue;
-    const contenders: Contender[] = [{ run: () => c.graphql() }, { run: c.baseline }];
-    // With PostGraphile: tdplan serve too (the same query to tdplan's own process), then PostGraphile.
-    const viaPgl = pgl && serve && c.postgraphile;
-    if (viaPgl) {
-      const own = serve!;
-      contenders.push({ run: () => c.graphql(own.url), serverCpuMs: () => own.cpuMs() });
-      contenders.push({ run: () => pglGql(viaPgl.query, viaPgl.variables), serverCpuMs: () => pgl!.cpuMs() });
+    const statement = c.baseline;
+    const contenders: Contender[] = [{ run: () => ask(c) }, { run: () => db.pool.query(statement.text, statement.params) }];
+    // Served: tdplan serve (the same query to tdplan's own process) and the SQL over HTTP; then
+    // PostGraphile, where it answers the case.
+    const own = serve;
+    const sqlHttp = sqlServer;
+    if (own && sqlHttp) {
+      contenders.push({ run: () => ask(c, own.url), serverCpuMs: () => own.cpuMs() });
+      contenders.push({ run: () => overHttp(sqlHttp.url, statement), serverCpuMs: () => sqlHttp.cpuMs() });
     }
-    const [g, b, s, p] = (await measureSideBySide(contenders)) as [Measure, Measure, Measure | undefined, Measure | undefined];
-    await c.graphql();
+    const viaPgl = pgl && own && sqlHttp && c.postgraphile;
+    if (viaPgl) contenders.push({ run: () => pglGql(viaPgl.query, viaPgl.variables), serverCpuMs: () => pgl!.cpuMs() });
+    const [g, b, s, h, p] = (await measureSideBySide(contenders)) as [Measure, Measure, Measure | undefined, Measure | undefined, Measure | undefined];
+    await ask(c);
     const roundTrips = lastRoundTrips;
-    const tdplanServe = viaPgl && s ? { ...s, node: serve!.node } : undefined;
+    const tdplanServe = s ? { ...s, node: own!.node } : undefined;
+    // The like-for-like reading of "within 2x of the hand-written SQL": tdplan serve against the
+    // same statement served over HTTP, both processes of their own on the same Node.
+    const sqlOverHttp =
+      s && h
+        ? {
+            ...h,
+            medianRatio: s.medianMs / h.medianMs,
+            throughputRatio: s.throughputPerS / h.throughputPerS,
+            cpuRatio: s.cpuMsPerRequest / h.cpuMsPerRequest,
+          }
+        : undefined;
     // The ratios to PostGraphile: tdplan serve's (both in a process of their own, on the same Node);
     // those of the in-process server, as the bench gave them before, under inProcess* names.
     const postgraphile =
@@ -877,6 +936,7 @@ async function main(): Promise<void> {
       sqlRoundTrips: roundTrips,
       medianRatio: g.medianMs / b.medianMs,
       ...(tdplanServe ? { tdplanServe } : {}),
+      ...(sqlOverHttp ? { sqlOverHttp } : {}),
       ...(postgraphile ? { postgraphile } : {}),
     };
     results.push(row);
@@ -889,6 +949,14 @@ async function main(): Promise<void> {
         `${`  tdplan serve, own process (Node ${tdplanServe.node})`.padEnd(52)} median ${tdplanServe.medianMs.toFixed(1).padStart(7)} ms  p95 ${tdplanServe.p95Ms.toFixed(1).padStart(7)} ms  ` +
           `${tdplanServe.throughputPerS.toFixed(1).padStart(6)} req/s  ${tdplanServe.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
           `(${(tdplanServe.cpuMsPerRequest - (tdplanServe.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients')${postgresPart(tdplanServe)}`,
+      );
+    }
+    if (sqlOverHttp) {
+      console.log(
+        `${'  the SQL baseline over HTTP, own process'.padEnd(52)} median ${sqlOverHttp.medianMs.toFixed(1).padStart(7)} ms  p95 ${sqlOverHttp.p95Ms.toFixed(1).padStart(7)} ms  ` +
+          `${sqlOverHttp.throughputPerS.toFixed(1).padStart(6)} req/s  ${sqlOverHttp.cpuMsPerRequest.toFixed(2).padStart(6)} CPU ms/req ` +
+          `(${(sqlOverHttp.cpuMsPerRequest - (sqlOverHttp.serverProcessCpuMsPerRequest ?? NaN)).toFixed(2)} of it the clients')${postgresPart(sqlOverHttp)} | tdplan serve / it: ` +
+          `median ${sqlOverHttp.medianRatio.toFixed(2)}x, req/s ${sqlOverHttp.throughputRatio.toFixed(2)}x, CPU ${sqlOverHttp.cpuRatio.toFixed(2)}x`,
       );
     }
     if (postgraphile) {
@@ -952,6 +1020,7 @@ async function main(): Promise<void> {
   console.log(`round trips for a hosts page of 1, 10, 100: ${Object.values(tripsByPage).join(', ')}`);
 
   await serve?.close();
+  await sqlServer?.close();
   await pgl?.close();
   await server.close();
   await db.close();
@@ -972,7 +1041,9 @@ async function main(): Promise<void> {
           command: 'bin/tdplan.js serve --host 127.0.0.1 --port <free port>',
           env: { NODE_ENV: 'production', TDPLAN_TOKEN_MAX_CONCURRENT: '0', TDPLAN_TOKEN_MAX_RPS: '0', LOG_LEVEL: 'warn' },
         }
-      : { skipped: pglSkipped ?? 'no case compared with PostGraphile ran' },
+      : { skipped: 'no case ran' },
+    // The SQL baselines served over HTTP by bench/sql-server.mjs, beside tdplan serve.
+    sqlServer: sqlServer ? { node: sqlServer.node, script: 'bench/sql-server.mjs' } : { skipped: 'no case ran' },
   };
   const resultsFile = RESULTS ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
   await mkdir(path.dirname(resultsFile), { recursive: true });
