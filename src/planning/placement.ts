@@ -13,7 +13,7 @@ import { hostFactsSelect, moduleFactsSelect } from './host-facts.js';
 import { columnPicker, columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS } from './table-columns.js';
 import { byGroupKey } from './fleet-summary.js';
 import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
-import { sqlRowCount } from './sql-literals.js';
+import { planOpaque, sqlRowCount } from './sql-literals.js';
 
 export interface CandidateQuery {
   vcpus: number;
@@ -108,9 +108,13 @@ export function decodeCandidateCursor(cursor: string): CursorKey {
   return { remaining: Number(m[1]), freeKeyIds: Number(m[2]), id: Number(m[3]) };
 }
 
-/** The fit conditions and filters as SQL over the host_capacity view c (one row per host). */
+/**
+ * The fit conditions and filters as SQL over the host_capacity view c (one row per host). Every
+ * value is a planOpaque sub-select (sql-literals.ts says why); the TD's vCPUs are $1.
+ */
 function whereClause(q: CandidateQuery, params: unknown[]): string {
-  const p = paramsOf(params);
+  const param = paramsOf(params);
+  const p = (value: unknown) => planOpaque(param(value), 'int');
   const conditions = [acceptsSql({ vcpus: p(q.vcpus), memoryMiB: p(q.memoryMiB) })];
   if (q.moduleId !== undefined) conditions.push(`c.module_id = ${p(q.moduleId)}`);
   if (q.platformId !== undefined) conditions.push(`c.platform_id = ${p(q.platformId)}`);
@@ -140,11 +144,12 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
     const [f, k, i] = [params.length - 2, params.length - 1, params.length];
     // (free ASC, free key IDs DESC, id ASC) strictly after the cursor; the first term bounds the index scan.
     // bigint: the sum of two integers may not be one (integer and bigint compare on the same index).
-    keyset = ` AND c.free_vcpus >= $${f}::bigint AND (c.free_vcpus > $${f}::bigint OR (c.free_vcpus = $${f}::bigint AND (c.free_key_ids < $${k}
-      OR (c.free_key_ids = $${k} AND c.host_id > $${i}))))`;
+    const [free, keyIds, id] = [planOpaque(`$${f}`, 'bigint'), planOpaque(`$${k}`, 'int'), planOpaque(`$${i}`, 'int')];
+    keyset = ` AND c.free_vcpus >= ${free} AND (c.free_vcpus > ${free} OR (c.free_vcpus = ${free} AND (c.free_key_ids < ${keyIds}
+      OR (c.free_key_ids = ${keyIds} AND c.host_id > ${id}))))`;
   }
   // The row count as a literal: sql-literals.ts says why.
-  const pageSql = `SELECT c.host_id AS id, c.free_vcpus - $1 AS remaining, c.free_key_ids
+  const pageSql = `SELECT c.host_id AS id, c.free_vcpus - ${planOpaque('$1', 'int')} AS remaining, c.free_key_ids
      FROM host_capacity c WHERE ${where}${keyset}
      ORDER BY c.free_vcpus ASC, c.free_key_ids DESC, c.host_id ASC
      LIMIT ${sqlRowCount(q.first + 1)}`;

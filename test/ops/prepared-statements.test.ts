@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../../src/db/client.js';
 import { MAX_NAMED_STATEMENTS, preparedStatementsSetting, StatementNames } from '../../src/db/prepared-statements.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import { generateFleet } from '../../src/inventory/generate.js';
 import { createTdplanYoga } from '../../src/server.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../support/database.js';
 import { importDocument } from '../support/import.js';
@@ -20,6 +21,13 @@ const CAPACITY_PAGE = `{ hosts(first: 100) { edges { node { hostname tdxEnabled 
 const ONE_HOST = `query($h: String!) { host(hostname: $h) { hostname presentCpus platform { name } module { version } kernel { name }
   tds(first: 50) { totalCount edges { node { name vcpus } } } } }`;
 
+// The candidate page with its count, as a scheduler asks, and a TD's migration targets. On PostgreSQL
+// the fleet is a generated one of 3,000 hosts: on the demo fleet's few hosts the planner costs the
+// generic plan of the candidate page like its custom plans, and the first check below passed with
+// the TD's size as a plain parameter too (re-planned on every execution from 3,000 hosts up).
+const CANDIDATES = `{ placementCandidates(vcpus: 2, first: 50) { totalCount edges { remainingVcpus node { hostname } } pageInfo { endCursor } } }`;
+const MIGRATION_TARGETS = `query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`;
+
 interface PreparedStatement {
   name: string;
   statement: string;
@@ -29,12 +37,15 @@ interface PreparedStatement {
 
 let db: TestDatabase;
 let hostname: string;
+let tdName: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const imported = await importDocument(db, demoFleet(), 'MERGE');
+  const fleet = db.kind === 'embedded' ? demoFleet() : generateFleet({ hosts: 3000, tds: 30_000, seed: 7 });
+  const imported = await importDocument(db, fleet, 'MERGE');
   expect(imported.ok).toBe(true);
   hostname = (await db.prisma.host.findFirstOrThrow({ where: { tds: { some: {} } }, orderBy: { id: 'asc' } })).hostname;
+  tdName = (await db.prisma.td.findFirstOrThrow({ where: { migratable: true, hostId: { not: null } }, orderBy: { id: 'asc' } })).name;
 });
 afterAll(async () => {
   await db.destroy();
@@ -68,6 +79,8 @@ async function answers(client: TestClient, times: number): Promise<unknown[]> {
     for (const [query, variables] of [
       [CAPACITY_PAGE, undefined],
       [ONE_HOST, { h: hostname }],
+      [CANDIDATES, undefined],
+      [MIGRATION_TARGETS, { n: tdName }],
     ] as const) {
       const response = await client.gql(query, variables);
       expect(response.errors).toBeUndefined();
@@ -78,30 +91,38 @@ async function answers(client: TestClient, times: number): Promise<unknown[]> {
 }
 
 describe('named statements', () => {
-  it.runIf(databaseKind === 'postgres')("prepare the capacity page's and one host's statements once per connection, and keep generic plans", async () => {
-    await withOneConnection(true, async (client, one) => {
-      const data = await answers(client, 8);
-      const prepared = await preparedStatements(one);
-      for (const p of prepared) expect(p.name).toMatch(/^tdplan_[0-9a-f]{32}$/);
-      // The capacity page: hostPage's hand-written statement. Its row counts are literals; with
-      // LIMIT $n PostgreSQL would plan every execution anew (custom plans only).
-      const page = prepared.filter((p) => p.statement.includes('FROM host h') && p.statement.includes('LIMIT 101'));
-      expect(page).toHaveLength(1);
-      expect(page[0]!.custom_plans + page[0]!.generic_plans).toBe(8);
-      expect(page[0]!.generic_plans).toBeGreaterThan(0);
-      // One host: hostPage's statement too, a page of one filtered by hostname.
-      const host = prepared.filter((p) => p.statement.includes('h.hostname = $1'));
-      expect(host).toHaveLength(1);
-      expect(host[0]!.generic_plans).toBeGreaterThan(0);
-      // Prisma's statements (the token lookup among them) are named too, through adapter-pg's statementNameGenerator.
-      expect(prepared.some((p) => p.statement.includes('FROM "public"."'))).toBe(true);
-      // The same answers as unnamed statements give.
-      await withOneConnection(false, async (unnamedClient, unnamed) => {
-        expect(await answers(unnamedClient, 8)).toEqual(data);
-        expect(await preparedStatements(unnamed)).toEqual([]);
+  it.runIf(databaseKind === 'postgres')(
+    "prepare the capacity page's, one host's and the candidate pages' statements once per connection, and keep generic plans",
+    async () => {
+      await withOneConnection(true, async (client, one) => {
+        const data = await answers(client, 8);
+        const prepared = await preparedStatements(one);
+        for (const p of prepared) expect(p.name).toMatch(/^tdplan_[0-9a-f]{32}$/);
+        // The capacity page: hostPage's hand-written statement. Its row counts are literals; with
+        // LIMIT $n PostgreSQL would plan every execution anew (custom plans only).
+        const page = prepared.filter((p) => p.statement.includes('FROM host h') && p.statement.includes('LIMIT 101'));
+        expect(page).toHaveLength(1);
+        expect(page[0]!.custom_plans + page[0]!.generic_plans).toBe(8);
+        expect(page[0]!.generic_plans).toBeGreaterThan(0);
+        // One host: hostPage's statement too, a page of one filtered by hostname.
+        const host = prepared.filter((p) => p.statement.includes('h.hostname = $1'));
+        expect(host).toHaveLength(1);
+        expect(host[0]!.generic_plans).toBeGreaterThan(0);
+        // The candidate pages and their counts over host_capacity (placementCandidates, migrationTargets):
+        // the TD's size, not a literal, yet a generic plan (planOpaque in src/planning/sql-literals.ts).
+        const candidates = prepared.filter((p) => p.statement.includes('FROM host_capacity c WHERE'));
+        expect(candidates).toHaveLength(4);
+        for (const c of candidates) expect(c, c.statement).toMatchObject({ custom_plans: 5, generic_plans: 3 });
+        // Prisma's statements (the token lookup among them) are named too, through adapter-pg's statementNameGenerator.
+        expect(prepared.some((p) => p.statement.includes('FROM "public"."'))).toBe(true);
+        // The same answers as unnamed statements give.
+        await withOneConnection(false, async (unnamedClient, unnamed) => {
+          expect(await answers(unnamedClient, 8)).toEqual(data);
+          expect(await preparedStatements(unnamed)).toEqual([]);
+        });
       });
-    });
-  });
+    },
+  );
 
   it.runIf(databaseKind === 'embedded')('are off on the embedded PGlite, whose one session every connection shares', async () => {
     await withOneConnection(true, async (client, one) => {
