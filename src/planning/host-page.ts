@@ -117,6 +117,18 @@ function whereSql(filter: HostPageFilter, params: unknown[]): string[] {
   return and;
 }
 
+/**
+ * How many hosts `filter` keeps: the `hosts` connection's totalCount, as Prisma's `host.count({ where })`
+ * counts them (test/planning/host-page.test.ts compares both). Prisma counts through a subquery with
+ * `OFFSET $1`; this plain count costs PostgreSQL less on every hosts page that asks (bench/README.md).
+ */
+export async function hostCount(db: Database, filter: HostPageFilter): Promise<number> {
+  const params: unknown[] = [];
+  const and = whereSql(filter, params);
+  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}`, params);
+  return rows[0]!.n;
+}
+
 /** The [id, row] pairs one row of the page carries in `column`, by id (rows shared by every host that refers to them). */
 function byId(rows: readonly Record<string, unknown>[], column: string): Map<number, Record<string, unknown>> {
   for (const row of rows) {

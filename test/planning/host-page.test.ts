@@ -1,12 +1,14 @@
 // The `hosts` connection can be answered by one hand-written statement (hostPage of
 // src/planning/host-page.ts) instead of Prisma's findMany. Its rows must be exactly the rows Prisma
 // returns for the same filter, order, cursor, take and skip, in the same order, value for value,
-// with the same relations and columns: compared here on random fleets, filters, orders and cursors.
+// with the same relations and columns: compared here on random fleets, filters, orders and cursors,
+// with hostCount's count for the filter (the connection's totalCount) against Prisma's.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TDX_DISABLED_REASON_CODES } from '../../src/capacity/rules.js';
 import type { Prisma } from '../../src/db/client.js';
 import {
+  hostCount,
   hostPage,
   HOST_ORDER_COLUMNS,
   KERNEL_COLUMN_NAMES,
@@ -160,8 +162,15 @@ async function observe(): Promise<void> {
 }
 
 async function compare(q: HostPageQuery): Promise<number> {
-  const [got, expected] = await Promise.all([hostPage(db, q), prismaPage(q)]);
+  const [got, expected, count, prismaCount] = await Promise.all([
+    hostPage(db, q),
+    prismaPage(q),
+    hostCount(db, q.filter),
+    db.prisma.host.count({ where: prismaWhere(q.filter) }),
+  ]);
   expect(platformsSorted(got)).toStrictEqual(platformsSorted(expected));
+  // The connection's totalCount: the same filter counted as Prisma counts it.
+  expect(count).toBe(prismaCount);
   return got.length;
 }
 

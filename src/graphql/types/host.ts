@@ -3,6 +3,7 @@ import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { Prisma } from '../../db/client.js';
 import { kernelWhere, moduleWhere, platformWhere, hostWhere } from '../../inventory/refs.js';
 import {
+  hostCount,
   hostPage,
   isKernelColumn,
   isModuleColumn,
@@ -286,10 +287,10 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: HostOrder, description: 'Sort by a host column (then by id); default: by id.' }),
     },
     // The count runs beside the page when both are asked (startTotalCount in ../pagination.ts).
-    totalCount: (_connection, args, ctx, info) => totalCountOf(info, () => ctx.prisma.host.count({ where: hostFilterWhere(args.filter) })),
+    totalCount: (_connection, args, ctx, info) => totalCountOf(info, () => hostCount(ctx.db, hostPageFilter(args.filter))),
     resolve: (query, _root, args, ctx, info) => {
       const where = hostFilterWhere(args.filter);
-      startTotalCount(info, () => ctx.prisma.host.count({ where }));
+      startTotalCount(info, () => hostCount(ctx.db, hostPageFilter(args.filter)));
       const top = fieldsOf(info);
       const nodeFields = [...fieldsUnder(fieldsUnder(top, 'edges', info), 'node', info), ...fieldsUnder(top, 'nodes', info)];
       const page = hostPageQuery(query, args, nodeFields, info);
