@@ -6,7 +6,17 @@
 // row and value for value: test/planning/host-page.test.ts compares both on random fleets.
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
 import type { Database, Prisma } from '../db/client.js';
-import { columnPicker, HOST_COLUMNS, jsonObjectSql, KERNEL_COLUMNS, MODULE_COLUMNS, PLATFORM_COLUMNS, TD_COLUMNS } from './table-columns.js';
+import {
+  arrayPicker,
+  columnPicker,
+  HOST_COLUMNS,
+  jsonArraySql,
+  jsonObjectSql,
+  KERNEL_COLUMNS,
+  MODULE_COLUMNS,
+  PLATFORM_COLUMNS,
+  TD_COLUMNS,
+} from './table-columns.js';
 import { sqlRowCount } from './sql-literals.js';
 
 /** A host's columns, as Prisma loads them. */
@@ -185,7 +195,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
       moduleObject ? once('m', 'tdx_module', 'moduleId', moduleObject) : ''
     }${platform ? once('p', 'platform', 'platformId', jsonObjectSql('p', PLATFORM_COLUMNS, platform)) : ''}${
       tds
-        ? `, (SELECT coalesce(json_agg(${jsonObjectSql('t', TD_COLUMNS, tds.columns)} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT ${sqlRowCount(tds.take)}) t) AS "t.rows"`
+        ? `, (SELECT coalesce(json_agg(${jsonArraySql('t', TD_COLUMNS, tds.columns)} ORDER BY t.id), '[]') FROM (SELECT * FROM td t WHERE t.host_id = h.id ORDER BY t.id LIMIT ${sqlRowCount(tds.take)}) t) AS "t.rows"`
         : ''
     }${tdCount ? `, (SELECT count(*)::int FROM td t WHERE t.host_id = h.id) AS "t.count"` : ''}
     FROM ${single ? `(${page})` : `(SELECT page.*, row_number() OVER () AS "#" FROM page)`} h
@@ -196,13 +206,15 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   const kernels = kernel && byId(rows, 'k.rows');
   const modules = module && byId(rows, 'm.rows');
   const platforms = platform && byId(rows, 'p.rows');
+  // Each TD as an array of its columns (jsonArraySql: no keys for PostgreSQL to write and the server to parse).
+  const pickTd = tds && arrayPicker(tds.columns);
   const out = rows.map((row): HostRow => {
     const host = hostColumns(row);
     if (kernels) host.kernel = kernels.get(host.kernelId as number);
     // No module: null, as Prisma's (a host's kernel and platform are never null).
     if (modules) host.module = host.moduleId === null ? null : modules.get(host.moduleId as number);
     if (platforms) host.platform = platforms.get(host.platformId as number);
-    if (tds) host.tds = row['t.rows'];
+    if (pickTd) host.tds = (row['t.rows'] as unknown[][]).map(pickTd);
     if (tdCount) host._count = { tds: row['t.count'] };
     return host as HostRow;
   });

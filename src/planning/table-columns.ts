@@ -80,6 +80,23 @@ export function jsonObjectSql(
   return `json_build_object(${pairs.map(([key, value]) => `'${key}', ${value}`).join(', ')})`;
 }
 
+/**
+ * `json_build_array(alias.column, ...)` of `fields`, in their order: the same values as jsonObjectSql
+ * without the keys, which PostgreSQL writes and the server parses once per row (arrayPicker reads them).
+ */
+export function jsonArraySql(alias: string, columns: Readonly<Record<string, string>>, fields: readonly string[]): string {
+  return `json_build_array(${fields.map((field) => `${alias}.${columns[field]}`).join(', ')})`;
+}
+
+/** The object of `fields` from a jsonArraySql array of the same fields. */
+export function arrayPicker(fields: readonly string[]): (values: readonly unknown[]) => Record<string, unknown> {
+  return (values) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < fields.length; i++) out[fields[i]!] = values[i];
+    return out;
+  };
+}
+
 /** `, alias.column AS "prefixfield"` for each of `fields`. */
 export function columnsSql(alias: string, prefix: string, columns: Readonly<Record<string, string>>, fields: readonly string[]): string {
   return fields.map((field) => `, ${alias}.${columns[field]} AS "${prefix}${field}"`).join('');
