@@ -7,7 +7,8 @@
 // BENCH_DATABASE_URL (postgresql://postgres@127.0.0.1:5432/postgres: a server where we may create
 // the database BENCH_DATABASE_NAME, default tdplan_bench), BENCH_ONLY (a regular expression: run only the cases whose
 // name matches it), BENCH_REUSE=1 (keep the fleet a previous run left in that database when it has
-// the same size), BENCH_CPU_PROFILE (a file: a V8 CPU profile of the measuring phase only,
+// the same size), BENCH_CPU_PROFILE (a file: a V8 CPU profile of the measuring phase only, of this process:
+// not of tdplan serve, the SQL server or PostGraphile,
 // the server and its clients in this one process; open it in Chrome DevTools or speedscope).
 //
 // Each case is also measured served, like for like: `tdplan serve` and the same baseline statement
@@ -403,7 +404,7 @@ async function postGraphileOrWhyNot(databaseUrl: string): Promise<PostGraphileSe
   }
 }
 
-/** tdplan's own server, `tdplan serve`, in a process of its own (for the comparison with PostGraphile). */
+/** tdplan's own server, `tdplan serve`, in a process of its own (the served measures, and the comparison with PostGraphile). */
 interface TdplanServeServer {
   url: string;
   node: string;
@@ -1036,7 +1037,7 @@ async function main(): Promise<void> {
     uiScreens,
     roundTripsByHostsPageSize: tripsByPage,
     postgraphile: pgl ? { version: pgl.version, preset: 'amber', node: pgl.node } : { skipped: pglSkipped },
-    // tdplan's own server in a process of its own, run with the compared cases when PostGraphile is.
+    // tdplan's own server in a process of its own, run whenever a case runs (the served measures).
     tdplanServe: serve
       ? {
           node: serve.node,

@@ -16,6 +16,12 @@ import pg from 'pg';
 const connectionString = process.env.DATABASE_URL;
 if (!connectionString) throw new Error('DATABASE_URL is required');
 const pool = new pg.Pool({ connectionString, max: Number(process.env.SQL_POOL_MAX ?? 12) });
+// As tdplan's pool (src/db/client.ts): no JIT compilation, which costs more than it saves on these statements.
+pool.on('connect', (client) => {
+  client.query('SET jit = off').catch(() => {});
+});
+// An idle connection's error (the database restarted) must not end the server.
+pool.on('error', () => {});
 // Named, so each connection prepares a statement once, as tdplan's and PostGraphile's are.
 const names = new Map();
 const nameOf = (text) => {

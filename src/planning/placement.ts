@@ -109,13 +109,14 @@ export function decodeCandidateCursor(cursor: string): CursorKey {
 }
 
 /**
- * The fit conditions and filters as SQL over the host_capacity view c (one row per host). Every
- * value is a planOpaque sub-select (sql-literals.ts says why); the TD's vCPUs are $1.
+ * The fit conditions and filters as SQL over the host_capacity view c (one row per host), and the
+ * TD's vCPUs as SQL. Every value is a planOpaque sub-select (sql-literals.ts says why).
  */
-function whereClause(q: CandidateQuery, params: unknown[]): string {
+function whereClause(q: CandidateQuery, params: unknown[]): { where: string; vcpus: string } {
   const param = paramsOf(params);
   const p = (value: unknown) => planOpaque(param(value), 'int');
-  const conditions = [acceptsSql({ vcpus: p(q.vcpus), memoryMiB: p(q.memoryMiB) })];
+  const vcpus = p(q.vcpus);
+  const conditions = [acceptsSql({ vcpus, memoryMiB: p(q.memoryMiB) })];
   if (q.moduleId !== undefined) conditions.push(`c.module_id = ${p(q.moduleId)}`);
   if (q.platformId !== undefined) conditions.push(`c.platform_id = ${p(q.platformId)}`);
   if (q.kernelId !== undefined) conditions.push(`c.kernel_id = ${p(q.kernelId)}`);
@@ -126,7 +127,7 @@ function whereClause(q: CandidateQuery, params: unknown[]): string {
       `EXISTS (SELECT 1 FROM tdx_module m WHERE m.id = c.module_id AND m.min_import_version <= ${p(q.migration.maxExportVersion)} AND ${p(q.migration.minExportVersion)} <= m.max_import_version)`,
     );
   }
-  return conditions.join(' AND ');
+  return { where: conditions.join(' AND '), vcpus };
 }
 
 /**
@@ -135,7 +136,7 @@ function whereClause(q: CandidateQuery, params: unknown[]): string {
  */
 export async function placementCandidates(db: Database, q: CandidateQuery): Promise<CandidatePage> {
   const params: unknown[] = [];
-  const where = whereClause(q, params);
+  const { where, vcpus } = whereClause(q, params);
   let keyset = '';
   const after = q.after != null ? decodeCandidateCursor(q.after) : null;
   if (after) {
@@ -149,7 +150,7 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
       OR (c.free_key_ids = ${keyIds} AND c.host_id > ${id}))))`;
   }
   // The row count as a literal: sql-literals.ts says why.
-  const pageSql = `SELECT c.host_id AS id, c.free_vcpus - ${planOpaque('$1', 'int')} AS remaining, c.free_key_ids
+  const pageSql = `SELECT c.host_id AS id, c.free_vcpus - ${vcpus} AS remaining, c.free_key_ids
      FROM host_capacity c WHERE ${where}${keyset}
      ORDER BY c.free_vcpus ASC, c.free_key_ids DESC, c.host_id ASC
      LIMIT ${sqlRowCount(q.first + 1)}`;
@@ -180,7 +181,7 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
 /** How many hosts accept the TD (the connection's totalCount). */
 export async function countPlacementCandidates(db: Database, q: Omit<CandidateQuery, 'first' | 'after'>): Promise<number> {
   const params: unknown[] = [];
-  const where = whereClause({ ...q, first: 0 }, params);
+  const { where } = whereClause({ ...q, first: 0 }, params);
   const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM host_capacity c WHERE ${where}`, params);
   return rows[0]?.n ?? 0;
 }

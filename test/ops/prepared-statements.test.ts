@@ -26,6 +26,7 @@ const ONE_HOST = `query($h: String!) { host(hostname: $h) { hostname presentCpus
 // generic plan of the candidate page like its custom plans, and the first check below passed with
 // the TD's size as a plain parameter too (re-planned on every execution from 3,000 hosts up).
 const CANDIDATES = `{ placementCandidates(vcpus: 2, first: 50) { totalCount edges { remainingVcpus node { hostname } } pageInfo { endCursor } } }`;
+const NEXT_CANDIDATES = `query($a: String!) { placementCandidates(vcpus: 2, first: 50, after: $a) { edges { remainingVcpus node { hostname } } } }`;
 const MIGRATION_TARGETS = `query($n: String!) { td(name: $n) { migrationTargets(first: 50) { totalCount edges { node { hostname } } } } }`;
 
 interface PreparedStatement {
@@ -45,7 +46,13 @@ beforeAll(async () => {
   const imported = await importDocument(db, fleet, 'MERGE');
   expect(imported.ok).toBe(true);
   hostname = (await db.prisma.host.findFirstOrThrow({ where: { tds: { some: {} } }, orderBy: { id: 'asc' } })).hostname;
-  tdName = (await db.prisma.td.findFirstOrThrow({ where: { migratable: true, hostId: { not: null } }, orderBy: { id: 'asc' } })).name;
+  // A TD whose module exports: migrationTargets runs its statements only then.
+  tdName = (
+    await db.prisma.td.findFirstOrThrow({
+      where: { migratable: true, host: { module: { minExportVersion: { not: null }, maxExportVersion: { not: null } } } },
+      orderBy: { id: 'asc' },
+    })
+  ).name;
 });
 afterAll(async () => {
   await db.destroy();
@@ -85,6 +92,13 @@ async function answers(client: TestClient, times: number): Promise<unknown[]> {
       const response = await client.gql(query, variables);
       expect(response.errors).toBeUndefined();
       out.push(response.data);
+      if (query === CANDIDATES) {
+        // The next page: the same statement with the cursor's keyset.
+        const { endCursor } = (response.data as { placementCandidates: { pageInfo: { endCursor: string } } }).placementCandidates.pageInfo;
+        const next = await client.gql(NEXT_CANDIDATES, { a: endCursor });
+        expect(next.errors).toBeUndefined();
+        out.push(next.data);
+      }
     }
   }
   return out;
@@ -111,7 +125,8 @@ describe('named statements', () => {
         // The candidate pages and their counts over host_capacity (placementCandidates, migrationTargets):
         // the TD's size, not a literal, yet a generic plan (planOpaque in src/planning/sql-literals.ts).
         const candidates = prepared.filter((p) => p.statement.includes('FROM host_capacity c WHERE'));
-        expect(candidates).toHaveLength(4);
+        // The page, its count, the next page, and migrationTargets' page and count.
+        expect(candidates).toHaveLength(5);
         for (const c of candidates) expect(c, c.statement).toMatchObject({ custom_plans: 5, generic_plans: 3 });
         // Prisma's statements (the token lookup among them) are named too, through adapter-pg's statementNameGenerator.
         expect(prepared.some((p) => p.statement.includes('FROM "public"."'))).toBe(true);
