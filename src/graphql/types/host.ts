@@ -78,7 +78,7 @@ const HostFilter = builder.inputType('HostFilter', {
 
 type HostFilterShape = typeof HostFilter.$inferInput;
 
-/** The Prisma where clause for a host filter; shared by the page and its totalCount. */
+/** The Prisma where clause for a host filter: the page when Prisma answers it (hostPageFilter has the same validation). */
 export function hostFilterWhere(filter: HostFilterShape | null | undefined): Prisma.HostWhereInput {
   if (!filter) return {};
   const and: Prisma.HostWhereInput[] = [];
@@ -253,10 +253,10 @@ function hostPageFilter(filter: HostFilterShape | null | undefined): HostPageFil
 /** hostPage's query for Pothos' query of the page, or undefined when Prisma must answer it. */
 function hostPageQuery(
   query: Record<string, unknown>,
-  args: { filter?: HostFilterShape | null; orderBy?: typeof HostOrder.$inferInput | null },
+  filter: HostPageFilter,
+  orderBy: typeof HostOrder.$inferInput | null | undefined,
   hostFields: readonly FieldNode[],
   info: GraphQLResolveInfo,
-  only: { hostname?: string | undefined } = {},
 ): HostPageQuery | undefined {
   const { include, take, skip, cursor, ...rest } = query;
   if (Object.keys(rest).length > 0 || typeof take !== 'number' || typeof skip !== 'number') return undefined;
@@ -268,8 +268,8 @@ function hostPageQuery(
   const shape = carriedShape(include, tdColumnsOf(hostFields, info));
   if (!shape) return undefined;
   return {
-    filter: { ...hostPageFilter(args.filter), ...only },
-    order: args.orderBy ? { column: HOST_ORDER_COLUMN[args.orderBy.field], direction: args.orderBy.direction === 'DESC' ? 'desc' : 'asc' } : null,
+    filter,
+    order: orderBy ? { column: HOST_ORDER_COLUMN[orderBy.field], direction: orderBy.direction === 'DESC' ? 'desc' : 'asc' } : null,
     take,
     skip,
     cursor: cursor as { id: number } | undefined,
@@ -289,13 +289,14 @@ builder.queryFields((t) => ({
     // The count runs beside the page when both are asked (startTotalCount in ../pagination.ts).
     totalCount: (_connection, args, ctx, info) => totalCountOf(info, () => hostCount(ctx.db, hostPageFilter(args.filter))),
     resolve: (query, _root, args, ctx, info) => {
-      const where = hostFilterWhere(args.filter);
-      startTotalCount(info, () => hostCount(ctx.db, hostPageFilter(args.filter)));
+      // The filter once, for the count and the page (hostFilterWhere only when Prisma answers).
+      const filter = hostPageFilter(args.filter);
+      startTotalCount(info, () => hostCount(ctx.db, filter));
       const top = fieldsOf(info);
       const nodeFields = [...fieldsUnder(fieldsUnder(top, 'edges', info), 'node', info), ...fieldsUnder(top, 'nodes', info)];
-      const page = hostPageQuery(query, args, nodeFields, info);
+      const page = hostPageQuery(query, filter, args.orderBy, nodeFields, info);
       if (page) return hostPage(ctx.db, page) as ReturnType<typeof ctx.prisma.host.findMany<typeof query>>;
-      return ctx.prisma.host.findMany({ ...query, where, orderBy: hostOrderBy(args.orderBy) });
+      return ctx.prisma.host.findMany({ ...query, where: hostFilterWhere(args.filter), orderBy: hostOrderBy(args.orderBy) });
     },
   }),
   host: t.prismaField({
@@ -307,7 +308,7 @@ builder.queryFields((t) => ({
       const where = hostWhere({ hostname: args.hostname }, 'hostname');
       // The same statement as the hosts page's when it carries the selection: prepared, it costs
       // less than Prisma's statement and result mapping (bench/README.md, "One host").
-      const page = hostPageQuery({ ...query, take: 1, skip: 0 }, {}, fieldsOf(info), info, { hostname: where.hostname });
+      const page = hostPageQuery({ ...query, take: 1, skip: 0 }, { hostname: where.hostname }, null, fieldsOf(info), info);
       if (page)
         return ((await hostPage(ctx.db, page))[0] ?? null) as Awaited<ReturnType<typeof ctx.prisma.host.findUnique<typeof query & { where: typeof where }>>>;
       return ctx.prisma.host.findUnique({ ...query, where });
