@@ -231,4 +231,45 @@ describe('a hosts page from one statement', () => {
     );
     expect(rows).toBeGreaterThan(compared);
   });
+
+  // TDs reach the server as one text array literal per host (textRowsPicker of
+  // src/planning/table-columns.ts): names PostgreSQL quotes or escapes, and unknown memory (NULL),
+  // must come back as Prisma gives them.
+  it("returns Prisma's TDs whatever their names, and unknown memory", async () => {
+    // Any host of the fleet the tests before left (a fleet of its own when run alone).
+    if ((await db.prisma.host.count()) === 0) await createFleet(db, { hosts: 2, tdsPerHost: 0 });
+    await db.prisma.td.deleteMany({});
+    const host = (await db.prisma.host.findFirst({ orderBy: { id: 'asc' }, select: { id: true, hostname: true } }))!;
+    const tricky = ['NULL', 'null', 'a,b', '{x}', '}{', 'say "hi"', 'back\\slash', 'two words', 'ünïcødé ✓', "it's", 'x\ty', '""'];
+    const nameArb = fc.string({
+      minLength: 1,
+      maxLength: 12,
+      unit: fc.constantFrom('a', 'Z', '0', ',', '{', '}', '"', '\\', ' ', "'", 'N', 'U', 'L', 'é', '-'),
+    });
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.oneof(fc.constantFrom(...tricky), nameArb), { minLength: 0, maxLength: 8 }).map((names) => names.filter((n) => n.trim() === n)),
+        fc.boolean(),
+        async (names, allColumns) => {
+          await db.prisma.td.deleteMany({});
+          for (const [i, name] of names.entries()) {
+            await db.prisma.td.create({ data: { name, vcpus: 1 + i, memoryMiB: i % 2 ? null : 1024 * (i + 1), hostId: host.id, migratable: i % 3 !== 0 } });
+          }
+          const q: HostPageQuery = {
+            filter: { hostname: host.hostname },
+            order: null,
+            take: 1,
+            skip: 0,
+            shape: { tds: { take: 21, columns: allColumns ? TD_COLUMN_NAMES : ['id', 'name', 'memoryMiB'] }, tdCount: true },
+          };
+          const [got] = await Promise.all([hostPage(db, q), compare(q)]);
+          expect((got[0] as unknown as { tds: { name: string }[] }).tds.map((t) => t.name)).toStrictEqual(names);
+          compared += 1;
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(compared).toBe(40);
+  });
 });
