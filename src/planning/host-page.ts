@@ -24,6 +24,9 @@ import { sqlRowCount } from './sql-literals.js';
 /** A host's columns, as Prisma loads them. */
 type HostRow = Prisma.HostGetPayload<object>;
 
+export type HostColumn = keyof typeof HOST_COLUMNS;
+export const HOST_COLUMN_NAMES = Object.keys(HOST_COLUMNS) as HostColumn[];
+export const isHostColumn = (field: string): field is HostColumn => Object.hasOwn(HOST_COLUMNS, field);
 export type KernelColumn = keyof typeof KERNEL_COLUMNS;
 export type TdColumn = keyof typeof TD_COLUMNS;
 export const TD_COLUMN_NAMES = Object.keys(TD_COLUMNS) as TdColumn[];
@@ -43,6 +46,12 @@ export const PLATFORM_COLUMN_NAMES = Object.keys(PLATFORM_COLUMNS) as PlatformCo
  * (the module, with `platforms`, also its platforms as `[{ platformId }]`).
  */
 export interface HostRowShape {
+  /**
+   * The host's columns (Prisma's `select` of them, beside the relations below); absent: every column,
+   * as Prisma's `include`. They must hold id, the key of each relation asked for (kernelId, moduleId,
+   * platformId) and the column the page is ordered by: hostPage refuses a shape without them.
+   */
+  host?: readonly HostColumn[] | undefined;
   kernel?: readonly KernelColumn[] | undefined;
   module?: { columns: readonly ModuleColumn[]; platforms: boolean } | undefined;
   platform?: readonly PlatformColumn[] | undefined;
@@ -88,11 +97,34 @@ export interface HostPageQuery {
   shape: HostRowShape;
 }
 
-const HOST_FIELDS = Object.keys(HOST_COLUMNS);
-const hostColumns = columnPicker('', HOST_FIELDS);
-const HOST_SELECT = Object.entries(HOST_COLUMNS)
-  .map(([field, column]) => `h.${column} AS "${field}"`)
-  .join(', ');
+/** The page's select list and the row picker for a set of host columns (a few sets per server: cached). */
+interface HostSelect {
+  sql: string;
+  pick: (row: Record<string, unknown>) => Record<string, unknown>;
+}
+const hostSelects = new Map<string, HostSelect>();
+function hostSelect(columns: readonly HostColumn[]): HostSelect {
+  const wanted = new Set(columns);
+  // In the table's order, whatever the order asked: one text (and one prepared statement) per set.
+  const fields = HOST_COLUMN_NAMES.filter((c) => wanted.has(c));
+  const key = fields.join();
+  let select = hostSelects.get(key);
+  if (!select) {
+    select = { sql: fields.map((field) => `h.${HOST_COLUMNS[field]} AS "${field}"`).join(', '), pick: columnPicker('', fields) };
+    hostSelects.set(key, select);
+  }
+  return select;
+}
+
+/** Whether `columns` hold what the statement itself reads of the page's rows (HostRowShape.host). */
+function missingHostColumn(q: HostPageQuery, columns: readonly HostColumn[]): HostColumn | undefined {
+  const needed: HostColumn[] = ['id'];
+  if (q.order) needed.push(q.order.column);
+  if (q.shape.kernel) needed.push('kernelId');
+  if (q.shape.module) needed.push('moduleId');
+  if (q.shape.platform) needed.push('platformId');
+  return needed.find((c) => !columns.includes(c));
+}
 
 function refSql(column: string, table: string, key: string, ref: KeyRef, params: unknown[]): string {
   if ('id' in ref) {
@@ -152,6 +184,9 @@ function byId(rows: readonly Record<string, unknown>[], column: string): Map<num
 
 /** The rows Prisma's `host.findMany({ include, where, orderBy, cursor, take, skip })` returns for `q`. */
 export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[]> {
+  const missing = q.shape.host && missingHostColumn(q, q.shape.host);
+  if (missing) throw new Error(`hostPage: the host columns of the shape lack ${missing}, which the statement reads`);
+  const host = hostSelect(q.shape.host ?? HOST_COLUMN_NAMES);
   const params: unknown[] = [];
   const and = whereSql(q.filter, params);
   const column = q.order ? `h.${HOST_COLUMNS[q.order.column]}` : null;
@@ -171,7 +206,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   }
   const orderSql = column ? `${column} ${dir}, h.id ${dir}` : `h.id ${dir}`;
   // Row counts as literals: sql-literals.ts says why.
-  const page = `SELECT ${HOST_SELECT} FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}
+  const page = `SELECT ${host.sql} FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}
     ORDER BY ${orderSql} LIMIT ${sqlRowCount(Math.abs(q.take))} OFFSET ${sqlRowCount(q.skip)}`;
   const { kernel, module, platform, tds, tdCount } = q.shape;
   const nested = !!(kernel || module || platform || tds || tdCount);
@@ -210,15 +245,15 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   const platforms = platform && byId(rows, 'p.rows');
   // Each host's TDs as one text array literal (textArraySql: cheaper for PostgreSQL than JSON).
   const pickTds = tds && textRowsPicker(tds.columns, TD_COLUMN_DECODERS);
-  const out = rows.map((row): HostRow => {
-    const host = hostColumns(row);
-    if (kernels) host.kernel = kernels.get(host.kernelId as number);
+  const hosts = rows.map((row): HostRow => {
+    const out = host.pick(row);
+    if (kernels) out.kernel = kernels.get(out.kernelId as number);
     // No module: null, as Prisma's (a host's kernel and platform are never null).
-    if (modules) host.module = host.moduleId === null ? null : modules.get(host.moduleId as number);
-    if (platforms) host.platform = platforms.get(host.platformId as number);
-    if (pickTds) host.tds = pickTds(row['t.rows'] as string);
-    if (tdCount) host._count = { tds: row['t.count'] };
-    return host as HostRow;
+    if (modules) out.module = out.moduleId === null ? null : modules.get(out.moduleId as number);
+    if (platforms) out.platform = platforms.get(out.platformId as number);
+    if (pickTds) out.tds = pickTds(row['t.rows'] as string);
+    if (tdCount) out._count = { tds: row['t.count'] };
+    return out as HostRow;
   });
-  return backwards ? out.reverse() : out;
+  return backwards ? hosts.reverse() : hosts;
 }

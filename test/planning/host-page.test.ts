@@ -10,6 +10,7 @@ import type { Prisma } from '../../src/db/client.js';
 import {
   hostCount,
   hostPage,
+  HOST_COLUMN_NAMES,
   HOST_ORDER_COLUMNS,
   KERNEL_COLUMN_NAMES,
   MODULE_COLUMN_NAMES,
@@ -69,8 +70,10 @@ function prismaInclude(shape: HostRowShape): Prisma.HostInclude | undefined {
 async function prismaPage(q: HostPageQuery): Promise<unknown[]> {
   const orderBy: Prisma.HostOrderByWithRelationInput[] = q.order ? [{ [q.order.column]: q.order.direction }, { id: q.order.direction }] : [{ id: 'asc' }];
   const include = prismaInclude(q.shape);
+  // Some host columns: Prisma's select of them, with the relations beside them.
+  const select = q.shape.host && { ...Object.fromEntries(q.shape.host.map((c) => [c, true])), ...include };
   return db.prisma.host.findMany({
-    ...(include ? { include } : {}),
+    ...(select ? { select: select as Prisma.HostSelect } : include ? { include } : {}),
     where: prismaWhere(q.filter),
     orderBy,
     take: q.take,
@@ -112,6 +115,8 @@ const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]
     drift: optionalBool,
   });
   const shapeArb: fc.Arbitrary<HostRowShape> = fc.record({
+    // Some host columns (hostPage needs the ones it reads itself: added below), or all.
+    host: columnsArb(HOST_COLUMN_NAMES),
     kernel: columnsArb(KERNEL_COLUMN_NAMES),
     platform: columnsArb(PLATFORM_COLUMN_NAMES),
     module: fc.option(fc.record({ columns: fc.subarray([...MODULE_COLUMN_NAMES], { minLength: 1 }), platforms: fc.boolean() }), { nil: undefined }),
@@ -119,16 +124,31 @@ const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]
     tds: fc.option(fc.record({ take: fc.constantFrom(1, 2, 3, 21), columns: fc.subarray([...TD_COLUMN_NAMES], { minLength: 1 }) }), { nil: undefined }),
     tdCount: fc.option(fc.constant(true), { nil: undefined }),
   });
-  return fc.record({
-    filter: filterArb,
-    order: fc.option(fc.record({ column: fc.constantFrom(...HOST_ORDER_COLUMNS), direction: fc.constantFrom('asc' as const, 'desc' as const) }), { nil: null }),
-    take: fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(101, -101)),
-    skip: fc.constantFrom(0, 1),
-    // Cursors: hosts of the fleet, ids of no host, and hosts the filter leaves out.
-    cursor: fc.option(fc.record({ id: fc.integer({ min: 0, max: maxId + 2 }) }), { nil: undefined }),
-    shape: shapeArb,
-  }) as fc.Arbitrary<HostPageQuery>;
+  return fc
+    .record({
+      filter: filterArb,
+      order: fc.option(fc.record({ column: fc.constantFrom(...HOST_ORDER_COLUMNS), direction: fc.constantFrom('asc' as const, 'desc' as const) }), {
+        nil: null,
+      }),
+      take: fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(101, -101)),
+      skip: fc.constantFrom(0, 1),
+      // Cursors: hosts of the fleet, ids of no host, and hosts the filter leaves out.
+      cursor: fc.option(fc.record({ id: fc.integer({ min: 0, max: maxId + 2 }) }), { nil: undefined }),
+      shape: shapeArb,
+    })
+    .map((q) => withReadColumns(q as HostPageQuery));
 };
+
+/** `q` with the host columns hostPage reads itself (id, the relations' keys, the order column) when it names some. */
+function withReadColumns(q: HostPageQuery): HostPageQuery {
+  if (!q.shape.host) return q;
+  const read = new Set([...q.shape.host, 'id' as const]);
+  if (q.order) read.add(q.order.column);
+  if (q.shape.kernel) read.add('kernelId');
+  if (q.shape.module) read.add('moduleId');
+  if (q.shape.platform) read.add('platformId');
+  return { ...q, shape: { ...q.shape, host: [...read] } };
+}
 
 async function namesAndMaxId() {
   const [modules, platforms, kernels, hosts, max] = await Promise.all([
