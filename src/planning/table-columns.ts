@@ -104,6 +104,8 @@ export const TD_COLUMN_DECODERS = {
  * and which an `array(SELECT ...)::text` of rows sends as one literal (textRowsPicker reads it).
  */
 export function textArraySql(alias: string, columns: Readonly<Record<string, string>>, fields: readonly string[]): string {
+  // array[] has no type: PostgreSQL refuses it.
+  if (fields.length === 0) throw new Error('textArraySql: no column');
   return `array[${fields.map((field) => `${alias}.${columns[field]}::text`).join(', ')}]`;
 }
 
