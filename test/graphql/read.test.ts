@@ -396,7 +396,11 @@ describe('the hosts page from one statement (hostPage of src/planning/host-page.
   });
 
   it("gives Prisma's answer for every filter, order and cursor, forwards and backwards", async () => {
-    for (const node of [NODE, NODE_COLUMNS]) await comparedWithPrisma(node);
+    await comparedWithPrisma(NODE);
+  });
+
+  it("gives Prisma's answer for every filter, order and cursor with only host columns asked", async () => {
+    await comparedWithPrisma(NODE_COLUMNS);
   });
 
   async function comparedWithPrisma(NODE: string): Promise<void> {
