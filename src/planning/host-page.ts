@@ -26,7 +26,6 @@ type HostRow = Prisma.HostGetPayload<object>;
 
 export type HostColumn = keyof typeof HOST_COLUMNS;
 export const HOST_COLUMN_NAMES = Object.keys(HOST_COLUMNS) as HostColumn[];
-export const isHostColumn = (field: string): field is HostColumn => Object.hasOwn(HOST_COLUMNS, field);
 export type KernelColumn = keyof typeof KERNEL_COLUMNS;
 export type TdColumn = keyof typeof TD_COLUMNS;
 export const TD_COLUMN_NAMES = Object.keys(TD_COLUMNS) as TdColumn[];
@@ -116,14 +115,14 @@ function hostSelect(columns: readonly HostColumn[]): HostSelect {
   return select;
 }
 
-/** Whether `columns` hold what the statement itself reads of the page's rows (HostRowShape.host). */
-function missingHostColumn(q: HostPageQuery, columns: readonly HostColumn[]): HostColumn | undefined {
-  const needed: HostColumn[] = ['id'];
-  if (q.order) needed.push(q.order.column);
-  if (q.shape.kernel) needed.push('kernelId');
-  if (q.shape.module) needed.push('moduleId');
-  if (q.shape.platform) needed.push('platformId');
-  return needed.find((c) => !columns.includes(c));
+/** The host columns hostPage reads itself: id, the order column and the keys of the relations the shape carries. */
+export function hostColumnsReadBy(order: HostColumn | undefined, shape: HostRowShape): HostColumn[] {
+  const read: HostColumn[] = ['id'];
+  if (order) read.push(order);
+  if (shape.kernel) read.push('kernelId');
+  if (shape.module) read.push('moduleId');
+  if (shape.platform) read.push('platformId');
+  return read;
 }
 
 function refSql(column: string, table: string, key: string, ref: KeyRef, params: unknown[]): string {
@@ -184,7 +183,7 @@ function byId(rows: readonly Record<string, unknown>[], column: string): Map<num
 
 /** The rows Prisma's `host.findMany({ include, where, orderBy, cursor, take, skip })` returns for `q`. */
 export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[]> {
-  const missing = q.shape.host && missingHostColumn(q, q.shape.host);
+  const missing = q.shape.host && hostColumnsReadBy(q.order?.column, q.shape).find((c) => !q.shape.host!.includes(c));
   if (missing) throw new Error(`hostPage: the host columns of the shape lack ${missing}, which the statement reads`);
   const host = hostSelect(q.shape.host ?? HOST_COLUMN_NAMES);
   const params: unknown[] = [];

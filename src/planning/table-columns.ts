@@ -100,7 +100,7 @@ export const TD_COLUMN_DECODERS = {
 
 /**
  * `array[alias.column::text, ...]` of `fields`: a row as an array of text, which PostgreSQL builds
- * for less CPU than json_build_array (one host's TDs: 358 against 238 CPU us per statement, issue 17)
+ * for less CPU than json_build_array (one host's statement: 358 against 238 CPU us, issue 17)
  * and which an `array(SELECT ...)::text` of rows sends as one literal (textRowsPicker reads it).
  */
 export function textArraySql(alias: string, columns: Readonly<Record<string, string>>, fields: readonly string[]): string {

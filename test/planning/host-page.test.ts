@@ -11,6 +11,7 @@ import {
   hostCount,
   hostPage,
   HOST_COLUMN_NAMES,
+  hostColumnsReadBy,
   HOST_ORDER_COLUMNS,
   KERNEL_COLUMN_NAMES,
   MODULE_COLUMN_NAMES,
@@ -142,12 +143,7 @@ const queryArb = (maxId: number, names: { modules: string[]; platforms: string[]
 /** `q` with the host columns hostPage reads itself (id, the relations' keys, the order column) when it names some. */
 function withReadColumns(q: HostPageQuery): HostPageQuery {
   if (!q.shape.host) return q;
-  const read = new Set([...q.shape.host, 'id' as const]);
-  if (q.order) read.add(q.order.column);
-  if (q.shape.kernel) read.add('kernelId');
-  if (q.shape.module) read.add('moduleId');
-  if (q.shape.platform) read.add('platformId');
-  return { ...q, shape: { ...q.shape, host: [...read] } };
+  return { ...q, shape: { ...q.shape, host: [...new Set([...q.shape.host, ...hostColumnsReadBy(q.order?.column, q.shape)])] } };
 }
 
 async function namesAndMaxId() {

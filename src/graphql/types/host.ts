@@ -3,6 +3,7 @@ import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { Prisma } from '../../db/client.js';
 import { kernelWhere, moduleWhere, platformWhere, hostWhere } from '../../inventory/refs.js';
 import {
+  hostColumnsReadBy,
   hostCount,
   hostPage,
   type HostColumn,
@@ -213,16 +214,12 @@ const HOST_FIELD_COLUMNS = new Map<string, HostColumn | null>([
  * of 17: PostgreSQL and the driver handle fewer values (bench/README.md, issue 17).
  */
 function hostColumnsOf(hostFields: readonly FieldNode[], shape: HostRowShape, order: HostColumn | undefined): HostColumn[] | undefined {
-  const columns = new Set<HostColumn>(['id']);
+  const columns = new Set(hostColumnsReadBy(order, shape));
   for (const field of hostFields) {
     const column = HOST_FIELD_COLUMNS.get(field.name.value);
     if (column === undefined) return undefined;
     if (column) columns.add(column);
   }
-  if (order) columns.add(order);
-  if (shape.kernel) columns.add('kernelId');
-  if (shape.module) columns.add('moduleId');
-  if (shape.platform) columns.add('platformId');
   return [...columns];
 }
 
