@@ -8,7 +8,6 @@ import { applyScenario, createScenario, decideScenario, type ScenarioDecision } 
 import type { Database } from './db/client.js';
 import { NotFoundError, ScenarioAppliedError, ScenarioApplyRefusedError, ValidationError } from './errors.js';
 import type { ChangesInput } from './planning/scenario-changes.js';
-import { scenarioListReport, scenarioReport } from './report.js';
 
 export interface ScenarioCliDeps {
   /** Runs `fn` on the database the command line names (--data-dir or DATABASE_URL). */
@@ -82,11 +81,15 @@ export function registerScenarioCommands(program: Command, report: Command, deps
     .option('--author <name>', 'only those proposed by this token name')
     .option('--json', 'JSON instead of a table')
     .action(async (opts: { status?: (typeof STATUSES)[number]; author?: string; json?: boolean }) => {
-      console.log(await deps.withDatabase((db) => scenarioListReport(db, { status: opts.status ?? null, author: opts.author ?? null }, Boolean(opts.json))));
+      console.log(
+        await deps.withDatabase(async (db) =>
+          (await import('./report.js')).scenarioListReport(db, { status: opts.status ?? null, author: opts.author ?? null }, Boolean(opts.json)),
+        ),
+      );
     });
 
   const show = async (n: number, opts: { json?: boolean }) => {
-    console.log(await deps.withDatabase((db) => scenarioReport(db, n, Boolean(opts.json))));
+    console.log(await deps.withDatabase(async (db) => (await import('./report.js')).scenarioReport(db, n, Boolean(opts.json))));
   };
   scenario
     .command('show')

@@ -6,10 +6,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../src/inventory/demo-fleet.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from './support/database.js';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/tdplan.js');
 const run = promisify(execFile);
 let dir: string;
+// The commands run against this pass's PostgreSQL (a fresh database) when the suite has one, else
+// against the embedded PGlite in a data directory; `serve`'s own test is always the embedded one.
+let postgres: TestDatabase | null = null;
 
 interface Outcome {
   code: number;
@@ -20,6 +24,7 @@ interface Outcome {
 async function tdplan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   const base = { ...process.env };
   delete base.DATABASE_URL;
+  if (postgres) base.DATABASE_URL = postgres.url;
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, '--data-dir', path.join(dir, 'data'), ...args], { env: { ...base, ...env }, cwd: dir });
     return { code: 0, stdout, stderr };
@@ -31,13 +36,15 @@ async function tdplan(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outc
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tdplan-cli-'));
+  if (databaseKind === 'postgres') postgres = await createTestDatabase();
 });
 afterAll(async () => {
+  await postgres?.destroy();
   await rm(dir, { recursive: true, force: true });
 });
 
-// Each case runs the real command several times in a row, and every run of it starts the embedded
-// database (PGlite) anew: seconds each, so a case gets more than vitest's default 30 s.
+// Each case runs the real command several times in a row, and on the embedded database every run
+// starts PGlite anew: seconds each, so a case gets more than vitest's default 30 s.
 describe('tdplan command', { timeout: 120_000 }, () => {
   it('explains itself with --help', async () => {
     const out = await tdplan(['--help']);
