@@ -293,6 +293,15 @@ describe('a hosts page from one statement', () => {
   });
 
   it('refuses a shape whose host columns lack what the statement reads itself', async () => {
+    // The random fleets before may have left a single host; the last page below reads two.
+    if ((await db.prisma.host.count()) < 2) {
+      const twoHosts = {
+        platforms: [{ name: 'EMR-2S', sockets: 2, coresPerSocket: 64, threadsPerCore: 2 }],
+        kernels: [{ name: 'linux-6.16', kvmMaxVcpus: 4096, tdxVcpuPolicy: 'PRESENT_CPUS' }],
+        hosts: ['a', 'b'].map((n) => ({ hostname: `emr-${n}`, platform: 'EMR-2S', kernel: 'linux-6.16', presentCpus: 256, guestKeyIds: 64 })),
+      };
+      expect(await importDocument(db, twoHosts, 'REPLACE')).toMatchObject({ ok: true });
+    }
     const q: HostPageQuery = { filter: {}, order: null, take: 2, skip: 0, shape: { host: ['id', 'hostname'], kernel: ['name'] } };
     await expect(hostPage(db, q)).rejects.toThrow(/lack kernelId/);
     await expect(hostPage(db, { ...q, shape: { host: ['hostname'] } })).rejects.toThrow(/lack id/);
