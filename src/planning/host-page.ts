@@ -8,7 +8,7 @@
 // Rows mapped by hand cost less CPU than Prisma's result mapping (bench/README.md, issue 17).
 import type { Database, Prisma } from '../db/client.js';
 import {
-  columnPicker,
+  HOST_RECORD_DECODERS,
   HOST_COLUMNS,
   jsonObjectSql,
   KERNEL_COLUMNS,
@@ -16,6 +16,8 @@ import {
   PLATFORM_COLUMNS,
   TD_COLUMN_DECODERS,
   TD_COLUMNS,
+  recordPicker,
+  recordSql,
   textArraySql,
   textRowsPicker,
 } from './table-columns.js';
@@ -96,20 +98,29 @@ export interface HostPageQuery {
   shape: HostRowShape;
 }
 
-/** The page's select list and the row picker for a set of host columns (a few sets per server: cached). */
+/**
+ * The page's select list and the row picker for a set of host columns (a few sets per server: cached).
+ * The host's columns come as one record literal, `h` (recordSql): the driver then reads one value per
+ * host instead of up to 17, for about the same PostgreSQL CPU (the capacity page: server CPU 0.74 to 0.87
+ * of what it was, bench/README.md, issue 17). Beside it, as plain columns, those the statement
+ * itself reads again (`sqlColumns`: id, the order column, the relations' keys).
+ */
 interface HostSelect {
   sql: string;
-  pick: (row: Record<string, unknown>) => Record<string, unknown>;
+  pick: (literal: string) => Record<string, unknown>;
 }
 const hostSelects = new Map<string, HostSelect>();
-function hostSelect(columns: readonly HostColumn[]): HostSelect {
+function hostSelect(columns: readonly HostColumn[], sqlColumns: readonly HostColumn[]): HostSelect {
   const wanted = new Set(columns);
   // In the table's order, whatever the order asked: one text (and one prepared statement) per set.
   const fields = HOST_COLUMN_NAMES.filter((c) => wanted.has(c));
-  const key = fields.join();
+  const key = `${fields.join()}/${sqlColumns.join()}`;
   let select = hostSelects.get(key);
   if (!select) {
-    select = { sql: fields.map((field) => `h.${HOST_COLUMNS[field]} AS "${field}"`).join(', '), pick: columnPicker('', fields) };
+    select = {
+      sql: [`${recordSql('h', HOST_COLUMNS, fields)} AS "h"`, ...sqlColumns.map((field) => `h.${HOST_COLUMNS[field]} AS "${field}"`)].join(', '),
+      pick: recordPicker(fields, HOST_RECORD_DECODERS),
+    };
     hostSelects.set(key, select);
   }
   return select;
@@ -185,7 +196,10 @@ function byId(rows: readonly Record<string, unknown>[], column: string): Map<num
 export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[]> {
   const missing = q.shape.host && hostColumnsReadBy(q.order?.column, q.shape).find((c) => !q.shape.host!.includes(c));
   if (missing) throw new Error(`hostPage: the host columns of the shape lack ${missing}, which the statement reads`);
-  const host = hostSelect(q.shape.host ?? HOST_COLUMN_NAMES);
+  const { kernel, module, platform, tds, tdCount } = q.shape;
+  const nested = !!(kernel || module || platform || tds || tdCount);
+  // Without relations, the statement reads no column of the page again.
+  const host = hostSelect(q.shape.host ?? HOST_COLUMN_NAMES, nested ? hostColumnsReadBy(q.order?.column, q.shape) : []);
   const params: unknown[] = [];
   const and = whereSql(q.filter, params);
   const column = q.order ? `h.${HOST_COLUMNS[q.order.column]}` : null;
@@ -207,8 +221,6 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   // Row counts as literals: sql-literals.ts says why.
   const page = `SELECT ${host.sql} FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}
     ORDER BY ${orderSql} LIMIT ${sqlRowCount(Math.abs(q.take))} OFFSET ${sqlRowCount(q.skip)}`;
-  const { kernel, module, platform, tds, tdCount } = q.shape;
-  const nested = !!(kernel || module || platform || tds || tdCount);
   let sql = page;
   if (nested) {
     // The page is chosen first (its own LIMIT, planned alone). Its kernels, modules and platforms
@@ -227,7 +239,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
     const platformIds = `(SELECT coalesce(json_agg(json_build_object('platformId', mp.platform_id)), '[]') FROM module_platform mp WHERE mp.module_id = m.id)`;
     const moduleObject = module && jsonObjectSql('m', MODULE_COLUMNS, module.columns, module.platforms ? [['platforms', platformIds]] : []);
     sql = `${single ? '' : `WITH page AS (${page})`}
-    SELECT h.*${kernel ? once('k', 'kernel', 'kernelId', jsonObjectSql('k', KERNEL_COLUMNS, kernel)) : ''}${
+    SELECT h."h"${kernel ? once('k', 'kernel', 'kernelId', jsonObjectSql('k', KERNEL_COLUMNS, kernel)) : ''}${
       moduleObject ? once('m', 'tdx_module', 'moduleId', moduleObject) : ''
     }${platform ? once('p', 'platform', 'platformId', jsonObjectSql('p', PLATFORM_COLUMNS, platform)) : ''}${
       tds
@@ -238,14 +250,17 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
     ORDER BY ${outerOrder}`;
   }
   const { rows } = await db.pool.query<Record<string, unknown>>(sql, params);
-  if (!nested) return (backwards ? rows.reverse() : rows) as HostRow[];
+  if (!nested) {
+    const hosts = rows.map((row) => host.pick(row.h as string) as HostRow);
+    return backwards ? hosts.reverse() : hosts;
+  }
   const kernels = kernel && byId(rows, 'k.rows');
   const modules = module && byId(rows, 'm.rows');
   const platforms = platform && byId(rows, 'p.rows');
   // Each host's TDs as one text array literal (textArraySql: cheaper for PostgreSQL than JSON).
   const pickTds = tds && textRowsPicker(tds.columns, TD_COLUMN_DECODERS);
   const hosts = rows.map((row): HostRow => {
-    const out = host.pick(row);
+    const out = host.pick(row.h as string);
     if (kernels) out.kernel = kernels.get(out.kernelId as number);
     // No module: null, as Prisma's (a host's kernel and platform are never null).
     if (modules) out.module = out.moduleId === null ? null : modules.get(out.moduleId as number);

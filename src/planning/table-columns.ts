@@ -83,8 +83,11 @@ export function jsonObjectSql(
 /** How a column's text (`column::text` in an array of text) becomes Prisma's value. */
 type TextDecoder = (text: string) => unknown;
 const integer: TextDecoder = (text) => Number(text);
-// boolean::text is 'true' or 'false'.
+// float8's text is its shortest exact form (PostgreSQL 12 on), which Number reads back exactly.
+const float: TextDecoder = (text) => Number(text);
+// boolean::text is 'true' or 'false'; a boolean in a record literal is 't' or 'f'.
 const boolean: TextDecoder = (text) => text === 'true';
+const recordBoolean: TextDecoder = (text) => text === 't';
 const text: TextDecoder = (value) => value;
 
 /** Each TD column's decoder from its text (completeness checked as TD_COLUMNS'). */
@@ -114,6 +117,39 @@ export function textArraySql(alias: string, columns: Readonly<Record<string, str
 const TEXT_ARRAY_OID = 1009 as Parameters<typeof pg.types.getTypeParser>[0];
 const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY_OID, 'text') as (literal: string) => unknown;
 
+/** Each host column's decoder from its text in a record literal (recordSql; completeness checked as HOST_COLUMNS'). */
+export const HOST_RECORD_DECODERS = {
+  id: integer,
+  hostname: text,
+  platformId: integer,
+  moduleId: integer,
+  kernelId: integer,
+  presentCpus: integer,
+  guestKeyIds: integer,
+  allocationRatio: float,
+  kvmIntelTdx: recordBoolean,
+  memoryMiB: integer,
+  reservedMemoryMiB: integer,
+  tdCount: integer,
+  allocatedVcpus: integer,
+  knownMemoryTdCount: integer,
+  knownMemoryTdVcpus: integer,
+  knownMemoryTdMiB: integer,
+  generation: integer,
+} as const satisfies Record<Prisma.HostScalarFieldEnum, TextDecoder>;
+
+type Decode = readonly (readonly [string, TextDecoder])[];
+
+function fromValues(decode: Decode, values: readonly (string | null)[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < decode.length; i++) {
+    const [field, decodeText] = decode[i]!;
+    const value = values[i];
+    out[field] = value === null || value === undefined ? null : decodeText(value);
+  }
+  return out;
+}
+
 /**
  * The objects of `fields` from a two-dimensional text array literal of textArraySql rows of the
  * same fields (`{{1,a,t},{2,b,f}}`, `{}` for none), each value decoded as Prisma types it. Without a
@@ -123,20 +159,11 @@ const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY_OID, 'text') as (litera
  * node-postgres' general parser takes four times as long. With a quote, that parser reads it.
  */
 export function textRowsPicker(fields: readonly string[], decoders: Readonly<Record<string, TextDecoder>>): (literal: string) => Record<string, unknown>[] {
-  const decode = fields.map((field) => [field, decoders[field]!] as const);
+  const decode: Decode = fields.map((field) => [field, decoders[field]!] as const);
   const last = decode.length - 1;
-  const fromValues = (values: readonly (string | null)[]): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (let i = 0; i < decode.length; i++) {
-      const [field, decodeText] = decode[i]!;
-      const value = values[i];
-      out[field] = value === null || value === undefined ? null : decodeText(value);
-    }
-    return out;
-  };
   return (literal) => {
     if (literal === '{}') return [];
-    if (literal.includes('"')) return (parseTextArray(literal) as (string | null)[][]).map(fromValues);
+    if (literal.includes('"')) return (parseTextArray(literal) as (string | null)[][]).map((values) => fromValues(decode, values));
     const rows: Record<string, unknown>[] = [];
     // Each row is `{v,v,...}`, rows joined by commas, all inside one pair of braces.
     for (let at = 2; at < literal.length - 1; at += 2) {
@@ -152,6 +179,93 @@ export function textRowsPicker(fields: readonly string[], decoders: Readonly<Rec
       rows.push(out);
     }
     return rows;
+  };
+}
+
+/**
+ * `ROW(alias.column, ...)::text` of `fields`: a row as one record literal, `(1,a,t,)`, which
+ * PostgreSQL writes for about the CPU of the plain columns (an array of text costs it a fifth more)
+ * and the driver reads as one value (recordPicker reads it).
+ */
+export function recordSql(alias: string, columns: Readonly<Record<string, string>>, fields: readonly string[]): string {
+  if (fields.length === 0) throw new Error('recordSql: no column');
+  return `ROW(${fields.map((field) => `${alias}.${columns[field]}`).join(', ')})::text`;
+}
+
+/** A record literal's fields: null where unquoted and empty; quoted ones unescaped (record_out's quoting). */
+function recordValues(literal: string): (string | null)[] {
+  const values: (string | null)[] = [];
+  let at = 1;
+  const end = literal.length - 1;
+  if (literal[0] !== '(' || literal[end] !== ')') throw new Error(`not a record literal: ${literal.slice(0, 80)}`);
+  for (;;) {
+    let value = '';
+    let quoted = false;
+    // A field runs to the next comma (or the closing parenthesis) outside quotes.
+    while (at < end && literal[at] !== ',') {
+      const ch = literal[at]!;
+      if (ch === '"') {
+        quoted = true;
+        at++;
+        for (;;) {
+          if (at >= end) throw new Error(`unterminated quote in a record literal: ${literal.slice(0, 80)}`);
+          const q = literal[at]!;
+          if (q === '\\') {
+            value += literal[at + 1];
+            at += 2;
+          } else if (q === '"') {
+            if (literal[at + 1] === '"') {
+              value += '"';
+              at += 2;
+            } else {
+              at++;
+              break;
+            }
+          } else {
+            value += q;
+            at++;
+          }
+        }
+      } else if (ch === '\\') {
+        value += literal[at + 1];
+        at += 2;
+      } else {
+        value += ch;
+        at++;
+      }
+    }
+    values.push(value === '' && !quoted ? null : value);
+    if (at >= end) return values;
+    at++; // the comma
+  }
+}
+
+/**
+ * The object of `fields` from a recordSql literal of the same fields, each value decoded as Prisma
+ * types it. PostgreSQL quotes a field with a quote, backslash, parenthesis, comma or space, and an
+ * empty one: without a double quote in the literal, nothing is quoted or escaped, and one pass of
+ * slices reads it, an empty field being null. With one, recordValues reads it.
+ */
+export function recordPicker(fields: readonly string[], decoders: Readonly<Record<string, TextDecoder>>): (literal: string) => Record<string, unknown> {
+  const decode: Decode = fields.map((field) => [field, decoders[field]!] as const);
+  const last = decode.length - 1;
+  return (literal) => {
+    if (literal.includes('"')) {
+      const values = recordValues(literal);
+      if (values.length !== decode.length) throw new Error(`a record literal of ${values.length} fields, not ${decode.length}: ${literal.slice(0, 80)}`);
+      return fromValues(decode, values);
+    }
+    const out: Record<string, unknown> = {};
+    let from = 1;
+    for (let i = 0; i <= last; i++) {
+      const end = i === last ? literal.length - 1 : literal.indexOf(',', from);
+      if (end < 0 || (i === last && literal.indexOf(',', from) >= 0))
+        throw new Error(`not a record literal of ${decode.length} fields: ${literal.slice(0, 80)}`);
+      const [field, decodeText] = decode[i]!;
+      out[field] = end === from ? null : decodeText(literal.slice(from, end));
+      from = end + 1;
+    }
+    return out;
   };
 }
 

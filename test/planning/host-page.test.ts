@@ -190,6 +190,17 @@ async function compare(q: HostPageQuery): Promise<number> {
   return got.length;
 }
 
+/** Two hosts of a fleet of their own, unless the fleet the tests before left has two or more. */
+async function atLeastTwoHosts(): Promise<void> {
+  if ((await db.prisma.host.count()) >= 2) return;
+  const twoHosts = {
+    platforms: [{ name: 'EMR-2S', sockets: 2, coresPerSocket: 64, threadsPerCore: 2 }],
+    kernels: [{ name: 'linux-6.16', kvmMaxVcpus: 4096, tdxVcpuPolicy: 'PRESENT_CPUS' }],
+    hosts: ['a', 'b'].map((n) => ({ hostname: `emr-${n}`, platform: 'EMR-2S', kernel: 'linux-6.16', presentCpus: 256, guestKeyIds: 64 })),
+  };
+  expect(await importDocument(db, twoHosts, 'REPLACE')).toMatchObject({ ok: true });
+}
+
 describe('a hosts page from one statement', () => {
   it("returns Prisma's rows for every filter, order, cursor and shape: a fixed fleet", async () => {
     await createFleet(db, { hosts: 40, tdsPerHost: 2 });
@@ -292,16 +303,50 @@ describe('a hosts page from one statement', () => {
     expect(compared).toBe(40);
   });
 
+  // A host's columns reach the server as one record literal (recordPicker of
+  // src/planning/table-columns.ts): hostnames PostgreSQL quotes or escapes must come back as Prisma gives them.
+  it("returns Prisma's hosts whatever their hostnames", async () => {
+    await atLeastTwoHosts();
+    const hosts = await db.prisma.host.findMany({ select: { id: true }, orderBy: { id: 'asc' }, take: 3 });
+    // None of these is a name of the fleets above (h1, host-0001, ...): no clash with a host left as it is.
+    const tricky = ['NULL', '(x)', ')(', 'a,b', 'say "hi"', 'back\\slash', 'two words', 'ünïcødé ✓', "it's", 'x\ty', '""', '()', ' a', 'b '];
+    const nameArb = fc.string({
+      minLength: 1,
+      maxLength: 12,
+      unit: fc.constantFrom('a', 'Z', '0', ',', '(', ')', '"', '\\', ' ', "'", 'N', 'U', 'L', 'é', '-'),
+    });
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        // Any name the table takes (not blank).
+        fc
+          .uniqueArray(fc.oneof(fc.constantFrom(...tricky), nameArb), { minLength: hosts.length, maxLength: hosts.length })
+          .filter((names) => names.every((n) => n.trim() !== '')),
+        fc.constantFrom<HostRowShape>(
+          {},
+          { kernel: ['name'], tdCount: true },
+          { host: ['id', 'hostname', 'moduleId'], module: { columns: ['version'], platforms: false } },
+        ),
+        async (names, shape) => {
+          // Two passes, so that no name is taken twice on the way.
+          for (const [i, h] of hosts.entries()) await db.prisma.host.update({ where: { id: h.id }, data: { hostname: `renaming ${i}` } });
+          for (const [i, h] of hosts.entries()) await db.prisma.host.update({ where: { id: h.id }, data: { hostname: names[i]! } });
+          const q: HostPageQuery = { filter: {}, order: null, take: hosts.length, skip: 0, shape };
+          const [got] = await Promise.all([hostPage(db, q), compare(q)]);
+          expect(got.map((h) => h.hostname)).toStrictEqual(names);
+          // One host by name, as host(hostname:) asks.
+          expect((await hostPage(db, { ...q, filter: { hostname: names[0]! }, take: 1 })).map((h) => h.hostname)).toStrictEqual([names[0]]);
+          compared += 1;
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(compared).toBe(40);
+  });
+
   it('refuses a shape whose host columns lack what the statement reads itself', async () => {
     // The random fleets before may have left a single host; the last page below reads two.
-    if ((await db.prisma.host.count()) < 2) {
-      const twoHosts = {
-        platforms: [{ name: 'EMR-2S', sockets: 2, coresPerSocket: 64, threadsPerCore: 2 }],
-        kernels: [{ name: 'linux-6.16', kvmMaxVcpus: 4096, tdxVcpuPolicy: 'PRESENT_CPUS' }],
-        hosts: ['a', 'b'].map((n) => ({ hostname: `emr-${n}`, platform: 'EMR-2S', kernel: 'linux-6.16', presentCpus: 256, guestKeyIds: 64 })),
-      };
-      expect(await importDocument(db, twoHosts, 'REPLACE')).toMatchObject({ ok: true });
-    }
+    await atLeastTwoHosts();
     const q: HostPageQuery = { filter: {}, order: null, take: 2, skip: 0, shape: { host: ['id', 'hostname'], kernel: ['name'] } };
     await expect(hostPage(db, q)).rejects.toThrow(/lack kernelId/);
     await expect(hostPage(db, { ...q, shape: { host: ['hostname'] } })).rejects.toThrow(/lack id/);
