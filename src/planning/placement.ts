@@ -10,7 +10,7 @@ import { invalidCursor, isWellFormedCursor } from '../cursors.js';
 import type { Database, Prisma } from '../db/client.js';
 import { byBlockerCodeOrder } from '../capacity/rules.js';
 import { hostFactsSelect, moduleFactsSelect } from './host-facts.js';
-import { columnPicker, columnsSql, HOST_COLUMNS, KERNEL_COLUMNS, MODULE_COLUMNS } from './table-columns.js';
+import { columnPicker, columnsSql, HOST_COLUMNS, HOST_RECORD_DECODERS, KERNEL_COLUMNS, MODULE_COLUMNS, recordPicker, recordSql } from './table-columns.js';
 import { byGroupKey } from './fleet-summary.js';
 import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
 import { planOpaque, sqlRowCount } from './sql-literals.js';
@@ -65,7 +65,8 @@ const HOST_FIELDS = Object.keys(HOST_COLUMNS);
 
 // Joined to the candidate page p: its host; with the facts, also its kernel and module (null when
 // none), and the module's platforms.
-const hostColumnsSql = columnsSql('ph', 'h.', HOST_COLUMNS, HOST_FIELDS);
+// The host's columns as one record literal, as hostPage reads them (src/planning/host-page.ts says why).
+const hostColumnsSql = `, ${recordSql('ph', HOST_COLUMNS, HOST_FIELDS)} AS "h"`;
 const factsSql = `${hostColumnsSql}${columnsSql('pk', 'k.', KERNEL_COLUMNS, KERNEL_FACT_FIELDS)},
        pm.id AS "m.id"${columnsSql('pm', 'm.', MODULE_COLUMNS, MODULE_FACT_FIELDS)}, COALESCE(pmp.ids, '{}') AS "m.platforms"`;
 const hostJoin = ` JOIN host ph ON ph.id = p.id`;
@@ -73,12 +74,12 @@ const hostJoin = ` JOIN host ph ON ph.id = p.id`;
 const factsJoins = `${hostJoin} JOIN kernel pk ON pk.id = ph.kernel_id LEFT JOIN tdx_module pm ON pm.id = ph.module_id
      LEFT JOIN (SELECT module_id, array_agg(platform_id) AS ids FROM module_platform GROUP BY module_id) pmp ON pmp.module_id = pm.id`;
 
-const hostColumns = columnPicker('h.', HOST_FIELDS);
+const hostColumns = recordPicker(HOST_FIELDS, HOST_RECORD_DECODERS);
 const moduleFacts = columnPicker('m.', MODULE_FACT_FIELDS);
 const kernelFacts = columnPicker('k.', KERNEL_FACT_FIELDS);
 
 function hostColumnsOf(row: Record<string, unknown>): HostColumns {
-  return hostColumns(row) as HostColumns;
+  return hostColumns(row.h as string) as HostColumns;
 }
 
 function candidateHostOf(row: Record<string, unknown>): CandidateHost {

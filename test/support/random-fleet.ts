@@ -146,3 +146,34 @@ export function usageOf(doc: InventoryDocument): Map<string, HostUsage> {
 export function sizeOf(td: { vcpus: number; memoryMiB: number | null }): TdSize {
   return { vcpus: td.vcpus, memoryMiB: td.memoryMiB };
 }
+
+/**
+ * Names PostgreSQL quotes or escapes in a record or array literal (quotes, backslashes, commas,
+ * parentheses, braces, spaces, NULL, unicode), none blank: hosts' and TDs' names the tables take.
+ * None is a generated fleet's name (h1, host-0001, ...).
+ */
+export const QUOTED_NAMES = [
+  'NULL',
+  'null',
+  '(x)',
+  ')(',
+  'a,b',
+  '{x}',
+  '}{',
+  'say "hi"',
+  'back\\slash',
+  'two words',
+  'ünïcødé ✓',
+  "it's",
+  'x\ty',
+  '""',
+  '()',
+  ' a',
+  'b ',
+];
+export const quotedNameArb = fc
+  .oneof(
+    fc.constantFrom(...QUOTED_NAMES),
+    fc.string({ minLength: 1, maxLength: 12, unit: fc.constantFrom('a', 'Z', '0', ',', '(', ')', '{', '}', '"', '\\', ' ', "'", 'N', 'U', 'L', 'é', '-') }),
+  )
+  .filter((name) => name.trim() !== '');
