@@ -81,6 +81,7 @@ export function registerScenarioCommands(program: Command, report: Command, deps
     .option('--author <name>', 'only those proposed by this token name')
     .option('--json', 'JSON instead of a table')
     .action(async (opts: { status?: (typeof STATUSES)[number]; author?: string; json?: boolean }) => {
+      // The reports run GraphQL queries: the schema is loaded when a report is asked for (src/cli.ts says why).
       console.log(
         await deps.withDatabase(async (db) =>
           (await import('./report.js')).scenarioListReport(db, { status: opts.status ?? null, author: opts.author ?? null }, Boolean(opts.json)),
