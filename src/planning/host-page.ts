@@ -100,25 +100,26 @@ export interface HostPageQuery {
 
 /**
  * The page's select list and the row picker for a set of host columns (a few sets per server: cached).
- * The host's columns come as one record literal, `h` (recordSql): the driver then reads one value per
- * host instead of up to 17, for about the same PostgreSQL CPU (the capacity page: server CPU 0.74 to 0.87
- * of what it was, bench/README.md, issue 17). Beside it, as plain columns, those the statement
- * itself reads again (`sqlColumns`: id, the order column, the relations' keys).
+ * The page selects the columns; above its LIMIT, the statement sends them as one record literal, `h`
+ * (`record`, recordSql): the driver then reads one value per host instead of up to 17, for about the
+ * same PostgreSQL CPU (the capacity page: server CPU 0.81 to 0.91 of what it was, bench/README.md, issue 17).
  */
 interface HostSelect {
   sql: string;
+  record: string;
   pick: (literal: string) => Record<string, unknown>;
 }
 const hostSelects = new Map<string, HostSelect>();
-function hostSelect(columns: readonly HostColumn[], sqlColumns: readonly HostColumn[]): HostSelect {
+function hostSelect(columns: readonly HostColumn[]): HostSelect {
   const wanted = new Set(columns);
   // In the table's order, whatever the order asked: one text (and one prepared statement) per set.
   const fields = HOST_COLUMN_NAMES.filter((c) => wanted.has(c));
-  const key = `${fields.join()}/${sqlColumns.join()}`;
+  const key = fields.join();
   let select = hostSelects.get(key);
   if (!select) {
     select = {
-      sql: [`${recordSql('h', HOST_COLUMNS, fields)} AS "h"`, ...sqlColumns.map((field) => `h.${HOST_COLUMNS[field]} AS "${field}"`)].join(', '),
+      sql: fields.map((field) => `h.${HOST_COLUMNS[field]} AS "${field}"`).join(', '),
+      record: `${recordSql(fields.map((field) => `h."${field}"`))} AS "h"`,
       pick: recordPicker(fields, HOST_RECORD_DECODERS),
     };
     hostSelects.set(key, select);
@@ -198,8 +199,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   if (missing) throw new Error(`hostPage: the host columns of the shape lack ${missing}, which the statement reads`);
   const { kernel, module, platform, tds, tdCount } = q.shape;
   const nested = !!(kernel || module || platform || tds || tdCount);
-  // Without relations, the statement reads no column of the page again.
-  const host = hostSelect(q.shape.host ?? HOST_COLUMN_NAMES, nested ? hostColumnsReadBy(q.order?.column, q.shape) : []);
+  const host = hostSelect(q.shape.host ?? HOST_COLUMN_NAMES);
   const params: unknown[] = [];
   const and = whereSql(q.filter, params);
   const column = q.order ? `h.${HOST_COLUMNS[q.order.column]}` : null;
@@ -221,7 +221,8 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
   // Row counts as literals: sql-literals.ts says why.
   const page = `SELECT ${host.sql} FROM host h${and.length ? ` WHERE ${and.join(' AND ')}` : ''}
     ORDER BY ${orderSql} LIMIT ${sqlRowCount(Math.abs(q.take))} OFFSET ${sqlRowCount(q.skip)}`;
-  let sql = page;
+  const outerOrder = column ? `h."${q.order!.column}" ${dir}, h.id ${dir}` : `h.id ${dir}`;
+  let sql = `SELECT ${host.record} FROM (${page}) h ORDER BY ${outerOrder}`;
   if (nested) {
     // The page is chosen first (its own LIMIT, planned alone). Its kernels, modules and platforms
     // come once each, not once per host: as JSON [id, row] pairs on one row of the page (the others
@@ -231,7 +232,6 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
     // A page of one host (host(hostname:)) reads its own: the CTE and the window cost PostgreSQL more
     // than they save there (one host: 0.22 against 0.17 PostgreSQL CPU ms per request).
     const single = Math.abs(q.take) <= 1;
-    const outerOrder = column ? `h."${q.order!.column}" ${dir}, h.id ${dir}` : `h.id ${dir}`;
     const once = (alias: string, table: string, key: string, object: string) =>
       single
         ? `, (SELECT json_build_array(json_build_array(${alias}.id, ${object})) FROM ${table} ${alias} WHERE ${alias}.id = h."${key}") AS "${alias}.rows"`
@@ -239,7 +239,7 @@ export async function hostPage(db: Database, q: HostPageQuery): Promise<HostRow[
     const platformIds = `(SELECT coalesce(json_agg(json_build_object('platformId', mp.platform_id)), '[]') FROM module_platform mp WHERE mp.module_id = m.id)`;
     const moduleObject = module && jsonObjectSql('m', MODULE_COLUMNS, module.columns, module.platforms ? [['platforms', platformIds]] : []);
     sql = `${single ? '' : `WITH page AS (${page})`}
-    SELECT h."h"${kernel ? once('k', 'kernel', 'kernelId', jsonObjectSql('k', KERNEL_COLUMNS, kernel)) : ''}${
+    SELECT ${host.record}${kernel ? once('k', 'kernel', 'kernelId', jsonObjectSql('k', KERNEL_COLUMNS, kernel)) : ''}${
       moduleObject ? once('m', 'tdx_module', 'moduleId', moduleObject) : ''
     }${platform ? once('p', 'platform', 'platformId', jsonObjectSql('p', PLATFORM_COLUMNS, platform)) : ''}${
       tds

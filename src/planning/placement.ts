@@ -66,7 +66,8 @@ const HOST_FIELDS = Object.keys(HOST_COLUMNS);
 // Joined to the candidate page p: its host; with the facts, also its kernel and module (null when
 // none), and the module's platforms.
 // The host's columns as one record literal, as hostPage reads them (src/planning/host-page.ts says why).
-const hostColumnsSql = `, ${recordSql('ph', HOST_COLUMNS, HOST_FIELDS)} AS "h"`;
+// (Joined to the page once it is chosen: one record per candidate, recordSql says why.)
+const hostColumnsSql = `, ${recordSql(HOST_FIELDS.map((field) => `ph.${HOST_COLUMNS[field as keyof typeof HOST_COLUMNS]}`))} AS "h"`;
 const factsSql = `${hostColumnsSql}${columnsSql('pk', 'k.', KERNEL_COLUMNS, KERNEL_FACT_FIELDS)},
        pm.id AS "m.id"${columnsSql('pm', 'm.', MODULE_COLUMNS, MODULE_FACT_FIELDS)}, COALESCE(pmp.ids, '{}') AS "m.platforms"`;
 const hostJoin = ` JOIN host ph ON ph.id = p.id`;

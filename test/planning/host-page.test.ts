@@ -326,6 +326,44 @@ describe('a hosts page from one statement', () => {
     expect(compared).toBe(40);
   });
 
+  // PostgreSQL computes a select list below a page's Sort and LIMIT: a record literal there would be
+  // built for every host the page's order sorts (every host of the table, with no index for it), not
+  // for the page's rows (recordSql says why).
+  it('builds the record literals above the page: nothing under a LIMIT builds one', async () => {
+    await atLeastTwoHosts();
+    const sent: { text: string; values: unknown[] }[] = [];
+    const query = db.pool.query.bind(db.pool);
+    db.pool.query = ((text: string, values?: unknown[]) => {
+      sent.push({ text, values: values ?? [] });
+      return query(text, values);
+    }) as typeof db.pool.query;
+    try {
+      for (const order of [null, ...HOST_ORDER_COLUMNS.map((column) => ({ column, direction: 'desc' as const }))]) {
+        for (const filter of [{}, { tdxEnabled: true }]) {
+          for (const shape of [{}, { kernel: ['name'] as const, tdCount: true }]) {
+            for (const take of [1, 3]) await hostPage(db, { filter, order, take, skip: 0, shape });
+          }
+        }
+      }
+    } finally {
+      db.pool.query = query;
+    }
+    interface PlanNode {
+      'Node Type': string;
+      Output?: string[];
+      Plans?: PlanNode[];
+    }
+    const below = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(below)];
+    const underLimits = (node: PlanNode): PlanNode[] => (node['Node Type'] === 'Limit' ? below(node) : (node.Plans ?? []).flatMap(underLimits));
+    expect(sent.length).toBe((HOST_ORDER_COLUMNS.length + 1) * 8);
+    for (const { text, values } of sent) {
+      const { rows } = await db.pool.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (VERBOSE, FORMAT JSON) ${text}`, values);
+      const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
+      expect(below(plan).some((node) => (node.Output ?? []).join().includes('ROW('))).toBe(true);
+      for (const node of underLimits(plan)) expect((node.Output ?? []).join(', ')).not.toContain('ROW(');
+    }
+  });
+
   it('refuses a shape whose host columns lack what the statement reads itself', async () => {
     // The random fleets before may have left a single host; the last page below reads two.
     await atLeastTwoHosts();
