@@ -32,7 +32,8 @@ beforeAll(async () => {
   compiled = clientsOf(createTdplanYoga(db, { exposeSqlRoundTrips: true, compiledExecution: 'always' }));
 });
 afterAll(async () => {
-  await db?.close();
+  // destroy, not close: the test database is dropped (close left one behind on every run).
+  await db?.destroy();
 });
 
 interface Case {
