@@ -65,8 +65,8 @@ const HOST_FIELDS = Object.keys(HOST_COLUMNS);
 
 // Joined to the candidate page p: its host; with the facts, also its kernel and module (null when
 // none), and the module's platforms.
-// The host's columns as one record literal, as hostPage reads them (src/planning/host-page.ts says why).
-// (Joined to the page once it is chosen: one record per candidate, recordSql says why.)
+// The host's columns as one record literal, as hostPage reads them (src/planning/host-page.ts says why),
+// built in the join to the chosen page: one per candidate (recordSql says why that matters).
 const hostColumnsSql = `, ${recordSql(HOST_FIELDS.map((field) => `ph.${HOST_COLUMNS[field as keyof typeof HOST_COLUMNS]}`))} AS "h"`;
 const factsSql = `${hostColumnsSql}${columnsSql('pk', 'k.', KERNEL_COLUMNS, KERNEL_FACT_FIELDS)},
        pm.id AS "m.id"${columnsSql('pm', 'm.', MODULE_COLUMNS, MODULE_FACT_FIELDS)}, COALESCE(pmp.ids, '{}') AS "m.platforms"`;
