@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { getOperationAST, GraphQLError, Kind, type ExecutionResult } from 'graphql';
 import { createYoga, maskError as defaultMaskError, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { answerDirectly, directMediaType, type DirectServer } from './direct-graphql.js';
 import { countingSqlRoundTrips, SqlRoundTrips, type Database } from './db/client.js';
 import { readRoutingPlugin } from './db/routing-plugin.js';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
@@ -68,6 +69,12 @@ export interface ServerOps {
   /** Authentication, cached while token changes are announced (src/auth/token-cache.ts). */
   tokens: TokenCache;
   maxBodyBytes: number;
+  /** Authentication and the token's limits, for yoga's onRequest and listen()'s direct path. */
+  access: RequestAccess;
+  /** What a client is told of an error thrown outside a typed result (the error masker). */
+  mask(error: unknown): Error;
+  /** The origins that get CORS headers. */
+  corsOrigins: readonly string[];
 }
 
 /** Who requests are when the server runs with auth off. */
@@ -105,6 +112,12 @@ class RequestDeadlines {
 
   arrived(request: Request): void {
     this.arrivals.set(request, performance.now());
+  }
+
+  /** `to`'s deadline is `from`'s. */
+  transfer(from: Request, to: Request): void {
+    const arrival = this.arrivals.get(from);
+    if (arrival !== undefined) this.arrivals.set(to, arrival);
   }
 
   /** `work`, or `expired()` if the request's deadline passes first. */
@@ -146,61 +159,92 @@ function errorResponse(status: number, error: GraphQLError, headers: Record<stri
   });
 }
 
-// Authentication from the headers alone, before yoga reads the body: a caller without a valid
+// Authentication from the headers alone, before anything reads the body: a caller without a valid
 // token costs one indexed look-up, never a parse, and learns nothing about the schema. (yoga's
 // GraphiQL page, a static GET, is answered by an earlier plugin and needs no token.) Then the
-// token's own limits: requests in flight and requests per second (429 with Retry-After).
-function accessPlugin(
-  tokens: TokenCache,
-  auth: 'required' | 'off',
-  principals: WeakMap<Request, Principal>,
-  mask: (error: unknown) => Error,
-  admission: TokenAdmission,
-  deadlines: RequestDeadlines,
-): Plugin {
-  const releases = new WeakMap<Request, () => void>();
-  const expired = Symbol('deadline');
+// token's own limits: requests in flight and requests per second (429 with Retry-After). Used by
+// yoga's onRequest (accessPlugin) and by listen()'s direct path (src/direct-graphql.ts), which
+// hands yoga the requests it does not answer itself already admitted (`transfer`).
+class RequestAccess {
+  private readonly releases = new WeakMap<Request, () => void>();
+  private readonly expired = Symbol('deadline');
+  constructor(
+    private readonly tokens: TokenCache,
+    private readonly auth: 'required' | 'off',
+    readonly principals: WeakMap<Request, Principal>,
+    private readonly mask: (error: unknown) => Error,
+    private readonly admission: TokenAdmission,
+    private readonly deadlines: RequestDeadlines,
+  ) {}
+
+  /** null once `request` is admitted (its principal, deadline and admission recorded), else the refusal to send. */
+  async admit(request: Request): Promise<Response | null> {
+    this.deadlines.arrived(request);
+    let principal: Principal | string = LOCAL_PRINCIPAL;
+    if (this.auth === 'required') {
+      try {
+        const found = await this.deadlines.race<Principal | string | symbol>(request, principalOf(this.tokens, request), () => this.expired);
+        if (found === this.expired) return errorResponse(503, this.deadlines.error(), { 'Retry-After': '1', connection: 'close' });
+        principal = found as Principal | string;
+      } catch (err) {
+        // The token look-up failed (the database is away, no connection came free in time): the
+        // same typed error a resolver's failure would give.
+        const error = this.mask(err);
+        const http = (error instanceof GraphQLError ? error.extensions.http : undefined) as { status?: number; headers?: Record<string, string> } | undefined;
+        const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(error.message);
+        return errorResponse(http?.status ?? 500, graphqlError, { ...http?.headers, connection: 'close' });
+      }
+    }
+    if (typeof principal === 'string') {
+      // connection: close, or node would drain the unread body from a kept-alive connection.
+      return errorResponse(401, unauthenticated(principal), { 'WWW-Authenticate': 'Bearer realm="tdplan"', connection: 'close' });
+    }
+    const admitted = this.admission.admit(principal.name);
+    if (!admitted.admitted) {
+      const what = admitted.limit === 'concurrency' ? `${admitted.value} requests in flight` : `${admitted.value} requests per second`;
+      const error = new GraphQLError(`too many requests: this token may have at most ${what}; retry after ${admitted.retryAfterSeconds} s`, {
+        extensions: { code: 'RATE_LIMITED', limit: admitted.limit, value: admitted.value, retryAfterSeconds: admitted.retryAfterSeconds },
+      });
+      return errorResponse(429, error, { 'Retry-After': String(admitted.retryAfterSeconds), connection: 'close' });
+    }
+    this.releases.set(request, admitted.release);
+    this.principals.set(request, principal);
+    return null;
+  }
+
+  /** Whether `request` has been admitted (and not yet released). */
+  admitted(request: Request): boolean {
+    return this.releases.has(request);
+  }
+
+  /** `to` takes the place of the admitted `from`: the same principal, deadline and admission. */
+  transfer(from: Request, to: Request): void {
+    const release = this.releases.get(from);
+    const principal = this.principals.get(from);
+    if (!release || !principal) throw new Error('transfer of a request that was not admitted');
+    this.releases.delete(from);
+    this.releases.set(to, release);
+    this.principals.set(to, principal);
+    this.deadlines.transfer(from, to);
+  }
+
+  /** The request's answer has gone (or its connection): its place in the token's limits is free. */
+  release(request: Request): void {
+    const release = this.releases.get(request);
+    this.releases.delete(request);
+    release?.();
+  }
+}
+
+function accessPlugin(access: RequestAccess): Plugin {
   return {
     async onRequest({ request, endResponse }) {
-      deadlines.arrived(request);
-      let principal: Principal | string = LOCAL_PRINCIPAL;
-      if (auth === 'required') {
-        try {
-          const found = await deadlines.race<Principal | string | typeof expired>(request, principalOf(tokens, request), () => expired);
-          if (found === expired) {
-            endResponse(errorResponse(503, deadlines.error(), { 'Retry-After': '1', connection: 'close' }));
-            return;
-          }
-          principal = found;
-        } catch (err) {
-          // The token look-up failed (the database is away, no connection came free in time): the
-          // same typed error a resolver's failure would give.
-          const error = mask(err);
-          const http = (error instanceof GraphQLError ? error.extensions.http : undefined) as { status?: number; headers?: Record<string, string> } | undefined;
-          const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(error.message);
-          endResponse(errorResponse(http?.status ?? 500, graphqlError, { ...http?.headers, connection: 'close' }));
-          return;
-        }
-      }
-      if (typeof principal === 'string') {
-        // connection: close, or node would drain the unread body from a kept-alive connection.
-        endResponse(errorResponse(401, unauthenticated(principal), { 'WWW-Authenticate': 'Bearer realm="tdplan"', connection: 'close' }));
-        return;
-      }
-      const admitted = admission.admit(principal.name);
-      if (!admitted.admitted) {
-        const what = admitted.limit === 'concurrency' ? `${admitted.value} requests in flight` : `${admitted.value} requests per second`;
-        const error = new GraphQLError(`too many requests: this token may have at most ${what}; retry after ${admitted.retryAfterSeconds} s`, {
-          extensions: { code: 'RATE_LIMITED', limit: admitted.limit, value: admitted.value, retryAfterSeconds: admitted.retryAfterSeconds },
-        });
-        endResponse(errorResponse(429, error, { 'Retry-After': String(admitted.retryAfterSeconds), connection: 'close' }));
-        return;
-      }
-      releases.set(request, admitted.release);
-      principals.set(request, principal);
+      if (access.admitted(request)) return;
+      const refusal = await access.admit(request);
+      if (refusal) endResponse(refusal);
     },
     onResponse({ request }) {
-      releases.get(request)?.();
+      access.release(request);
     },
   };
 }
@@ -382,6 +426,8 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
   // Off (a lookup per request) until listen() starts it: only a listening server holds the
   // LISTEN connection it needs.
   const tokens = new TokenCache(db, logger);
+  const mask = (error: unknown): Error => masker(error, 'Unexpected error.');
+  const access = new RequestAccess(tokens, options.auth ?? 'required', principals, mask, new TokenAdmission(options.tokenLimits ?? NO_TOKEN_LIMITS), deadlines);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -392,19 +438,12 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     context: ({ request }) => ({ db, prisma: db.prisma, principal: principals.get(request) ?? LOCAL_PRINCIPAL }),
     plugins: [
       // First: nothing of the body is read, parsed or validated for a caller without a valid token.
-      accessPlugin(
-        tokens,
-        options.auth ?? 'required',
-        principals,
-        (error) => masker(error, 'Unexpected error.'),
-        new TokenAdmission(options.tokenLimits ?? NO_TOKEN_LIMITS),
-        deadlines,
-      ),
+      accessPlugin(access),
       // Before the plugins that wrap execution (round trips, deadline), so they wrap the compiled one too.
       ...(options.compiledExecution === 'off' ? [] : [compiledExecutionPlugin(options.compiledExecution ?? 'repeated')]),
       sqlRoundTripsPlugin(options.exposeSqlRoundTrips ?? false, metrics),
       deadlinePlugin(deadlines),
-      cursorCheckPlugin((error) => masker(error, 'Unexpected error.')),
+      cursorCheckPlugin(mask),
       // Queries to a streaming replica when there are any (DATABASE_REPLICA_URLS), writes to the primary.
       readRoutingPlugin(),
       // Parser and validation limits (cost, depth and breadth are in the schema: src/graphql/limits.ts).
@@ -427,7 +466,7 @@ export function createTdplanYoga(db: Database, options: ServerOptions = {}): Tdp
     maxRequestBodySize: false,
     logging: false,
   });
-  return Object.assign(yoga, { ops: { db, metrics, logger, tokens, maxBodyBytes } });
+  return Object.assign(yoga, { ops: { db, metrics, logger, tokens, maxBodyBytes, access, mask, corsOrigins } });
 }
 
 export interface RunningServer {
@@ -460,7 +499,8 @@ async function databaseReady(db: Database, timeoutMs: number): Promise<string | 
 const ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/']);
 
 export async function listen(yoga: TdplanYoga, host: string, port: number): Promise<RunningServer> {
-  const { db, metrics, logger, maxBodyBytes, tokens } = yoga.ops;
+  const { db, metrics, logger, maxBodyBytes, tokens, access, mask, corsOrigins } = yoga.ops;
+  const directServer: DirectServer = { yoga, access, mask, counted: (outcome) => metrics.directGraphql.inc({ outcome }) };
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -519,6 +559,9 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       }
       checkedBodies.add(req);
     }
+    // A query POSTed as JSON: answered without yoga's HTTP layer (src/direct-graphql.ts).
+    const direct = directMediaType(req, corsOrigins);
+    if (direct) return answerDirectly(directServer, req, res, direct);
     await yoga(req, res);
   };
 

@@ -7,6 +7,7 @@ export interface Metrics {
   httpRequests: client.Counter<'route' | 'status'>;
   httpDuration: client.Histogram<'route'>;
   graphqlOperations: client.Counter<'operation' | 'outcome'>;
+  directGraphql: client.Counter<'outcome'>;
   sqlRoundTrips: client.Histogram;
 }
 
@@ -32,6 +33,12 @@ export function createMetrics(db: Database): Metrics {
     labelNames: ['operation', 'outcome'] as const,
     registers: [registry],
   });
+  const directGraphql = new client.Counter({
+    name: 'tdplan_graphql_direct_requests_total',
+    help: 'GraphQL POSTs taken by the direct path (src/direct-graphql.ts): answered there, or handed over to yoga.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const sqlRoundTrips = new client.Histogram({
     name: 'tdplan_graphql_sql_round_trips',
     help: 'SQL round trips per GraphQL operation (constant per query shape when there is no N+1).',
@@ -50,5 +57,5 @@ export function createMetrics(db: Database): Metrics {
       this.set({ state: 'waiting' }, pool.waitingCount);
     },
   });
-  return { registry, httpRequests, httpDuration, graphqlOperations, sqlRoundTrips };
+  return { registry, httpRequests, httpDuration, graphqlOperations, directGraphql, sqlRoundTrips };
 }

@@ -1,0 +1,253 @@
+// listen()'s direct path (src/direct-graphql.ts) answers queries POSTed as JSON without yoga's HTTP
+// layer, and hands everything else over to yoga. Both must answer every request as yoga alone
+// does: each request here goes to a listening server and to yoga.fetch of the same server, and
+// the two answers (status, media type, the headers clients act on, the body) must be equal; the
+// server's counter says which path each took.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { getOperationAST, parse } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUERY_LIMITS } from '../../src/graphql/limits.js';
+import { demoFleet } from '../../src/inventory/demo-fleet.js';
+import { createTdplanYoga, EXAMPLE_QUERY, listen, type RunningServer, type ServerOptions, type TdplanYoga } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { importDocument } from '../support/import.js';
+import { testCompiledExecution, tokenFor } from '../support/server.js';
+
+let db: TestDatabase;
+let token: string;
+const servers: RunningServer[] = [];
+const CORS_ORIGIN = 'https://planner.example.com';
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  expect(await importDocument(db, demoFleet(), 'REPLACE')).toMatchObject({ ok: true });
+  token = await tokenFor(db, 'ADMIN');
+});
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  await db.destroy();
+});
+
+async function serve(options: ServerOptions = {}): Promise<{ yoga: TdplanYoga; url: string }> {
+  const yoga = createTdplanYoga(db, { compiledExecution: testCompiledExecution(), corsOrigins: [CORS_ORIGIN], ...options });
+  const server = await listen(yoga, '127.0.0.1', 0);
+  servers.push(server);
+  return { yoga, url: server.url };
+}
+
+type Path = 'answered' | 'handed_over' | 'yoga';
+
+interface Case {
+  name: string;
+  path: Path;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+const json = (params: unknown): string => JSON.stringify(params);
+const bearer = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
+const JSON_POST = { 'content-type': 'application/json' };
+
+/** What a client sees of an answer. */
+async function answerOf(response: Response): Promise<Record<string, unknown>> {
+  const type = response.headers.get('content-type');
+  const text = await response.text();
+  const headers = Object.fromEntries(
+    ['content-type', 'www-authenticate', 'retry-after', 'allow', 'accept', 'access-control-allow-origin', 'tdplan-write-lsn'].map((h) => [
+      h,
+      response.headers.get(h),
+    ]),
+  );
+  return { status: response.status, headers, body: type?.includes('json') && text ? JSON.parse(text) : text };
+}
+
+async function directCounts(yoga: TdplanYoga): Promise<{ answered: number; handed_over: number }> {
+  const { values } = await yoga.ops.metrics.directGraphql.get();
+  const count = (outcome: string): number => values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  return { answered: count('answered'), handed_over: count('handed_over') };
+}
+
+/** The same request through the listening server and through yoga.fetch: equal answers, and the path it took. */
+async function compare(server: { yoga: TdplanYoga; url: string }, c: Case): Promise<void> {
+  const init = { method: c.method ?? 'POST', headers: c.headers ?? {}, body: c.body };
+  const before = await directCounts(server.yoga);
+  const overHttp = await answerOf(await fetch(server.url, init));
+  const after = await directCounts(server.yoga);
+  const taken: Path = after.answered > before.answered ? 'answered' : after.handed_over > before.handed_over ? 'handed_over' : 'yoga';
+  const byYoga = await answerOf(await server.yoga.fetch('http://localhost/graphql', init));
+  expect(overHttp, c.name).toEqual(byYoga);
+  expect(taken, c.name).toBe(c.path);
+}
+
+describe('the direct path', () => {
+  it('answers queries as yoga does: README examples, GraphiQL default, variables, errors, media types', async () => {
+    const server = await serve();
+    const readme = await readFile(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const queries = [EXAMPLE_QUERY, ...[...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!)].filter(
+      (q) => getOperationAST(parse(q))?.operation === 'query',
+    );
+    expect(queries.length).toBeGreaterThanOrEqual(4);
+    const hostQuery = 'query One($h: String!) { host(hostname: $h) { hostname presentCpus tds(first: 5) { totalCount edges { node { name } } } } }';
+    const hostname = demoFleet().hosts[0]!.hostname;
+    const cases: Case[] = [
+      ...queries.map((query, i): Case => ({ name: `example ${i}`, path: 'answered', headers: { ...JSON_POST, ...bearer() }, body: json({ query }) })),
+      ...queries.map((query, i): Case => ({
+        name: `example ${i}, graphql-response+json`,
+        path: 'answered',
+        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
+        body: json({ query }),
+      })),
+      {
+        name: 'variables and operationName',
+        path: 'answered',
+        headers: { ...JSON_POST, accept: '*/*', ...bearer() },
+        body: json({ query: hostQuery, variables: { h: hostname }, operationName: 'One' }),
+      },
+      {
+        name: 'charset',
+        path: 'answered',
+        headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', ...bearer() },
+        body: json({ query: '{ __typename }' }),
+      },
+      {
+        name: 'null variables and operationName',
+        path: 'answered',
+        headers: { ...JSON_POST, ...bearer() },
+        body: json({ query: '{ __typename }', variables: null, operationName: null }),
+      },
+      {
+        name: 'an Origin without CORS',
+        path: 'answered',
+        headers: { ...JSON_POST, origin: 'https://elsewhere.example', ...bearer() },
+        body: json({ query: '{ __typename }' }),
+      },
+      {
+        name: 'a resolver refuses an argument',
+        path: 'answered',
+        headers: { ...JSON_POST, ...bearer() },
+        body: json({ query: '{ hosts(first: -1) { totalCount } }' }),
+      },
+      {
+        name: 'a malformed cursor, graphql-response+json',
+        path: 'answered',
+        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
+        body: json({ query: '{ hosts(first: 1, after: "zzz") { totalCount } }' }),
+      },
+      { name: 'a variable of the wrong type', path: 'answered', headers: { ...JSON_POST, ...bearer() }, body: json({ query: hostQuery, variables: { h: 5 } }) },
+      {
+        name: 'a missing variable, graphql-response+json',
+        path: 'answered',
+        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
+        body: json({ query: hostQuery }),
+      },
+      { name: 'no such host', path: 'answered', headers: { ...JSON_POST, ...bearer() }, body: json({ query: hostQuery, variables: { h: 'nowhere' } }) },
+      // Handed over to yoga once the body is read.
+      { name: 'does not parse', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ hosts(' }) },
+      {
+        name: 'does not validate',
+        path: 'handed_over',
+        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
+        body: json({ query: '{ nope }' }),
+      },
+      {
+        name: 'too many aliases',
+        path: 'handed_over',
+        headers: { ...JSON_POST, ...bearer() },
+        body: json({ query: `{ ${Array.from({ length: QUERY_LIMITS.aliases + 1 }, (_, i) => `a${i}: fleetSummary { hosts }`).join(' ')} }` }),
+      },
+      {
+        name: 'two operations, none named',
+        path: 'handed_over',
+        headers: { ...JSON_POST, ...bearer() },
+        body: json({ query: 'query A { __typename } query B { __typename }' }),
+      },
+      {
+        name: 'a mutation',
+        path: 'handed_over',
+        headers: { ...JSON_POST, ...bearer() },
+        body: json({ query: 'mutation { deleteTd(td: { name: "no-such-td" }) { __typename } }' }),
+      },
+      { name: 'extensions', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }', extensions: {} }) },
+      { name: 'an unexpected parameter', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }', foo: 1 }) },
+      { name: 'a query that is not a string', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: 5 }) },
+      {
+        name: 'variables that are not an object',
+        path: 'handed_over',
+        headers: { ...JSON_POST, ...bearer() },
+        body: json({ query: '{ __typename }', variables: [1] }),
+      },
+      { name: 'a batch', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json([{ query: '{ __typename }' }]) },
+      { name: 'not JSON', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: '{"query": ' },
+      // Refused before the body is read: the same refusals on both paths, nothing counted.
+      { name: 'no token', path: 'yoga', headers: { ...JSON_POST }, body: json({ query: '{ __typename }' }) },
+      { name: 'a wrong token', path: 'yoga', headers: { ...JSON_POST, authorization: 'Bearer tdp_nope' }, body: json({ query: '{ __typename }' }) },
+      // yoga's from the headers.
+      { name: 'Accept text/html', path: 'yoga', headers: { ...JSON_POST, accept: 'text/html', ...bearer() }, body: json({ query: '{ __typename }' }) },
+      {
+        name: 'an Accept list',
+        path: 'yoga',
+        headers: { ...JSON_POST, accept: 'application/graphql-response+json, application/json;q=0.9', ...bearer() },
+        body: json({ query: '{ __typename }' }),
+      },
+      {
+        name: 'application/graphql+json',
+        path: 'yoga',
+        headers: { 'content-type': 'application/graphql+json', ...bearer() },
+        body: json({ query: '{ __typename }' }),
+      },
+      { name: 'a CORS origin', path: 'yoga', headers: { ...JSON_POST, origin: CORS_ORIGIN, ...bearer() }, body: json({ query: '{ __typename }' }) },
+      { name: 'GET', path: 'yoga', method: 'GET', headers: { ...bearer() } },
+    ];
+    for (const c of cases) await compare(server, c);
+  });
+
+  it('runs a mutation it hands over exactly once', async () => {
+    const server = await serve();
+    const name = `DIRECT-${Date.now()}`;
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_POST, ...bearer() },
+      body: json({ query: `mutation { createPlatform(input: { name: "${name}", sockets: 2, coresPerSocket: 8, threadsPerCore: 2 }) { __typename } }` }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { createPlatform: { __typename: 'MutationCreatePlatformSuccess' } } });
+    expect(await db.prisma.platform.count({ where: { name } })).toBe(1);
+  });
+
+  it("frees the token's place whichever way a request ends: answered, handed over, or cut off mid-body", async () => {
+    const server = await serve({ tokenLimits: { maxConcurrent: 1, requestsPerSecond: 0 } });
+    const url = new URL(server.url);
+    const ask = async (body: string): Promise<number> => (await fetch(server.url, { method: 'POST', headers: { ...JSON_POST, ...bearer() }, body })).status;
+    const cutOff = (): Promise<void> =>
+      new Promise((resolve) => {
+        const req = http.request({
+          host: url.hostname,
+          port: url.port,
+          path: '/graphql',
+          method: 'POST',
+          headers: { ...JSON_POST, ...bearer(), 'content-length': '1000' },
+        });
+        req.on('error', () => resolve());
+        req.write('{"query": "{ __typ');
+        // Long enough for the server to admit it and wait for the rest of the body.
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200);
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push(await ask(json({ query: '{ __typename }' })));
+      statuses.push(await ask(json({ query: '{ nope }' })));
+      await cutOff();
+      // The cut-off request's place is freed when its connection closes, which the server sees a moment later.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    statuses.push(await ask(json({ query: '{ __typename }' })));
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200]);
+    expect(await directCounts(server.yoga)).toEqual({ answered: 4, handed_over: 3 });
+  });
+});
