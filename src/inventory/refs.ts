@@ -54,7 +54,7 @@ export function scenarioNumber(ref: ScenarioRefShape, field = 'scenario'): numbe
 
 // A natural key that is not a valid name (src/inventory/validation.ts) names nothing: it is refused
 // as such rather than sent to PostgreSQL (which refuses a NUL byte with an error of its own).
-function naturalKey(key: string | null | undefined, field: string): string {
+export function naturalKey(key: string | null | undefined, field: string): string {
   const problem = key ? nameProblem(key) : null;
   if (problem) throw new ValidationError([{ field, message: problem }]);
   return key ?? '';

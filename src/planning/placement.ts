@@ -40,7 +40,6 @@ export interface Candidate {
   /** Free vCPUs the host keeps after taking the TD. */
   remainingVcpus: number;
   freeKeyIds: number;
-  cursor: string;
   /** With `withHosts`: the host row (a `CandidateHost` with 'facts'). */
   host?: HostColumns;
 }
@@ -101,6 +100,11 @@ interface CursorKey {
 
 export function encodeCandidateCursor(k: CursorKey): string {
   return Buffer.from(`fit:${k.remaining}:${k.freeKeyIds}:${k.id}`).toString('base64url');
+}
+
+/** The cursor after `c`: made when asked (a page's edges rarely are: 2.8% of a migrationTargets request's CPU when every one was). */
+export function candidateCursor(c: Candidate): string {
+  return encodeCandidateCursor({ remaining: c.remainingVcpus, freeKeyIds: c.freeKeyIds, id: c.hostId });
 }
 
 /** The key of a candidate cursor; a ValidationError (`after`) when it is not one (src/graphql/cursors.ts). */
@@ -173,7 +177,6 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
       hostId: r.id,
       remainingVcpus: r.remaining,
       freeKeyIds: r.free_key_ids,
-      cursor: encodeCandidateCursor({ remaining: r.remaining, freeKeyIds: r.free_key_ids, id: r.id }),
       ...(q.withHosts === 'facts' ? { host: candidateHostOf(r) } : q.withHosts === 'columns' ? { host: hostColumnsOf(r) } : {}),
     })),
     hasNextPage: rows.length > q.first,

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostFacts, hostFactsSelect, hostUsage } from '../../src/planning/host-facts.js';
-import { placementCandidates, type CandidateHost, type CandidateQuery } from '../../src/planning/placement.js';
+import { candidateCursor, placementCandidates, type CandidateHost, type CandidateQuery } from '../../src/planning/placement.js';
 import type { InventoryDocument } from '../../src/inventory/document.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { importDocument } from '../support/import.js';
@@ -37,7 +37,7 @@ async function allCandidates(q: Omit<CandidateQuery, 'first' | 'after' | 'withHo
     );
     for (const c of page.candidates) out.push({ hostId: c.hostId, host: c.host as CandidateHost });
     if (!page.hasNextPage) return out;
-    after = page.candidates.at(-1)!.cursor;
+    after = candidateCursor(page.candidates.at(-1)!);
   }
 }
 

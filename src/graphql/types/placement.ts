@@ -9,7 +9,16 @@ import type { Prisma } from '../../db/client.js';
 import { NotFoundError, PlacementRefusedError, ValidationError, type FieldProblem } from '../../errors.js';
 import { checkHostSelect, loadCheckHost, migrationCheckOf } from '../../planning/checks.js';
 import { hostFacts, hostFactsSelect, hostUsage } from '../../planning/host-facts.js';
-import { countPlacementCandidates, fitSummary, placementCandidates, type CandidateQuery, type FitCounts, type FitSummary } from '../../planning/placement.js';
+import {
+  candidateCursor,
+  countPlacementCandidates,
+  type Candidate,
+  fitSummary,
+  placementCandidates,
+  type CandidateQuery,
+  type FitCounts,
+  type FitSummary,
+} from '../../planning/placement.js';
 import { builder } from '../builder.js';
 import { pageSize, type PageLimits } from '../pagination.js';
 import type { Context } from '../context.js';
@@ -64,8 +73,7 @@ const PlacementFilter = builder.inputType('PlacementFilter', {
 });
 
 interface CandidateEdgeShape {
-  cursor: string;
-  remainingVcpus: number;
+  candidate: Candidate;
   node: Prisma.HostGetPayload<object>;
 }
 interface CandidateConnectionShape {
@@ -76,9 +84,9 @@ interface CandidateConnectionShape {
 
 const CandidateEdgeRef = builder.objectRef<CandidateEdgeShape>('PlacementCandidateEdge').implement({
   fields: (t) => ({
-    cursor: t.exposeString('cursor'),
+    cursor: t.string({ resolve: (e) => candidateCursor(e.candidate) }),
     node: t.field({ type: HostNode, resolve: (e) => e.node }),
-    remainingVcpus: t.exposeInt('remainingVcpus', { description: 'Free vCPUs the host keeps after taking the TD.' }),
+    remainingVcpus: t.int({ description: 'Free vCPUs the host keeps after taking the TD.', resolve: (e) => e.candidate.remainingVcpus }),
   }),
 });
 
@@ -137,15 +145,15 @@ async function candidateConnection(
   const byId = new Map(hosts.map((h) => [h.id, h]));
   const edges = page.candidates.flatMap((c) => {
     const node = byId.get(c.hostId);
-    return node ? [{ cursor: c.cursor, remainingVcpus: c.remainingVcpus, node }] : [];
+    return node ? [{ candidate: c, node }] : [];
   });
   return {
     edges,
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: Boolean(args.after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      startCursor: edges.length ? candidateCursor(edges[0]!.candidate) : null,
+      endCursor: edges.length ? candidateCursor(edges.at(-1)!.candidate) : null,
     },
     count: () => countPlacementCandidates(ctx.db, q),
   };

@@ -1,6 +1,7 @@
 import { createTd, deleteTd, updateTd } from '../../commands/inventory.js';
 import type { Prisma } from '../../db/client.js';
-import { hostWhere, tdWhere } from '../../inventory/refs.js';
+import { hostWhere, naturalKey } from '../../inventory/refs.js';
+import { tdByName, tdByNameWithExportRange } from '../../planning/td-lookup.js';
 import { builder } from '../builder.js';
 import { HostRef, nodeLoading, TdRef } from '../refs.js';
 import { DeletedRef } from './deleted.js';
@@ -55,9 +56,23 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A TD by name.',
     args: { name: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.td.findUnique({ ...query, where: tdWhere({ name: args.name }, 'name') }),
+    resolve: (query, _root, args, ctx) => {
+      const name = naturalKey(args.name, 'name');
+      const where = { name };
+      // Its columns, with or without what migrationTargets reads: one prepared statement of ours
+      // (../../planning/td-lookup.ts); any other selection Prisma's.
+      const shape = JSON.stringify(query);
+      type Found = ReturnType<typeof ctx.prisma.td.findUnique<typeof query & { where: typeof where }>>;
+      if (shape === TD_COLUMNS_ONLY) return tdByName(ctx.db, name) as Found;
+      if (shape === TD_WITH_EXPORT_RANGE) return tdByNameWithExportRange(ctx.db, name) as Found;
+      return ctx.prisma.td.findUnique({ ...query, where });
+    },
   }),
 }));
+
+// Pothos' queries for a TD's own fields, and for those and migrationTargets (its `select` in ./placement.ts).
+const TD_COLUMNS_ONLY = JSON.stringify({});
+const TD_WITH_EXPORT_RANGE = JSON.stringify({ include: { host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } } } });
 
 const CreateTdInput = builder.inputType('CreateTdInput', {
   fields: (t) => ({

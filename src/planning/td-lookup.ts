@@ -1,0 +1,44 @@
+// One TD by name, as Prisma's `td.findUnique` returns it for the two shapes `td(name:)` asks most:
+// its columns, and its columns with its host's module's export range (what migrationTargets reads,
+// R6). One prepared statement: Prisma's findUnique took about 0.65 ms of such a request's 2.2 ms
+// (bench/README.md, "The direct path", issue 17). Any other shape stays Prisma's.
+import type { Database } from '../db/client.js';
+import { TD_COLUMN_NAMES } from './host-page.js';
+import { TD_COLUMNS } from './table-columns.js';
+
+/** A TD's columns, as Prisma returns them. */
+export interface TdColumns {
+  id: number;
+  name: string;
+  vcpus: number;
+  memoryMiB: number | null;
+  hostId: number | null;
+  migratable: boolean;
+  generation: number;
+}
+
+/** Its host's module's export range: null for a planned TD, `module` null on a host without one. */
+export interface TdHostExportRange {
+  host: { module: { minExportVersion: number; maxExportVersion: number } | null } | null;
+}
+
+const TD_SELECT = TD_COLUMN_NAMES.map((field) => `t.${TD_COLUMNS[field]} AS "${field}"`).join(', ');
+const BY_NAME = `SELECT ${TD_SELECT} FROM td t WHERE t.name = $1`;
+const BY_NAME_WITH_EXPORT_RANGE = `SELECT ${TD_SELECT}, h.id AS "h.id", m.id AS "m.id",
+    m.min_export_version AS "m.minExportVersion", m.max_export_version AS "m.maxExportVersion"
+  FROM td t LEFT JOIN host h ON h.id = t.host_id LEFT JOIN tdx_module m ON m.id = h.module_id
+  WHERE t.name = $1`;
+
+export async function tdByName(db: Database, name: string): Promise<TdColumns | null> {
+  const { rows } = await db.pool.query<TdColumns>(BY_NAME, [name]);
+  return rows[0] ?? null;
+}
+
+export async function tdByNameWithExportRange(db: Database, name: string): Promise<(TdColumns & TdHostExportRange) | null> {
+  const { rows } = await db.pool.query<Record<string, unknown>>(BY_NAME_WITH_EXPORT_RANGE, [name]);
+  const row = rows[0];
+  if (!row) return null;
+  const td = Object.fromEntries(TD_COLUMN_NAMES.map((field) => [field, row[field]])) as unknown as TdColumns;
+  const module = row['m.id'] === null ? null : { minExportVersion: row['m.minExportVersion'] as number, maxExportVersion: row['m.maxExportVersion'] as number };
+  return { ...td, host: row['h.id'] === null ? null : { module } };
+}
