@@ -10,6 +10,7 @@ import { invalidCursor, isWellFormedCursor } from '../cursors.js';
 import type { Database, Prisma } from '../db/client.js';
 import { byBlockerCodeOrder } from '../capacity/rules.js';
 import { hostFactsSelect, moduleFactsSelect } from './host-facts.js';
+import { TD_WITH_EXPORT_RANGE_WIDTH, tdWithExportRangeOf, tdWithExportRangeSql, type TdColumns, type TdHostExportRange } from './td-lookup.js';
 import { columnPicker, columnsSql, HOST_COLUMNS, HOST_RECORD_DECODERS, KERNEL_COLUMNS, MODULE_COLUMNS, recordPicker, recordSql } from './table-columns.js';
 import { byGroupKey } from './fleet-summary.js';
 import { acceptsSql, blockersSql, paramsOf } from './rules-sql.js';
@@ -114,6 +115,13 @@ export function decodeCandidateCursor(cursor: string): CursorKey {
   return { remaining: Number(m[1]), freeKeyIds: Number(m[2]), id: Number(m[3]) };
 }
 
+/** The TD's values as SQL: planOpaque sub-selects of parameters, or of a TD read in the same statement. */
+interface TdSql {
+  vcpus: string;
+  memoryMiB: string;
+  migration?: { sourceHostId: string | null; minExportVersion: string; maxExportVersion: string };
+}
+
 /**
  * The fit conditions and filters as SQL over the host_capacity view c (one row per host), and the
  * TD's vCPUs as SQL. Every value is a planOpaque sub-select (sql-literals.ts says why).
@@ -121,19 +129,66 @@ export function decodeCandidateCursor(cursor: string): CursorKey {
 function whereClause(q: CandidateQuery, params: unknown[]): { where: string; vcpus: string } {
   const param = paramsOf(params);
   const p = (value: unknown) => planOpaque(param(value), 'int');
-  const vcpus = p(q.vcpus);
-  const conditions = [acceptsSql({ vcpus, memoryMiB: p(q.memoryMiB) })];
+  const { migration } = q;
+  const td: TdSql = {
+    vcpus: p(q.vcpus),
+    memoryMiB: p(q.memoryMiB),
+    migration: migration && {
+      sourceHostId: migration.sourceHostId === null ? null : p(migration.sourceHostId),
+      minExportVersion: p(migration.minExportVersion),
+      maxExportVersion: p(migration.maxExportVersion),
+    },
+  };
+  const conditions = [conditionsSql(td)];
   if (q.moduleId !== undefined) conditions.push(`c.module_id = ${p(q.moduleId)}`);
   if (q.platformId !== undefined) conditions.push(`c.platform_id = ${p(q.platformId)}`);
   if (q.kernelId !== undefined) conditions.push(`c.kernel_id = ${p(q.kernelId)}`);
-  if (q.migration) {
+  return { where: conditions.join(' AND '), vcpus: td.vcpus };
+}
+
+/** R5 (and R7) for the TD, and R6 when it migrates. */
+function conditionsSql(td: TdSql): string {
+  const conditions = [acceptsSql({ vcpus: td.vcpus, memoryMiB: td.memoryMiB })];
+  if (td.migration) {
     // R6: another host, whose module imports a version the source module exports.
-    if (q.migration.sourceHostId !== null) conditions.push(`c.host_id <> ${p(q.migration.sourceHostId)}`);
+    if (td.migration.sourceHostId !== null) conditions.push(`c.host_id <> ${td.migration.sourceHostId}`);
     conditions.push(
-      `EXISTS (SELECT 1 FROM tdx_module m WHERE m.id = c.module_id AND m.min_import_version <= ${p(q.migration.maxExportVersion)} AND ${p(q.migration.minExportVersion)} <= m.max_import_version)`,
+      `EXISTS (SELECT 1 FROM tdx_module m WHERE m.id = c.module_id AND m.min_import_version <= ${td.migration.maxExportVersion} AND ${td.migration.minExportVersion} <= m.max_import_version)`,
     );
   }
-  return { where: conditions.join(' AND '), vcpus };
+  return conditions.join(' AND ');
+}
+
+/** The first `first` candidates (and one more) of `where`, with their hosts as `withHosts` says. */
+function candidatePageSql(where: string, vcpus: string, keyset: string, first: number, withHosts: CandidateQuery['withHosts']): string {
+  // The row count as a literal: sql-literals.ts says why.
+  const pageSql = `SELECT c.host_id AS id, c.free_vcpus - ${vcpus} AS remaining, c.free_key_ids
+     FROM host_capacity c WHERE ${where}${keyset}
+     ORDER BY c.free_vcpus ASC, c.free_key_ids DESC, c.host_id ASC
+     LIMIT ${sqlRowCount(first + 1)}`;
+  // The hosts are joined to the page once it is chosen: the page is a subquery of its own (with its
+  // LIMIT, the planner plans it alone), so the joins add no planning time to the view's (8 ms measured
+  // with them joined to the view directly, against 0.7 ms).
+  return withHosts
+    ? `SELECT p.id, p.remaining, p.free_key_ids${withHosts === 'facts' ? factsSql : hostColumnsSql}
+     FROM (${pageSql}) p${withHosts === 'facts' ? factsJoins : hostJoin}
+     ORDER BY p.remaining ASC, p.free_key_ids DESC, p.id ASC`
+    : pageSql;
+}
+
+type CandidateRow = { id: number; remaining: number; free_key_ids: number } & Record<string, unknown>;
+
+function candidatePageOf(rows: CandidateRow[], first: number, withHosts: CandidateQuery['withHosts']): CandidatePage {
+  const page = rows.slice(0, first);
+  return {
+    candidates: page.map((r) => ({
+      hostId: r.id,
+      remainingVcpus: r.remaining,
+      freeKeyIds: r.free_key_ids,
+      ...(withHosts === 'facts' ? { host: candidateHostOf(r) } : withHosts === 'columns' ? { host: hostColumnsOf(r) } : {}),
+    })),
+    hasNextPage: rows.length > first,
+  };
 }
 
 /**
@@ -155,32 +210,45 @@ export async function placementCandidates(db: Database, q: CandidateQuery): Prom
     keyset = ` AND c.free_vcpus >= ${free} AND (c.free_vcpus > ${free} OR (c.free_vcpus = ${free} AND (c.free_key_ids < ${keyIds}
       OR (c.free_key_ids = ${keyIds} AND c.host_id > ${id}))))`;
   }
-  // The row count as a literal: sql-literals.ts says why.
-  const pageSql = `SELECT c.host_id AS id, c.free_vcpus - ${vcpus} AS remaining, c.free_key_ids
-     FROM host_capacity c WHERE ${where}${keyset}
-     ORDER BY c.free_vcpus ASC, c.free_key_ids DESC, c.host_id ASC
-     LIMIT ${sqlRowCount(q.first + 1)}`;
-  // The hosts are joined to the page once it is chosen: the page is a subquery of its own (with its
-  // LIMIT, the planner plans it alone), so the joins add no planning time to the view's (8 ms measured
-  // with them joined to the view directly, against 0.7 ms).
-  const { rows } = await db.pool.query<{ id: number; remaining: number; free_key_ids: number } & Record<string, unknown>>(
-    q.withHosts
-      ? `SELECT p.id, p.remaining, p.free_key_ids${q.withHosts === 'facts' ? factsSql : hostColumnsSql}
-     FROM (${pageSql}) p${q.withHosts === 'facts' ? factsJoins : hostJoin}
-     ORDER BY p.remaining ASC, p.free_key_ids DESC, p.id ASC`
-      : pageSql,
-    params,
+  const { rows } = await db.pool.query<CandidateRow>(candidatePageSql(where, vcpus, keyset, q.first, q.withHosts), params);
+  return candidatePageOf(rows, q.first, q.withHosts);
+}
+
+/**
+ * A TD by name, and the first page of its migration targets (R6), in one statement: what
+ * `td(name:) { migrationTargets(first:) { ... } }` asks, one round trip instead of two (bench/README.md,
+ * issue 17). The TD's values reach the conditions as sub-selects of the TD row, opaque to the planner
+ * as planOpaque's parameters are; a TD that cannot migrate (not migratable, planned, on a host
+ * without a module) has no targets, as Td.migrationTargets answers. null: no such TD.
+ */
+export async function migrationTargetsOfTd(
+  db: Database,
+  name: string,
+  page: { first: number; withHosts: 'columns' | undefined },
+): Promise<{ td: TdColumns & TdHostExportRange; page: CandidatePage } | null> {
+  const td = tdWithExportRangeSql('$1', 'td.');
+  const of = (field: string) => `(SELECT t."td.${field}" FROM t)`;
+  const movable = `(SELECT t."td.migratable" AND t."td.hostId" IS NOT NULL AND t."td.m.minExportVersion" IS NOT NULL
+    AND t."td.m.maxExportVersion" IS NOT NULL FROM t)`;
+  const vcpus = of('vcpus');
+  const where = `${movable} AND ${conditionsSql({
+    vcpus,
+    memoryMiB: of('memoryMiB'),
+    migration: { sourceHostId: of('hostId'), minExportVersion: of('m.minExportVersion'), maxExportVersion: of('m.maxExportVersion') },
+  })}`;
+  const candidate = ['id', 'remaining', 'free_key_ids', ...(page.withHosts ? ['h'] : [])];
+  // The TD's row first, then its candidates' (each row's other columns null).
+  const { rows } = await db.pool.query<CandidateRow>(
+    `WITH t AS MATERIALIZED (SELECT ${td.select} FROM ${td.from})
+    SELECT 0 AS "#", t.*, ${candidate.map((c) => `NULL AS ${c}`).join(', ')} FROM t
+    UNION ALL
+    SELECT 1, ${Array(TD_WITH_EXPORT_RANGE_WIDTH).fill('NULL').join(', ')}, ${candidate.map((c) => `p.${c}`).join(', ')} FROM (${candidatePageSql(where, vcpus, '', page.first, page.withHosts)}) p
+    ORDER BY 1, remaining ASC, free_key_ids DESC, id ASC`,
+    [name],
   );
-  const page = rows.slice(0, q.first);
-  return {
-    candidates: page.map((r) => ({
-      hostId: r.id,
-      remainingVcpus: r.remaining,
-      freeKeyIds: r.free_key_ids,
-      ...(q.withHosts === 'facts' ? { host: candidateHostOf(r) } : q.withHosts === 'columns' ? { host: hostColumnsOf(r) } : {}),
-    })),
-    hasNextPage: rows.length > q.first,
-  };
+  const [tdRow, ...candidates] = rows;
+  if (!tdRow || tdRow['#'] !== 0) return null;
+  return { td: tdWithExportRangeOf(tdRow, 'td.'), page: candidatePageOf(candidates, page.first, page.withHosts) };
 }
 
 /** How many hosts accept the TD (the connection's totalCount). */

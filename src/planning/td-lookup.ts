@@ -22,12 +22,37 @@ export interface TdHostExportRange {
   host: { module: { minExportVersion: number; maxExportVersion: number } | null } | null;
 }
 
-const TD_SELECT = TD_COLUMN_NAMES.map((field) => `t.${TD_COLUMNS[field]} AS "${field}"`).join(', ');
-const BY_NAME = `SELECT ${TD_SELECT} FROM td t WHERE t.name = $1`;
-const BY_NAME_WITH_EXPORT_RANGE = `SELECT ${TD_SELECT}, h.id AS "h.id", m.id AS "m.id",
-    m.min_export_version AS "m.minExportVersion", m.max_export_version AS "m.maxExportVersion"
-  FROM td t LEFT JOIN host h ON h.id = t.host_id LEFT JOIN tdx_module m ON m.id = h.module_id
-  WHERE t.name = $1`;
+const tdSelect = (prefix: string): string => TD_COLUMN_NAMES.map((field) => `t.${TD_COLUMNS[field]} AS "${prefix}${field}"`).join(', ');
+const BY_NAME = `SELECT ${tdSelect('')} FROM td t WHERE t.name = $1`;
+
+/**
+ * The select list and FROM of one TD (alias t) with its host's module's export range, its columns
+ * named `prefix` + field, for a statement whose parameter `nameParam` is the TD's name;
+ * `tdWithExportRangeOf` reads its row. Also the first part of migrationTargetsOfTd's statement
+ * (./placement.ts).
+ */
+export function tdWithExportRangeSql(nameParam: string, prefix = ''): { select: string; from: string } {
+  return {
+    select: `${tdSelect(prefix)}, h.id AS "${prefix}h.id", m.id AS "${prefix}m.id", m.min_export_version AS "${prefix}m.minExportVersion",
+      m.max_export_version AS "${prefix}m.maxExportVersion"`,
+    from: `td t LEFT JOIN host h ON h.id = t.host_id LEFT JOIN tdx_module m ON m.id = h.module_id WHERE t.name = ${nameParam}`,
+  };
+}
+
+export function tdWithExportRangeOf(row: Record<string, unknown>, prefix = ''): TdColumns & TdHostExportRange {
+  const td = Object.fromEntries(TD_COLUMN_NAMES.map((field) => [field, row[prefix + field]])) as unknown as TdColumns;
+  const module =
+    row[`${prefix}m.id`] === null
+      ? null
+      : { minExportVersion: row[`${prefix}m.minExportVersion`] as number, maxExportVersion: row[`${prefix}m.maxExportVersion`] as number };
+  return { ...td, host: row[`${prefix}h.id`] === null ? null : { module } };
+}
+
+/** How many columns tdWithExportRangeSql selects. */
+export const TD_WITH_EXPORT_RANGE_WIDTH = TD_COLUMN_NAMES.length + 4;
+
+const WITH_EXPORT_RANGE = tdWithExportRangeSql('$1');
+const BY_NAME_WITH_EXPORT_RANGE = `SELECT ${WITH_EXPORT_RANGE.select} FROM ${WITH_EXPORT_RANGE.from}`;
 
 export async function tdByName(db: Database, name: string): Promise<TdColumns | null> {
   const { rows } = await db.pool.query<TdColumns>(BY_NAME, [name]);
@@ -36,9 +61,5 @@ export async function tdByName(db: Database, name: string): Promise<TdColumns | 
 
 export async function tdByNameWithExportRange(db: Database, name: string): Promise<(TdColumns & TdHostExportRange) | null> {
   const { rows } = await db.pool.query<Record<string, unknown>>(BY_NAME_WITH_EXPORT_RANGE, [name]);
-  const row = rows[0];
-  if (!row) return null;
-  const td = Object.fromEntries(TD_COLUMN_NAMES.map((field) => [field, row[field]])) as unknown as TdColumns;
-  const module = row['m.id'] === null ? null : { minExportVersion: row['m.minExportVersion'] as number, maxExportVersion: row['m.maxExportVersion'] as number };
-  return { ...td, host: row['h.id'] === null ? null : { module } };
+  return rows[0] ? tdWithExportRangeOf(rows[0]) : null;
 }

@@ -20,7 +20,8 @@ import {
   type FitSummary,
 } from '../../planning/placement.js';
 import { builder } from '../builder.js';
-import { pageSize, type PageLimits } from '../pagination.js';
+import { CANDIDATE_PAGE, prefetchedTargetsOf, type PrefetchedTargets } from '../migration-targets-prefetch.js';
+import { pageSize } from '../pagination.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef } from '../refs.js';
 import { ErrorInterface } from './errors.js';
@@ -99,8 +100,6 @@ const CandidateConnectionRef = builder.objectRef<CandidateConnectionShape>('Plac
   }),
 });
 
-const CANDIDATE_PAGE: PageLimits = { defaultSize: 20, max: 100 };
-
 // What a candidate page's own statement can carry (`withHosts` of src/planning/placement.ts): the
 // host's columns, and its kernel's and module's as the capacity facts select them. A selection under
 // edges.node that Pothos plans into no more than that (hostname and other columns, capacity fields)
@@ -130,13 +129,18 @@ async function candidateConnection(
   info: GraphQLResolveInfo,
   q: Omit<CandidateQuery, 'first' | 'after'>,
   args: { first?: number | null; after?: string | null },
+  prefetched?: PrefetchedTargets,
 ): Promise<CandidateConnectionShape> {
   const first = pageSize(args.first, CANDIDATE_PAGE);
   // The hosts with whatever the query selects under edges.node: from the page's own statement when
   // it carries enough, otherwise in one Prisma query.
   const query = queryFromInfo({ context: ctx, info, typeName: 'Host', path: ['edges', 'node'] });
   const withHosts = carriedHosts(query);
-  const page = await placementCandidates(ctx.db, { ...q, first, after: args.after, withHosts });
+  // A page read with the TD (tdWithMigrationTargets) is taken when it is the page this would read.
+  const page =
+    prefetched && prefetched.first === first && args.after == null && withHosts === 'columns'
+      ? prefetched.page
+      : await placementCandidates(ctx.db, { ...q, first, after: args.after, withHosts });
   const hosts: Prisma.HostGetPayload<object>[] = withHosts
     ? page.candidates.flatMap((c) => (c.host ? [c.host] : []))
     : page.candidates.length
@@ -250,6 +254,7 @@ builder.prismaObjectFields('Td', (t) => ({
           migration: { sourceHostId: td.hostId, minExportVersion: exportRange.minExportVersion!, maxExportVersion: exportRange.maxExportVersion! },
         },
         args,
+        prefetchedTargetsOf(td),
       );
     },
   }),

@@ -3,6 +3,7 @@ import type { Prisma } from '../../db/client.js';
 import { hostWhere, naturalKey } from '../../inventory/refs.js';
 import { tdByName, tdByNameWithExportRange } from '../../planning/td-lookup.js';
 import { builder } from '../builder.js';
+import { tdWithMigrationTargets } from '../migration-targets-prefetch.js';
 import { HostRef, nodeLoading, TdRef } from '../refs.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
@@ -56,7 +57,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A TD by name.',
     args: { name: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx, info) => {
       const name = naturalKey(args.name, 'name');
       const where = { name };
       // Its columns, with or without what migrationTargets reads: one prepared statement of ours
@@ -64,7 +65,11 @@ builder.queryFields((t) => ({
       const shape = JSON.stringify(query);
       type Found = ReturnType<typeof ctx.prisma.td.findUnique<typeof query & { where: typeof where }>>;
       if (shape === TD_COLUMNS_ONLY) return tdByName(ctx.db, name) as Found;
-      if (shape === TD_WITH_EXPORT_RANGE) return tdByNameWithExportRange(ctx.db, name) as Found;
+      if (shape === TD_WITH_EXPORT_RANGE) {
+        // With migrationTargets' first page, when it asks for one it can read in the same statement.
+        const withTargets = await tdWithMigrationTargets(ctx, name, info);
+        return (withTargets !== undefined ? withTargets : await tdByNameWithExportRange(ctx.db, name)) as Awaited<Found>;
+      }
       return ctx.prisma.td.findUnique({ ...query, where });
     },
   }),
