@@ -10,7 +10,7 @@
 // that gets CORS headers; decided from the body, anything but {query, variables?, operationName?}, a document that
 // does not parse or validate, an operation other than a query (a mutation's write-LSN header is set
 // in yoga's onResponse). Results with errors take yoga's own result processor (its status codes and
-// error sanitising). test/server/direct-graphql.test.ts compares the two paths' answers.
+// error sanitising). test/graphql/direct-path.test.ts compares the two paths' answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, type DocumentNode, type ExecutionResult, GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
@@ -43,8 +43,8 @@ interface Params {
   operationName?: string | null;
 }
 
-// A host header that makes a valid URL as it is; anything else goes to yoga.
-const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+// Larger bodies are yoga's (inventory imports: mutations, up to 64 MiB): not parsed here and again there.
+const MAX_DIRECT_BODY_BYTES = 1_000_000;
 
 /**
  * The media type to answer `req` with on this path, from its line and headers alone; null: yoga's.
@@ -54,10 +54,12 @@ const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
 export function directMediaType(req: IncomingMessage, corsOrigins: readonly string[]): DirectMediaType | null {
   if (req.method !== 'POST' || req.url !== '/graphql') return null;
   const { headers } = req;
-  if (headers['content-length'] === undefined || !PLAIN_HOST.test(headers.host ?? '')) return null;
+  const length = headers['content-length'];
+  if (length === undefined || Number(length) > MAX_DIRECT_BODY_BYTES || headers.host === undefined) return null;
   if (headers.origin !== undefined && corsOrigins.includes(headers.origin)) return null;
-  const type = headers['content-type']?.toLowerCase();
-  if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return null;
+  // As yoga matches it (case and all).
+  const type = headers['content-type'];
+  if (type !== 'application/json' && !type?.startsWith('application/json;')) return null;
   const accept = headers.accept;
   if (accept === undefined || accept === '*/*' || accept === 'application/json') return 'application/json';
   if (accept === 'application/graphql-response+json') return accept;
@@ -97,7 +99,7 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   headers['content-length'] = String(body.length);
-  res.writeHead(response.status, response.statusText || undefined, headers);
+  res.writeHead(response.status, response.statusText, headers);
   res.end(body);
 }
 
@@ -107,7 +109,15 @@ async function handOver(server: DirectServer, request: Request, body: Buffer, re
   server.counted('handed_over');
   const whole = new yoga.fetchAPI.Request(request.url, { method: 'POST', headers: request.headers, body: Uint8Array.from(body) });
   access.transfer(request, whole);
-  await writeResponse(res, await yoga.fetch(whole, { req, res }));
+  let response: Response;
+  try {
+    response = await yoga.fetch(whole, { req, res });
+  } catch (error) {
+    // yoga failed before its onResponse, which releases the request's place in the token's limits.
+    access.release(whole);
+    throw error;
+  }
+  await writeResponse(res, response);
 }
 
 /** Answers a request directMediaType() accepted, in `mediaType`. */
@@ -116,14 +126,21 @@ export async function answerDirectly(server: DirectServer, req: IncomingMessage,
   // The fetch-API request yoga would have made, without its body: plugins read its headers and key
   // what they keep per request by it.
   const request = new yoga.fetchAPI.Request(`http://${req.headers.host!}/graphql`, { method: 'POST', headers: req.headers as Record<string, string> });
+  // The token's place is freed when the answer goes, or when the client goes while the request is
+  // waiting for its body; a request already running keeps it until it is done, as yoga's do.
+  let phase: 'admitting' | 'reading' | 'running' = 'admitting';
+  let gone = false;
+  res.once('close', () => {
+    gone = true;
+    if (phase === 'reading') access.release(request);
+  });
   const refusal = await access.admit(request);
   if (refusal) return writeResponse(res, refusal);
-  let handedOver = false;
-  res.once('close', () => {
-    if (!handedOver) access.release(request);
-  });
+  if (gone) return access.release(request);
+  phase = 'reading';
   const body = await readBody(req);
-  if (body === null) return;
+  if (body === null) return access.release(request);
+  phase = 'running';
   const params = paramsOf(body);
   const enveloped = yoga.getEnveloped({ req, res, request, params } as never);
   // parse and validate run every plugin's hooks, and some refuse by throwing (the token and alias
@@ -136,7 +153,6 @@ export async function answerDirectly(server: DirectServer, req: IncomingMessage,
     document = undefined;
   }
   if (!params || !document || getOperationAST(document, params.operationName)?.operation !== 'query') {
-    handedOver = true;
     return handOver(server, request, body, req, res);
   }
   let result: ExecutionResult;
@@ -150,9 +166,9 @@ export async function answerDirectly(server: DirectServer, req: IncomingMessage,
       operationName: params.operationName,
     })) as ExecutionResult;
   } catch (error) {
-    // As yoga's handleError: masked, then a GraphQL error (500 unless it says otherwise).
-    const masked = server.mask(error);
-    result = { errors: [masked instanceof GraphQLError ? masked : new GraphQLError(masked.message, { originalError: masked })] };
+    // As yoga's handleError: each error masked, then a GraphQL error (500 unless it says otherwise).
+    const masked = (error instanceof AggregateError ? error.errors : [error]).map((e) => server.mask(e));
+    result = { errors: masked.map((m) => (m instanceof GraphQLError ? m : new GraphQLError(m.message, { originalError: m }))) };
   }
   access.release(request);
   server.counted('answered');

@@ -522,6 +522,13 @@ export async function listen(yoga: TdplanYoga, host: string, port: number): Prom
       sendJson(res, 503, { status: 'draining', message: 'the server is shutting down' }, { connection: 'close' });
       return;
     }
+    // A Host that makes no URL (a port above 65535, a malformed address): yoga would fail on it with a
+    // 500 and its stack; the direct path builds its request's URL from it too.
+    const host = req.headers.host;
+    if (host !== undefined && (!URL.canParse(`http://${host}/`) || /[/?#@\\\s]/.test(host))) {
+      res.setHeader('connection', 'close');
+      return sendJson(res, 400, { errors: [{ message: 'the Host header is not a valid host', extensions: { code: 'BAD_REQUEST' } }] });
+    }
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const problem = await databaseReady(db, 1000);

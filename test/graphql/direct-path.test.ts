@@ -7,7 +7,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getOperationAST, parse } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { QUERY_LIMITS } from '../../src/graphql/limits.js';
 import { demoFleet } from '../../src/inventory/demo-fleet.js';
 import { createTdplanYoga, EXAMPLE_QUERY, listen, type RunningServer, type ServerOptions, type TdplanYoga } from '../../src/server.js';
@@ -215,6 +215,87 @@ describe('the direct path', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ data: { createPlatform: { __typename: 'MutationCreatePlatformSuccess' } } });
     expect(await db.prisma.platform.count({ where: { name } })).toBe(1);
+  });
+
+  it('refuses a Host that makes no URL with 400, on every path, and its token keeps its place', async () => {
+    const server = await serve({ tokenLimits: { maxConcurrent: 1, requestsPerSecond: 0 } });
+    const url = new URL(server.url);
+    const raw = (host: string, body: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/graphql',
+            method: 'POST',
+            headers: { ...JSON_POST, ...bearer(), host, 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    for (const host of ['localhost:99999', '1.2.3.999', '[1:2]', 'a/b', 'user@host']) {
+      for (const body of [json({ query: '{ __typename }' }), json({ query: 'mutation { deleteTd(td: { name: "no-such-td" }) { __typename } }' })]) {
+        const answer = await raw(host, body);
+        expect(answer.status, host).toBe(400);
+        expect(JSON.parse(answer.body), host).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+      }
+    }
+    expect((await raw(`${url.hostname}:${url.port}`, json({ query: '{ __typename }' }))).status).toBe(200);
+  });
+
+  it("keeps a request's place while it runs and frees it when a client leaves during its token check", async () => {
+    const server = await serve({ tokenLimits: { maxConcurrent: 1, requestsPerSecond: 0 } });
+    const url = new URL(server.url);
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // A client that sends its whole request and leaves after `ms`.
+    const leave = (body: string, ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        const req = http.request({
+          host: url.hostname,
+          port: url.port,
+          path: '/graphql',
+          method: 'POST',
+          headers: { ...JSON_POST, ...bearer(), 'content-length': Buffer.byteLength(body) },
+        });
+        req.on('error', () => resolve());
+        req.end(body);
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, ms);
+      });
+    const ask = async (): Promise<number> =>
+      (await fetch(server.url, { method: 'POST', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }' }) })).status;
+    const tokens = server.yoga.ops.tokens;
+    // A slow token check (a cache miss on a busy database): the client leaves during it.
+    const check = vi.spyOn(tokens, 'authenticate');
+    const authenticate = check.getMockImplementation() ?? tokens.authenticate.bind(tokens);
+    check.mockImplementation(async (token) => {
+      await sleep(300);
+      return authenticate(token);
+    });
+    await leave(json({ query: '{ __typename }' }), 100);
+    await sleep(400);
+    check.mockRestore();
+    expect([await ask(), await ask()]).toEqual([200, 200]);
+    // A slow execution: the client leaves while it runs; it keeps its place until it is done.
+    const { pool } = server.yoga.ops.db;
+    const query = vi.spyOn(pool, 'query');
+    const original = query.getMockImplementation() ?? pool.query.bind(pool);
+    query.mockImplementation(((...args: Parameters<typeof pool.query>) =>
+      sleep(600).then(() => (original as (...a: unknown[]) => unknown)(...args))) as typeof pool.query);
+    const tdName = demoFleet().tds[0]!.name;
+    await leave(json({ query: `{ td(name: "${tdName}") { name } }` }), 150);
+    query.mockRestore();
+    expect(await ask()).toBe(429);
+    await sleep(700);
+    expect(await ask()).toBe(200);
   });
 
   it("frees the token's place whichever way a request ends: answered, handed over, or cut off mid-body", async () => {
