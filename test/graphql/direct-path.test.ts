@@ -192,6 +192,7 @@ describe('the direct path', () => {
         headers: { ...JSON_POST, accept: 'application/graphql-response+json, application/json;q=0.9', ...bearer() },
         body: json({ query: '{ __typename }' }),
       },
+      { name: 'Application/JSON', path: 'yoga', headers: { 'content-type': 'Application/JSON', ...bearer() }, body: json({ query: '{ __typename }' }) },
       {
         name: 'application/graphql+json',
         path: 'yoga',
@@ -274,8 +275,8 @@ describe('the direct path', () => {
       (await fetch(server.url, { method: 'POST', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }' }) })).status;
     const tokens = server.yoga.ops.tokens;
     // A slow token check (a cache miss on a busy database): the client leaves during it.
+    const authenticate = tokens.authenticate.bind(tokens);
     const check = vi.spyOn(tokens, 'authenticate');
-    const authenticate = check.getMockImplementation() ?? tokens.authenticate.bind(tokens);
     check.mockImplementation(async (token) => {
       await sleep(300);
       return authenticate(token);
@@ -286,8 +287,8 @@ describe('the direct path', () => {
     expect([await ask(), await ask()]).toEqual([200, 200]);
     // A slow execution: the client leaves while it runs; it keeps its place until it is done.
     const { pool } = server.yoga.ops.db;
+    const original = pool.query.bind(pool);
     const query = vi.spyOn(pool, 'query');
-    const original = query.getMockImplementation() ?? pool.query.bind(pool);
     query.mockImplementation(((...args: Parameters<typeof pool.query>) =>
       sleep(600).then(() => (original as (...a: unknown[]) => unknown)(...args))) as typeof pool.query);
     const tdName = demoFleet().tds[0]!.name;
