@@ -1,7 +1,8 @@
 // One TD by name, as Prisma's `td.findUnique` returns it for the two shapes `td(name:)` asks most:
 // its columns, and its columns with its host's module's export range (what migrationTargets reads,
-// R6). One prepared statement: Prisma's findUnique took about 0.65 ms of such a request's 2.2 ms
-// (bench/README.md, "The direct path", issue 17). Any other shape stays Prisma's.
+// R6). One prepared statement for the names asked in one tick: Prisma's findUnique took about 0.65 ms
+// of such a request's 2.2 ms (bench/README.md, "The direct path", issue 17). Any other shape stays
+// Prisma's.
 import type { Database } from '../db/client.js';
 import { TD_COLUMN_NAMES } from './host-page.js';
 import { TD_COLUMNS } from './table-columns.js';
@@ -23,7 +24,7 @@ export interface TdHostExportRange {
 }
 
 const tdSelect = (prefix: string): string => TD_COLUMN_NAMES.map((field) => `t.${TD_COLUMNS[field]} AS "${prefix}${field}"`).join(', ');
-const BY_NAME = `SELECT ${tdSelect('')} FROM td t WHERE t.name = $1`;
+const BY_NAMES = `SELECT ${tdSelect('')} FROM td t WHERE t.name = ANY($1::text[])`;
 
 /**
  * The select list and FROM of one TD (alias t) with its host's module's export range, its columns
@@ -51,15 +52,45 @@ export function tdWithExportRangeOf(row: Record<string, unknown>, prefix = ''): 
 /** How many columns tdWithExportRangeSql selects. */
 export const TD_WITH_EXPORT_RANGE_WIDTH = TD_COLUMN_NAMES.length + 4;
 
-const WITH_EXPORT_RANGE = tdWithExportRangeSql('$1');
-const BY_NAME_WITH_EXPORT_RANGE = `SELECT ${WITH_EXPORT_RANGE.select} FROM ${WITH_EXPORT_RANGE.from}`;
+const WITH_EXPORT_RANGE = tdWithExportRangeSql('ANY($1::text[])');
+const BY_NAMES_WITH_EXPORT_RANGE = `SELECT ${WITH_EXPORT_RANGE.select} FROM ${WITH_EXPORT_RANGE.from}`;
 
-export async function tdByName(db: Database, name: string): Promise<TdColumns | null> {
-  const { rows } = await db.pool.query<TdColumns>(BY_NAME, [name]);
-  return rows[0] ?? null;
+interface Batch {
+  names: Set<string>;
+  rows: Promise<Map<string, Record<string, unknown>>>;
 }
 
-export async function tdByNameWithExportRange(db: Database, name: string): Promise<(TdColumns & TdHostExportRange) | null> {
-  const { rows } = await db.pool.query<Record<string, unknown>>(BY_NAME_WITH_EXPORT_RANGE, [name]);
-  return rows[0] ? tdWithExportRangeOf(rows[0]) : null;
+// Look-ups made for one `batch` key (a request's context) in the same tick share one statement, as
+// Prisma batches its findUnique calls: `{ a: td(name: "x") { name } b: td(name: "y") { name } }` is one
+// round trip, not one per alias. Each caller gets an object of its own, as from Prisma.
+const batches = new WeakMap<object, Map<string, Batch>>();
+
+function batched<T>(batch: object, statement: string, read: (row: Record<string, unknown>) => T, db: Database, name: string): Promise<T | null> {
+  let byStatement = batches.get(batch);
+  if (!byStatement) batches.set(batch, (byStatement = new Map()));
+  let pending = byStatement.get(statement);
+  if (!pending) {
+    const names = new Set<string>();
+    const rows = new Promise<void>((resolve) => queueMicrotask(resolve)).then(async () => {
+      byStatement.delete(statement);
+      const { rows } = await db.pool.query<Record<string, unknown>>(statement, [[...names]]);
+      return new Map(rows.map((row) => [row.name as string, row]));
+    });
+    byStatement.set(statement, (pending = { names, rows }));
+  }
+  pending.names.add(name);
+  return pending.rows.then((rows) => {
+    const row = rows.get(name);
+    return row ? read(row) : null;
+  });
+}
+
+/** The TD named `name`, or null; batched with the other look-ups made for `batch` in the same tick. */
+export function tdByName(db: Database, name: string, batch: object): Promise<TdColumns | null> {
+  return batched(batch, BY_NAMES, (row) => ({ ...row }) as unknown as TdColumns, db, name);
+}
+
+/** The same with its host's module's export range. */
+export function tdByNameWithExportRange(db: Database, name: string, batch: object): Promise<(TdColumns & TdHostExportRange) | null> {
+  return batched(batch, BY_NAMES_WITH_EXPORT_RANGE, (row) => tdWithExportRangeOf(row), db, name);
 }

@@ -254,8 +254,8 @@ describe('the direct path', () => {
     const server = await serve({ tokenLimits: { maxConcurrent: 1, requestsPerSecond: 0 } });
     const url = new URL(server.url);
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    // A client that sends its whole request and leaves after `ms`.
-    const leave = (body: string, ms: number): Promise<void> =>
+    // A client that sends its whole request and leaves once `now()` says so.
+    const leave = (body: string, now: () => boolean): Promise<void> =>
       new Promise((resolve) => {
         const req = http.request({
           host: url.hostname,
@@ -266,10 +266,12 @@ describe('the direct path', () => {
         });
         req.on('error', () => resolve());
         req.end(body);
-        setTimeout(() => {
+        const poll = setInterval(() => {
+          if (!now()) return;
+          clearInterval(poll);
           req.destroy();
           resolve();
-        }, ms);
+        }, 5);
       });
     const ask = async (): Promise<number> =>
       (await fetch(server.url, { method: 'POST', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }' }) })).status;
@@ -277,11 +279,14 @@ describe('the direct path', () => {
     // A slow token check (a cache miss on a busy database): the client leaves during it.
     const authenticate = tokens.authenticate.bind(tokens);
     const check = vi.spyOn(tokens, 'authenticate');
+    let checking = false;
     check.mockImplementation(async (token) => {
+      checking = true;
       await sleep(300);
       return authenticate(token);
     });
-    await leave(json({ query: '{ __typename }' }), 100);
+    // It leaves while its token is being checked.
+    await leave(json({ query: '{ __typename }' }), () => checking);
     await sleep(400);
     check.mockRestore();
     expect([await ask(), await ask()]).toEqual([200, 200]);
@@ -289,10 +294,17 @@ describe('the direct path', () => {
     const { pool } = server.yoga.ops.db;
     const original = pool.query.bind(pool);
     const query = vi.spyOn(pool, 'query');
-    query.mockImplementation(((...args: Parameters<typeof pool.query>) =>
-      sleep(600).then(() => (original as (...a: unknown[]) => unknown)(...args))) as typeof pool.query);
+    let running = false;
+    // The TD look-up (only that statement) is slow.
+    query.mockImplementation(((...args: Parameters<typeof pool.query>) => {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      if (!text?.includes('FROM td t WHERE')) return (original as (...a: unknown[]) => unknown)(...args);
+      running = true;
+      return sleep(600).then(() => (original as (...a: unknown[]) => unknown)(...args));
+    }) as typeof pool.query);
     const tdName = demoFleet().tds[0]!.name;
-    await leave(json({ query: `{ td(name: "${tdName}") { name } }` }), 150);
+    // It leaves while its query runs.
+    await leave(json({ query: `{ td(name: "${tdName}") { name } }` }), () => running);
     query.mockRestore();
     expect(await ask()).toBe(429);
     await sleep(700);

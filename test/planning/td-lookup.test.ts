@@ -35,9 +35,32 @@ describe('tdByName and tdByNameWithExportRange', () => {
     const withoutModule = await db.prisma.td.count({ where: { host: { moduleId: null } } });
     expect(withoutModule).toBeGreaterThan(0);
     for (const name of [...names, 'no-such-td']) {
-      expect(await tdByName(db, name), name).toEqual(await db.prisma.td.findUnique({ where: { name } }));
-      expect(await tdByNameWithExportRange(db, name), name).toEqual(await db.prisma.td.findUnique({ where: { name }, include: EXPORT_RANGE }));
+      expect(await tdByName(db, name, {}), name).toEqual(await db.prisma.td.findUnique({ where: { name } }));
+      expect(await tdByNameWithExportRange(db, name, {}), name).toEqual(await db.prisma.td.findUnique({ where: { name }, include: EXPORT_RANGE }));
     }
+  });
+});
+
+describe('look-ups in one tick', () => {
+  it('share one statement per request, as Prisma batches findUnique: aliased td(name:) fields are one round trip', async () => {
+    const client = testClient(db);
+    const some = [names[0]!, names[3]!, 'planned-td', 'no-such-td', names[0]!];
+    for (const fields of ['name vcpus', 'name vcpus migrationTargets(first: 1) @include(if: true) { edges { node { hostname } } }']) {
+      const query = `query(${some.map((_, i) => `$n${i}: String!`).join(', ')}) { ${some.map((_, i) => `a${i}: td(name: $n${i}) { ${fields.replace('migrationTargets', 'migrationTargets')} }`).join(' ')} }`;
+      const res = await client.gql<Record<string, { name: string; vcpus: number } | null>>(query, Object.fromEntries(some.map((n, i) => [`n${i}`, n])));
+      expect(res.errors).toBeUndefined();
+      for (const [i, name] of some.entries()) {
+        const td = await db.prisma.td.findUnique({ where: { name } });
+        expect(res.data?.[`a${i}`] ? { name: res.data[`a${i}`]!.name, vcpus: res.data[`a${i}`]!.vcpus } : null, name).toEqual(
+          td && { name: td.name, vcpus: td.vcpus },
+        );
+      }
+      // The TDs in one statement; with migrationTargets, one more per TD that can move (names[0] twice, names[3]).
+      expect(res.extensions?.sqlRoundTrips, fields).toBe(fields.includes('migrationTargets') ? 1 + 3 : 1);
+    }
+    // Separate calls in one tick on separate batch keys do not share.
+    const [a, b] = await Promise.all([tdByName(db, names[0]!, {}), tdByName(db, names[1]!, {})]);
+    expect([a?.name, b?.name]).toEqual([names[0], names[1]]);
   });
 });
 
@@ -46,7 +69,7 @@ describe('migrationTargetsOfTd', () => {
     // Some TDs not migratable: they have no targets.
     await db.prisma.td.updateMany({ where: { name: { in: [names[1]!, names[5]!] } }, data: { migratable: false } });
     for (const name of [...names, 'no-such-td']) {
-      const td = await tdByNameWithExportRange(db, name);
+      const td = await tdByNameWithExportRange(db, name, {});
       for (const first of [0, 1, 3, 50]) {
         const found = await migrationTargetsOfTd(db, name, { first, withHosts: 'columns' });
         if (!td) {

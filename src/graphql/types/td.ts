@@ -60,15 +60,15 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx, info) => {
       const name = naturalKey(args.name, 'name');
       const where = { name };
-      // Its columns, with or without what migrationTargets reads: one prepared statement of ours
-      // (../../planning/td-lookup.ts); any other selection Prisma's.
+      // Its columns, with or without what migrationTargets reads: one prepared statement of ours for
+      // the names of the request's td(name:) fields (../../planning/td-lookup.ts); any other selection Prisma's.
       const shape = JSON.stringify(query);
       type Found = ReturnType<typeof ctx.prisma.td.findUnique<typeof query & { where: typeof where }>>;
-      if (shape === TD_COLUMNS_ONLY) return tdByName(ctx.db, name) as Found;
+      if (shape === TD_COLUMNS_ONLY) return tdByName(ctx.db, name, ctx) as Found;
       if (shape === TD_WITH_EXPORT_RANGE) {
         // With migrationTargets' first page, when it asks for one it can read in the same statement.
         const withTargets = await tdWithMigrationTargets(ctx, name, info);
-        return (withTargets !== undefined ? withTargets : await tdByNameWithExportRange(ctx.db, name)) as Awaited<Found>;
+        return (withTargets !== undefined ? withTargets : await tdByNameWithExportRange(ctx.db, name, ctx)) as Awaited<Found>;
       }
       return ctx.prisma.td.findUnique({ ...query, where });
     },
