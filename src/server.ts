@@ -171,7 +171,7 @@ class RequestAccess {
   constructor(
     private readonly tokens: TokenCache,
     private readonly auth: 'required' | 'off',
-    readonly principals: WeakMap<Request, Principal>,
+    private readonly principals: WeakMap<Request, Principal>,
     private readonly mask: (error: unknown) => Error,
     private readonly admission: TokenAdmission,
     private readonly deadlines: RequestDeadlines,

@@ -7,11 +7,25 @@ import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } fr
 import { migrationTargetsOfTd, type CandidatePage } from '../planning/placement.js';
 import type { TdColumns, TdHostExportRange } from '../planning/td-lookup.js';
 import type { Context } from './context.js';
-import type { PageLimits } from './pagination.js';
+import { pageSize, type PageLimits } from './pagination.js';
 import { fieldsOf, fieldsUnder } from './selection.js';
+import { HOST_SCALAR_FIELDS } from './types/host.js';
 
 /** Candidate pages' sizes (placementCandidates, migrationTargets). */
 export const CANDIDATE_PAGE: PageLimits = { defaultSize: 20, max: 100 };
+
+/**
+ * What Td.migrationTargets reads of its TD (its `select`): td(name:) answers this selection with its
+ * own statement (../planning/td-lookup.ts), and with the first page of targets when it can.
+ */
+export const MIGRATION_TARGETS_SELECT = {
+  id: true,
+  vcpus: true,
+  memoryMiB: true,
+  migratable: true,
+  hostId: true,
+  host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } },
+};
 
 export interface PrefetchedTargets {
   first: number;
@@ -24,20 +38,6 @@ const prefetched = new WeakMap<object, PrefetchedTargets>();
 export function prefetchedTargetsOf(td: object): PrefetchedTargets | undefined {
   return prefetched.get(td);
 }
-
-// The Host fields that read host columns only: a candidate page with `withHosts: 'columns'` carries them.
-const HOST_COLUMN_FIELDS = new Set([
-  'id',
-  'hostname',
-  'generation',
-  'presentCpus',
-  'guestKeyIds',
-  'allocationRatio',
-  'kvmIntelTdx',
-  'memoryMiB',
-  'reservedMemoryMiB',
-  '__typename',
-]);
 
 /**
  * The page size of the one `migrationTargets` under `td(name:)` (`info`) whose first page can be
@@ -57,9 +57,12 @@ function prefetchableTargetsPage(info: GraphQLResolveInfo): number | undefined {
   }
   if (args.after != null) return undefined;
   const nodeFields = fieldsUnder(fieldsUnder([field], 'edges', info), 'node', info);
-  if (!nodeFields.every((f) => HOST_COLUMN_FIELDS.has(f.name.value))) return undefined;
-  const first = args.first ?? CANDIDATE_PAGE.defaultSize;
-  return first >= 0 && first <= CANDIDATE_PAGE.max ? first : undefined;
+  if (!nodeFields.every((f) => HOST_SCALAR_FIELDS.has(f.name.value))) return undefined;
+  try {
+    return pageSize(args.first, CANDIDATE_PAGE);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -190,7 +190,7 @@ function tdColumnsOf(hostFields: readonly FieldNode[], info: GraphQLResolveInfo)
 
 // The Host fields that read one host column each: a relation its key, the TDs' connection the id;
 // __typename none.
-const HOST_FIELD_COLUMNS = new Map<string, HostColumn | null>([
+const HOST_SCALAR_FIELD_COLUMNS = new Map<string, HostColumn | null>([
   ['id', 'id'],
   ['hostname', 'hostname'],
   ['generation', 'generation'],
@@ -200,12 +200,18 @@ const HOST_FIELD_COLUMNS = new Map<string, HostColumn | null>([
   ['kvmIntelTdx', 'kvmIntelTdx'],
   ['memoryMiB', 'memoryMiB'],
   ['reservedMemoryMiB', 'reservedMemoryMiB'],
+  ['__typename', null],
+]);
+const HOST_FIELD_COLUMNS = new Map<string, HostColumn | null>([
+  ...HOST_SCALAR_FIELD_COLUMNS,
   ['platform', 'platformId'],
   ['module', 'moduleId'],
   ['kernel', 'kernelId'],
   ['tds', 'id'],
-  ['__typename', null],
 ]);
+
+/** The Host fields that read host columns and nothing else (no relation, connection or capacity field). */
+export const HOST_SCALAR_FIELDS: ReadonlySet<string> = new Set(HOST_SCALAR_FIELD_COLUMNS.keys());
 
 /**
  * The host columns the `hostFields` of a page read, with what hostPage reads itself (id, the order

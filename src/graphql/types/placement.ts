@@ -20,7 +20,7 @@ import {
   type FitSummary,
 } from '../../planning/placement.js';
 import { builder } from '../builder.js';
-import { CANDIDATE_PAGE, prefetchedTargetsOf, type PrefetchedTargets } from '../migration-targets-prefetch.js';
+import { CANDIDATE_PAGE, MIGRATION_TARGETS_SELECT, prefetchedTargetsOf, type PrefetchedTargets } from '../migration-targets-prefetch.js';
 import { pageSize } from '../pagination.js';
 import type { Context } from '../context.js';
 import { HostRef, hostWhere, KernelRef, kernelWhere, lookupRef, ModuleRef, moduleWhere, PlatformRef, platformWhere, refKey, TdRef } from '../refs.js';
@@ -231,14 +231,7 @@ builder.prismaObjectFields('Td', (t) => ({
     type: CandidateConnectionRef,
     description: 'Hosts that can receive this TD (R6), best fit first, paginated. Empty for a TD that is not migratable or not placed.',
     args: { first: t.arg.int(), after: t.arg.string() },
-    select: {
-      id: true,
-      vcpus: true,
-      memoryMiB: true,
-      migratable: true,
-      hostId: true,
-      host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } },
-    },
+    select: MIGRATION_TARGETS_SELECT,
     resolve: async (td, args, ctx, info) => {
       const exportRange = td.host?.module;
       const movable = td.migratable && td.hostId !== null && exportRange?.minExportVersion != null && exportRange.maxExportVersion != null;

@@ -3,7 +3,7 @@ import type { Prisma } from '../../db/client.js';
 import { hostWhere, naturalKey } from '../../inventory/refs.js';
 import { tdByName, tdByNameWithExportRange } from '../../planning/td-lookup.js';
 import { builder } from '../builder.js';
-import { tdWithMigrationTargets } from '../migration-targets-prefetch.js';
+import { MIGRATION_TARGETS_SELECT, tdWithMigrationTargets } from '../migration-targets-prefetch.js';
 import { HostRef, nodeLoading, TdRef } from '../refs.js';
 import { DeletedRef } from './deleted.js';
 import { EXPECTED_GENERATION_DESCRIPTION, GENERATION_DESCRIPTION, inventoryErrorTypes } from './errors.js';
@@ -75,9 +75,10 @@ builder.queryFields((t) => ({
   }),
 }));
 
-// Pothos' queries for a TD's own fields, and for those and migrationTargets (its `select` in ./placement.ts).
+// Pothos' queries for a TD's own fields, and for those and migrationTargets (its select: Pothos
+// includes every column, and the relation as selected).
 const TD_COLUMNS_ONLY = JSON.stringify({});
-const TD_WITH_EXPORT_RANGE = JSON.stringify({ include: { host: { select: { module: { select: { minExportVersion: true, maxExportVersion: true } } } } } });
+const TD_WITH_EXPORT_RANGE = JSON.stringify({ include: { host: MIGRATION_TARGETS_SELECT.host } });
 
 const CreateTdInput = builder.inputType('CreateTdInput', {
   fields: (t) => ({
