@@ -51,6 +51,14 @@ const json = (params: unknown): string => JSON.stringify(params);
 const bearer = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const JSON_POST = { 'content-type': 'application/json' };
 
+/** A POST of `params` as JSON with the test's token, `headers` beside (or instead of the JSON content type). */
+const post = (name: string, path: Path, params: unknown, headers: Record<string, string> = {}): Case => ({
+  name,
+  path,
+  headers: { ...JSON_POST, ...headers, ...bearer() },
+  body: json(params),
+});
+
 /** What a client sees of an answer. */
 async function answerOf(response: Response): Promise<Record<string, unknown>> {
   const type = response.headers.get('content-type');
@@ -93,113 +101,45 @@ describe('the direct path', () => {
     const hostQuery = 'query One($h: String!) { host(hostname: $h) { hostname presentCpus tds(first: 5) { totalCount edges { node { name } } } } }';
     const hostname = demoFleet().hosts[0]!.hostname;
     const cases: Case[] = [
-      ...queries.map((query, i): Case => ({ name: `example ${i}`, path: 'answered', headers: { ...JSON_POST, ...bearer() }, body: json({ query }) })),
-      ...queries.map((query, i): Case => ({
-        name: `example ${i}, graphql-response+json`,
-        path: 'answered',
-        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
-        body: json({ query }),
-      })),
-      {
-        name: 'variables and operationName',
-        path: 'answered',
-        headers: { ...JSON_POST, accept: '*/*', ...bearer() },
-        body: json({ query: hostQuery, variables: { h: hostname }, operationName: 'One' }),
-      },
-      {
-        name: 'charset',
-        path: 'answered',
-        headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', ...bearer() },
-        body: json({ query: '{ __typename }' }),
-      },
-      {
-        name: 'null variables and operationName',
-        path: 'answered',
-        headers: { ...JSON_POST, ...bearer() },
-        body: json({ query: '{ __typename }', variables: null, operationName: null }),
-      },
-      {
-        name: 'an Origin without CORS',
-        path: 'answered',
-        headers: { ...JSON_POST, origin: 'https://elsewhere.example', ...bearer() },
-        body: json({ query: '{ __typename }' }),
-      },
-      {
-        name: 'a resolver refuses an argument',
-        path: 'answered',
-        headers: { ...JSON_POST, ...bearer() },
-        body: json({ query: '{ hosts(first: -1) { totalCount } }' }),
-      },
-      {
-        name: 'a malformed cursor, graphql-response+json',
-        path: 'answered',
-        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
-        body: json({ query: '{ hosts(first: 1, after: "zzz") { totalCount } }' }),
-      },
-      { name: 'a variable of the wrong type', path: 'answered', headers: { ...JSON_POST, ...bearer() }, body: json({ query: hostQuery, variables: { h: 5 } }) },
-      {
-        name: 'a missing variable, graphql-response+json',
-        path: 'answered',
-        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
-        body: json({ query: hostQuery }),
-      },
-      { name: 'no such host', path: 'answered', headers: { ...JSON_POST, ...bearer() }, body: json({ query: hostQuery, variables: { h: 'nowhere' } }) },
+      ...queries.map((query, i) => post(`example ${i}`, 'answered', { query })),
+      ...queries.map((query, i) => post(`example ${i}, graphql-response+json`, 'answered', { query }, { accept: 'application/graphql-response+json' })),
+      post('variables and operationName', 'answered', { query: hostQuery, variables: { h: hostname }, operationName: 'One' }, { accept: '*/*' }),
+      post('charset', 'answered', { query: '{ __typename }' }, { 'content-type': 'application/json; charset=utf-8', accept: 'application/json' }),
+      post('null variables and operationName', 'answered', { query: '{ __typename }', variables: null, operationName: null }),
+      post('an Origin without CORS', 'answered', { query: '{ __typename }' }, { origin: 'https://elsewhere.example' }),
+      post('a resolver refuses an argument', 'answered', { query: '{ hosts(first: -1) { totalCount } }' }),
+      post(
+        'a malformed cursor, graphql-response+json',
+        'answered',
+        { query: '{ hosts(first: 1, after: "zzz") { totalCount } }' },
+        { accept: 'application/graphql-response+json' },
+      ),
+      post('a variable of the wrong type', 'answered', { query: hostQuery, variables: { h: 5 } }),
+      post('a missing variable, graphql-response+json', 'answered', { query: hostQuery }, { accept: 'application/graphql-response+json' }),
+      post('no such host', 'answered', { query: hostQuery, variables: { h: 'nowhere' } }),
       // Handed over to yoga once the body is read.
-      { name: 'does not parse', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ hosts(' }) },
-      {
-        name: 'does not validate',
-        path: 'handed_over',
-        headers: { ...JSON_POST, accept: 'application/graphql-response+json', ...bearer() },
-        body: json({ query: '{ nope }' }),
-      },
-      {
-        name: 'too many aliases',
-        path: 'handed_over',
-        headers: { ...JSON_POST, ...bearer() },
-        body: json({ query: `{ ${Array.from({ length: QUERY_LIMITS.aliases + 1 }, (_, i) => `a${i}: fleetSummary { hosts }`).join(' ')} }` }),
-      },
-      {
-        name: 'two operations, none named',
-        path: 'handed_over',
-        headers: { ...JSON_POST, ...bearer() },
-        body: json({ query: 'query A { __typename } query B { __typename }' }),
-      },
-      {
-        name: 'a mutation',
-        path: 'handed_over',
-        headers: { ...JSON_POST, ...bearer() },
-        body: json({ query: 'mutation { deleteTd(td: { name: "no-such-td" }) { __typename } }' }),
-      },
-      { name: 'extensions', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }', extensions: {} }) },
-      { name: 'an unexpected parameter', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: '{ __typename }', foo: 1 }) },
-      { name: 'a query that is not a string', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json({ query: 5 }) },
-      {
-        name: 'variables that are not an object',
-        path: 'handed_over',
-        headers: { ...JSON_POST, ...bearer() },
-        body: json({ query: '{ __typename }', variables: [1] }),
-      },
-      { name: 'a batch', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: json([{ query: '{ __typename }' }]) },
+      post('does not parse', 'handed_over', { query: '{ hosts(' }),
+      post('does not validate', 'handed_over', { query: '{ nope }' }, { accept: 'application/graphql-response+json' }),
+      post('too many aliases', 'handed_over', {
+        query: `{ ${Array.from({ length: QUERY_LIMITS.aliases + 1 }, (_, i) => `a${i}: fleetSummary { hosts }`).join(' ')} }`,
+      }),
+      post('two operations, none named', 'handed_over', { query: 'query A { __typename } query B { __typename }' }),
+      post('a mutation', 'handed_over', { query: 'mutation { deleteTd(td: { name: "no-such-td" }) { __typename } }' }),
+      post('extensions', 'handed_over', { query: '{ __typename }', extensions: {} }),
+      post('an unexpected parameter', 'handed_over', { query: '{ __typename }', foo: 1 }),
+      post('a query that is not a string', 'handed_over', { query: 5 }),
+      post('variables that are not an object', 'handed_over', { query: '{ __typename }', variables: [1] }),
+      post('a batch', 'handed_over', [{ query: '{ __typename }' }]),
       { name: 'not JSON', path: 'handed_over', headers: { ...JSON_POST, ...bearer() }, body: '{"query": ' },
       // Refused before the body is read: the same refusals on both paths, nothing counted.
       { name: 'no token', path: 'yoga', headers: { ...JSON_POST }, body: json({ query: '{ __typename }' }) },
       { name: 'a wrong token', path: 'yoga', headers: { ...JSON_POST, authorization: 'Bearer tdp_nope' }, body: json({ query: '{ __typename }' }) },
       // yoga's from the headers.
-      { name: 'Accept text/html', path: 'yoga', headers: { ...JSON_POST, accept: 'text/html', ...bearer() }, body: json({ query: '{ __typename }' }) },
-      {
-        name: 'an Accept list',
-        path: 'yoga',
-        headers: { ...JSON_POST, accept: 'application/graphql-response+json, application/json;q=0.9', ...bearer() },
-        body: json({ query: '{ __typename }' }),
-      },
-      { name: 'Application/JSON', path: 'yoga', headers: { 'content-type': 'Application/JSON', ...bearer() }, body: json({ query: '{ __typename }' }) },
-      {
-        name: 'application/graphql+json',
-        path: 'yoga',
-        headers: { 'content-type': 'application/graphql+json', ...bearer() },
-        body: json({ query: '{ __typename }' }),
-      },
-      { name: 'a CORS origin', path: 'yoga', headers: { ...JSON_POST, origin: CORS_ORIGIN, ...bearer() }, body: json({ query: '{ __typename }' }) },
+      post('Accept text/html', 'yoga', { query: '{ __typename }' }, { accept: 'text/html' }),
+      post('an Accept list', 'yoga', { query: '{ __typename }' }, { accept: 'application/graphql-response+json, application/json;q=0.9' }),
+      post('Application/JSON', 'yoga', { query: '{ __typename }' }, { 'content-type': 'Application/JSON' }),
+      post('application/graphql+json', 'yoga', { query: '{ __typename }' }, { 'content-type': 'application/graphql+json' }),
+      post('a CORS origin', 'yoga', { query: '{ __typename }' }, { origin: CORS_ORIGIN }),
       { name: 'GET', path: 'yoga', method: 'GET', headers: { ...bearer() } },
     ];
     for (const c of cases) await compare(server, c);

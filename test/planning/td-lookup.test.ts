@@ -46,7 +46,7 @@ describe('look-ups in one tick', () => {
     const client = testClient(db);
     const some = [names[0]!, names[3]!, 'planned-td', 'no-such-td', names[0]!];
     for (const fields of ['name vcpus', 'name vcpus migrationTargets(first: 1) @include(if: true) { edges { node { hostname } } }']) {
-      const query = `query(${some.map((_, i) => `$n${i}: String!`).join(', ')}) { ${some.map((_, i) => `a${i}: td(name: $n${i}) { ${fields.replace('migrationTargets', 'migrationTargets')} }`).join(' ')} }`;
+      const query = `query(${some.map((_, i) => `$n${i}: String!`).join(', ')}) { ${some.map((_, i) => `a${i}: td(name: $n${i}) { ${fields} }`).join(' ')} }`;
       const res = await client.gql<Record<string, { name: string; vcpus: number } | null>>(query, Object.fromEntries(some.map((n, i) => [`n${i}`, n])));
       expect(res.errors).toBeUndefined();
       for (const [i, name] of some.entries()) {
@@ -58,9 +58,19 @@ describe('look-ups in one tick', () => {
       // The TDs in one statement; with migrationTargets, one more per TD that can move (names[0] twice, names[3]).
       expect(res.extensions?.sqlRoundTrips, fields).toBe(fields.includes('migrationTargets') ? 1 + 3 : 1);
     }
-    // Separate calls in one tick on separate batch keys do not share.
-    const [a, b] = await Promise.all([tdByName(db, names[0]!, {}), tdByName(db, names[1]!, {})]);
-    expect([a?.name, b?.name]).toEqual([names[0], names[1]]);
+    // Calls in one tick share a statement for one batch key (a request), not across keys.
+    const statements = vi.spyOn(db.pool, 'query');
+    try {
+      const shared = {};
+      const [a, b] = await Promise.all([tdByName(db, names[0]!, shared), tdByName(db, names[1]!, shared)]);
+      expect(statements).toHaveBeenCalledTimes(1);
+      const [c, d] = await Promise.all([tdByName(db, names[0]!, {}), tdByName(db, names[1]!, {})]);
+      expect(statements).toHaveBeenCalledTimes(3);
+      expect([a?.name, b?.name]).toEqual([names[0], names[1]]);
+      expect([c?.name, d?.name]).toEqual([names[0], names[1]]);
+    } finally {
+      statements.mockRestore();
+    }
   });
 });
 
