@@ -59,6 +59,11 @@ const post = (name: string, path: Path, params: unknown, headers: Record<string,
   body: json(params),
 });
 
+/** A POST to the server's /graphql with the test's token, sent by hand (its body, Host and timing are the caller's). */
+function rawPost(url: URL, headers: Record<string, string>): http.ClientRequest {
+  return http.request({ host: url.hostname, port: url.port, path: '/graphql', method: 'POST', headers: { ...JSON_POST, ...bearer(), ...headers } });
+}
+
 /** What a client sees of an answer. */
 async function answerOf(response: Response): Promise<Record<string, unknown>> {
   const type = response.headers.get('content-type');
@@ -163,20 +168,12 @@ describe('the direct path', () => {
     const url = new URL(server.url);
     const raw = (host: string, body: string): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
-        const req = http.request(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: '/graphql',
-            method: 'POST',
-            headers: { ...JSON_POST, ...bearer(), host, 'content-length': Buffer.byteLength(body) },
-          },
-          (res) => {
-            let text = '';
-            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-          },
-        );
+        const req = rawPost(url, { host, 'content-length': String(Buffer.byteLength(body)) });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
         req.on('error', reject);
         req.end(body);
       });
@@ -197,13 +194,7 @@ describe('the direct path', () => {
     // A client that sends its whole request and leaves once `now()` says so.
     const leave = (body: string, now: () => boolean): Promise<void> =>
       new Promise((resolve) => {
-        const req = http.request({
-          host: url.hostname,
-          port: url.port,
-          path: '/graphql',
-          method: 'POST',
-          headers: { ...JSON_POST, ...bearer(), 'content-length': Buffer.byteLength(body) },
-        });
+        const req = rawPost(url, { 'content-length': String(Buffer.byteLength(body)) });
         req.on('error', () => resolve());
         req.end(body);
         const poll = setInterval(() => {
@@ -257,13 +248,7 @@ describe('the direct path', () => {
     const ask = async (body: string): Promise<number> => (await fetch(server.url, { method: 'POST', headers: { ...JSON_POST, ...bearer() }, body })).status;
     const cutOff = (): Promise<void> =>
       new Promise((resolve) => {
-        const req = http.request({
-          host: url.hostname,
-          port: url.port,
-          path: '/graphql',
-          method: 'POST',
-          headers: { ...JSON_POST, ...bearer(), 'content-length': '1000' },
-        });
+        const req = rawPost(url, { 'content-length': '1000' });
         req.on('error', () => resolve());
         req.write('{"query": "{ __typ');
         // Long enough for the server to admit it and wait for the rest of the body.
